@@ -1,0 +1,213 @@
+"""`thrifty-tui`: no arguments opens the app on the bundled sample; subcommands run headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import queue
+import sys
+import time
+from typing import Any, NoReturn
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2 with one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="thrifty-tui", description="Thrifty machine learning in the terminal.")
+    parser.add_argument("--workspace", help="workspace folder (default ./thrifty-workspace or "
+                                            "$THRIFTY_WORKSPACE)")
+    sub = parser.add_subparsers(dest="command")
+    p_open = sub.add_parser("open", help="open the app on a data file")
+    p_open.add_argument("path")
+    p_open.add_argument("--target")
+    p_run = sub.add_parser("run", help="screen models headless and pick the best")
+    p_run.add_argument("path")
+    p_run.add_argument("--target", required=True)
+    p_run.add_argument("--task", choices=["classification", "regression"])
+    p_run.add_argument("--budget", type=float, help="wall seconds; no new model starts after it")
+    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--export", metavar="BUNDLE", help="write the best model's bundle here")
+    p_run.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p_pred = sub.add_parser("predict", help="predict a file with a bundle")
+    p_pred.add_argument("bundle")
+    p_pred.add_argument("path")
+    p_pred.add_argument("-o", "--output", help="CSV to write (stdout when omitted)")
+    for p in (p_open, p_run, p_pred):
+        p.add_argument("--workspace", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"thrifty-tui: error: {message}", file=sys.stderr)
+    return code
+
+
+def _run_app(workspace: str | None, path: str | None, target: str | None) -> int:
+    from thrifty_tui.config import make_settings, sample_file
+    from thrifty_tui.core.data import DataError, _check_path
+
+    if path is None:
+        sample, sample_target = sample_file()
+        if not sample.exists():
+            return _fail(f"bundled sample not found at {sample}; pass a file: thrifty-tui open PATH")
+        path, target = str(sample), target or sample_target
+    else:
+        try:
+            _check_path(path)
+        except DataError as err:
+            return _fail(str(err))
+    from thrifty_tui.tui.app import create_app
+
+    create_app(make_settings(workspace, path=path, target=target)).run()
+    return EXIT_OK
+
+
+def _format_human(event: Any) -> str | None:
+    from thrifty_tui.core.events import (
+        ExportFinished, JobFailed, ModelScored, Notice, RunFinished, RunStarted,
+    )
+
+    if isinstance(event, RunStarted):
+        notes = "".join(f"\n  note: {n}" for n in event.notices)
+        return (f"run {event.run_id}: {event.task} of {event.target!r} on {event.n_rows} rows, "
+                f"{event.n_folds}-fold CV, metric {event.metric}{notes}")
+    if isinstance(event, ModelScored):
+        r = event.result
+        score = f"{r.mean:.4f} ± {r.std:.4f}" if r.fold_scores else "-"
+        extra = f"  {r.error}" if r.error else ""
+        return f"  [{event.done}/{event.total}] {r.model:<26} {score:<18} {r.fit_seconds:6.1f} s  {r.status}{extra}"
+    if isinstance(event, RunFinished):
+        return f"best: {event.best_model} ({event.metric} {event.best_score:.4f}) — {event.stop_reason}"
+    if isinstance(event, ExportFinished):
+        return f"bundle: {event.path} ({event.n_files} files, {event.n_bytes} bytes)"
+    if isinstance(event, Notice):
+        return event.message
+    if isinstance(event, JobFailed):
+        return None
+    return None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return str(value)
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _emit_line(obj: dict[str, Any]) -> None:
+    print(json.dumps(_clean(obj), default=_json_default), flush=True)
+
+
+def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
+    from thrifty_tui.core.data import _check_path
+    from thrifty_tui.core.events import ExportFinished, JobFailed, RunFinished
+    from thrifty_tui.core.workspace import resolve_workspace
+    from thrifty_tui.engine.jobs import Export, Screen
+    from thrifty_tui.engine.worker import Worker
+
+    _check_path(args.path)
+    started = time.monotonic()
+    events: queue.Queue[Any] = queue.Queue()
+    worker = Worker(resolve_workspace(workspace), events.put).start()
+    worker.submit(Screen(path=args.path, target=args.target, task=args.task, seed=args.seed,
+                         budget_s=args.budget))
+    finished: RunFinished | None = None
+    bundle: str | None = None
+    try:
+        while True:
+            event = events.get()
+            if args.json:
+                _emit_line(event.to_dict())
+            else:
+                line = _format_human(event)
+                if line:
+                    print(line, flush=True)
+            if isinstance(event, JobFailed):
+                return _fail(event.message, EXIT_USAGE if event.user_error else EXIT_INTERNAL)
+            if isinstance(event, RunFinished):
+                finished = event
+                if event.status != "done":
+                    return _fail(f"run {event.status}: {event.stop_reason}", EXIT_INTERNAL)
+                if not args.export:
+                    break
+                worker.submit(Export(path=args.export, run_id=event.run_id))
+            if isinstance(event, ExportFinished):
+                bundle = event.path
+                break
+    except KeyboardInterrupt:
+        worker.cancel()
+        return _fail("interrupted", 130)
+    finally:
+        worker.shutdown()
+    assert finished is not None
+    if args.json:
+        _emit_line({"event": "done", "run_id": finished.run_id,
+                    "best": {"model": finished.best_model, "cv_score": finished.best_score,
+                             "metric": finished.metric},
+                    "bundle": bundle, "stop_reason": finished.stop_reason,
+                    "elapsed_s": round(time.monotonic() - started, 3)})
+    return EXIT_OK
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from thrifty_tui.core.bundle import load_bundle, predict_frame
+    from thrifty_tui.core.data import load_table
+
+    model, manifest = load_bundle(args.bundle)
+    frame = load_table(args.path).frame
+    out = predict_frame(model, frame, manifest)
+    if args.output:
+        out.to_csv(args.output, index=False)
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 ok, 2 bad input or usage, 1 internal error)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        return _fail(str(err))
+    workspace = getattr(args, "workspace", None)
+    from thrifty_tui.core.data import DataError
+
+    try:
+        if args.command is None:
+            return _run_app(workspace, None, None)
+        if args.command == "open":
+            return _run_app(workspace, args.path, args.target)
+        if args.command == "run":
+            return _run_headless(args, workspace)
+        if args.command == "predict":
+            return _predict(args)
+    except DataError as err:
+        return _fail(str(err))
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as err:  # noqa: BLE001 - an internal error is one line and exit 1
+        return _fail(f"internal error: {type(err).__name__}: {err}", EXIT_INTERNAL)
+    return _fail(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Plain, frozen data shared by the core, the engine and the UI (stdlib only: cheap to import)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """How a column is turned into features."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    TEXT = "text"
+    ID = "id-like"
+    CONSTANT = "constant"
+    TARGET = "target"
+
+
+USABLE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT)
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """What we know about one column: its dtype, role, missing share and cardinality."""
+
+    name: str
+    dtype: str
+    role: Role
+    missing_fraction: float
+    n_unique: int
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model's cross-validation: per-fold scores, time, and the error if it failed."""
+
+    model: str
+    status: str  # "done" | "failed" | "cancelled"
+    fold_scores: tuple[float, ...]
+    fit_seconds: float
+    error: str = ""
+    params: tuple[tuple[str, str], ...] = ()
+    baseline: bool = False
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.fold_scores) if self.fold_scores else math.nan
+
+    @property
+    def std(self) -> float:
+        return statistics.pstdev(self.fold_scores) if len(self.fold_scores) > 1 else 0.0
+
+
+def best_result(results: "list[ModelResult] | tuple[ModelResult, ...]") -> ModelResult | None:
+    """The finished result with the highest mean score (all metrics here: higher is better)."""
+    done = [r for r in results if r.status == "done" and r.fold_scores]
+    return max(done, key=lambda r: r.mean) if done else None

@@ -1,0 +1,144 @@
+"""Where a project's durable state lives: one SQLite database plus an artifacts folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from thrifty_tui.core.events import RunFinished, RunStarted
+from thrifty_tui.core.records import ModelResult
+
+DEFAULT_WORKSPACE = "thrifty-workspace"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    n_rows INTEGER NOT NULL, n_cols INTEGER NOT NULL, opened_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, path TEXT NOT NULL, target TEXT NOT NULL, task TEXT NOT NULL,
+    metric TEXT NOT NULL, n_rows INTEGER NOT NULL, n_folds INTEGER NOT NULL,
+    models TEXT NOT NULL, seed INTEGER NOT NULL, notices TEXT NOT NULL DEFAULT '[]',
+    started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL DEFAULT 'running',
+    best_model TEXT, best_score REAL, elapsed_s REAL, stop_reason TEXT, model_path TEXT
+);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), model TEXT NOT NULL,
+    status TEXT NOT NULL, fold_scores TEXT NOT NULL, fit_seconds REAL NOT NULL,
+    error TEXT NOT NULL, params TEXT NOT NULL, baseline INTEGER NOT NULL, finished_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
+"""
+
+
+def resolve_workspace(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--workspace, else $THRIFTY_WORKSPACE, else ./thrifty-workspace."""
+    return Path(explicit or os.environ.get("THRIFTY_WORKSPACE") or DEFAULT_WORKSPACE).expanduser()
+
+
+class Workspace:
+    """The SQLite store and artifact folder of one project; one writer (the worker thread)."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.artifacts = self.root / "artifacts"
+        self.artifacts.mkdir(exist_ok=True)
+        self.db_path = self.root / "thrifty.sqlite"
+        # The connection is made in, and used only by, the thread that opens the workspace.
+        self.db = sqlite3.connect(self.db_path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def run_dir(self, run_id: int) -> Path:
+        path = self.artifacts / "runs" / str(run_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def add_dataset(self, path: str, fingerprint: str, n_rows: int, n_cols: int) -> int:
+        cur = self.db.execute(
+            "INSERT INTO datasets (path, fingerprint, n_rows, n_cols, opened_at) VALUES (?,?,?,?,?)",
+            (path, fingerprint, n_rows, n_cols, time.time()))
+        return int(cur.lastrowid)
+
+    def start_run(self, path: str, target: str, task: str, metric: str, n_rows: int,
+                  n_folds: int, models: tuple[str, ...], seed: int,
+                  notices: tuple[str, ...] = ()) -> int:
+        cur = self.db.execute(
+            "INSERT INTO runs (path, target, task, metric, n_rows, n_folds, models, seed, notices,"
+            " started_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (path, target, task, metric, n_rows, n_folds, json.dumps(list(models)), seed,
+             json.dumps(list(notices)), time.time()))
+        return int(cur.lastrowid)
+
+    def add_result(self, run_id: int, result: ModelResult) -> None:
+        self.db.execute(
+            "INSERT INTO results (run_id, model, status, fold_scores, fit_seconds, error, params,"
+            " baseline, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            (run_id, result.model, result.status, json.dumps(list(result.fold_scores)),
+             result.fit_seconds, result.error, json.dumps(dict(result.params)),
+             int(result.baseline), time.time()))
+
+    def finish_run(self, event: RunFinished) -> None:
+        self.db.execute(
+            "UPDATE runs SET finished_at=?, status=?, best_model=?, best_score=?, elapsed_s=?,"
+            " stop_reason=?, model_path=? WHERE id=?",
+            (time.time(), event.status, event.best_model, event.best_score, event.elapsed_s,
+             event.stop_reason, event.model_path, event.run_id))
+
+    def run_started(self, run_id: int) -> RunStarted:
+        row = self.db.execute(
+            "SELECT id, path, target, task, metric, n_rows, n_folds, models, notices FROM runs"
+            " WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        return RunStarted(run_id=row[0], path=row[1], target=row[2], task=row[3], metric=row[4],
+                          n_rows=row[5], n_folds=row[6], models=tuple(json.loads(row[7])),
+                          notices=tuple(json.loads(row[8])))
+
+    def run_finished(self, run_id: int) -> RunFinished | None:
+        row = self.db.execute(
+            "SELECT status, best_model, best_score, metric, elapsed_s, stop_reason, model_path"
+            " FROM runs WHERE id=? AND finished_at IS NOT NULL", (run_id,)).fetchone()
+        if row is None:
+            return None
+        return RunFinished(run_id=run_id, status=row[0], best_model=row[1] or "",
+                           best_score=row[2] if row[2] is not None else float("nan"),
+                           metric=row[3], elapsed_s=row[4] or 0.0, stop_reason=row[5] or "",
+                           model_path=row[6] or "")
+
+    def results(self, run_id: int) -> tuple[ModelResult, ...]:
+        rows = self.db.execute(
+            "SELECT model, status, fold_scores, fit_seconds, error, params, baseline FROM results"
+            " WHERE run_id=? ORDER BY id", (run_id,)).fetchall()
+        return tuple(ModelResult(model=r[0], status=r[1], fold_scores=tuple(json.loads(r[2])),
+                                 fit_seconds=r[3], error=r[4],
+                                 params=tuple(json.loads(r[5]).items()), baseline=bool(r[6]))
+                     for r in rows)
+
+    def last_run_id(self) -> int | None:
+        row = self.db.execute("SELECT max(id) FROM runs").fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def latest_finished_run_id(self) -> int | None:
+        row = self.db.execute(
+            "SELECT max(id) FROM runs WHERE status='done' AND model_path IS NOT NULL"
+            " AND model_path != ''").fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def mark_interrupted(self) -> None:
+        """Runs left 'running' by a killed process are marked so, not shown as live."""
+        self.db.execute("UPDATE runs SET status='interrupted', finished_at=?, stop_reason="
+                        "'the app stopped during the run' WHERE finished_at IS NULL", (time.time(),))

@@ -1,0 +1,270 @@
+"""The one background worker: it owns every fit and every write, and reports by events."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from pathlib import Path
+from typing import Any
+
+from thrifty_tui.core.data import DataError
+from thrifty_tui.core.events import (
+    BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, ModelScored,
+    ModelStarted, Notice, Predicted, RunFinished, RunStarted,
+)
+from thrifty_tui.core.records import ModelResult, best_result
+from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.engine.jobs import Export, Job, OpenDataset, Predict, Restore, Screen, Shutdown
+from thrifty_tui.engine.pool import ChildPool
+
+log = logging.getLogger(__name__)
+Emit = Callable[[Event], None]
+POLL_SECONDS = 0.05
+
+
+class Cancelled(Exception):
+    """The user asked the current job to stop."""
+
+
+class Worker:
+    """Takes jobs from a queue in one thread, drives child processes, emits frozen events."""
+
+    def __init__(self, workspace: str | Path, emit: Emit, *, max_procs: int | None = None):
+        self.workspace_root = Path(workspace)
+        self.emit = emit
+        self.pool = ChildPool(max_procs)
+        self._jobs: queue.Queue[Job] = queue.Queue()
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="thrifty-worker", daemon=True)
+        self._ready = threading.Event()
+        self.busy = False
+        self.current_run_id: int | None = None
+
+    # -- called from any thread -------------------------------------------------------------
+    def start(self) -> Worker:
+        self._thread.start()
+        return self
+
+    def submit(self, job: Job) -> None:
+        """Queue a job; it runs after the ones before it."""
+        self._jobs.put(job)
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next check (fits in progress are killed)."""
+        self._cancel.set()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop after the current job: running fits are killed, then the thread ends."""
+        self._cancel.set()
+        self._jobs.put(Shutdown())
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the worker thread ------------------------------------------------------------------
+    def _loop(self) -> None:
+        self.ws = Workspace(self.workspace_root)
+        self.ws.mark_interrupted()
+        self._ready.set()
+        try:
+            while True:
+                try:
+                    job = self._jobs.get(timeout=POLL_SECONDS * 4)
+                except queue.Empty:
+                    continue
+                if isinstance(job, Shutdown):
+                    break
+                self._cancel.clear()
+                self.busy = True
+                try:
+                    self._handle(job)
+                except Cancelled:
+                    pass
+                except DataError as err:
+                    self.emit(JobFailed(job=type(job).__name__, message=str(err)))
+                except Exception as err:  # noqa: BLE001 - errors never kill the worker
+                    log.error("job %s failed:\n%s", job, traceback.format_exc())
+                    self.emit(JobFailed(job=type(job).__name__,
+                                        message=f"{type(err).__name__}: {err}", user_error=False))
+                finally:
+                    self.busy = False
+        finally:
+            self.pool.kill()
+            self.ws.close()
+
+    def _handle(self, job: Job) -> None:
+        if isinstance(job, OpenDataset):
+            self._open(job)
+        elif isinstance(job, Screen):
+            self._screen(job)
+        elif isinstance(job, Export):
+            self._export(job)
+        elif isinstance(job, Predict):
+            self._predict(job)
+        elif isinstance(job, Restore):
+            self._restore()
+        else:
+            raise TypeError(f"unknown job {job!r}")
+
+    def _wait(self, future: Future) -> Any:
+        """The future's result, checking for cancel while waiting (then the children die)."""
+        while True:
+            done, _ = wait([future], timeout=POLL_SECONDS)
+            if done:
+                return future.result()
+            if self._cancel.is_set():
+                self.pool.kill()
+                raise Cancelled
+
+    def _open(self, job: OpenDataset) -> None:
+        from thrifty_tui.core import tasks
+        from thrifty_tui.core.data import _check_path
+
+        _check_path(job.path)  # cheap checks here, for a message without a child round trip
+        event: DatasetOpened = self._wait(self.pool.submit(tasks.open_dataset, job.path))
+        self.ws.add_dataset(event.path, event.fingerprint, event.n_rows, len(event.columns))
+        self.emit(event)
+
+    def _screen(self, job: Screen) -> None:
+        from thrifty_tui.core import tasks
+        from thrifty_tui.core.zoo import DEFAULT_ZOO, models_for
+
+        started = time.monotonic()
+        problems = self.ws.artifacts / "problems"
+        problems.mkdir(exist_ok=True)
+        problem_file = str(problems / f"problem-{time.time_ns()}.joblib")
+        summary = self._wait(self.pool.submit(
+            tasks.prepare_problem, job.path, job.target, job.task, job.metric, job.seed,
+            problem_file))
+        specs = models_for(summary["task"], job.zoo or DEFAULT_ZOO)
+        names = tuple(s.name for s in specs)
+        run_id = self.ws.start_run(job.path, job.target, summary["task"], summary["metric"],
+                                   summary["n_rows"], summary["n_folds"], names, job.seed,
+                                   tuple(summary["notices"]))
+        self.current_run_id = run_id
+        run_dir = self.ws.run_dir(run_id)
+        (run_dir / "problem.json").write_text(json.dumps(
+            {**summary, "target": job.target, "seed": job.seed, "path": job.path}, default=str))
+        self.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary["task"],
+                             metric=summary["metric"], n_rows=summary["n_rows"],
+                             n_folds=summary["n_folds"], models=names,
+                             notices=tuple(summary["notices"])))
+        results: list[ModelResult] = []
+        stop_reason = "all models screened"
+        status = "done"
+        waiting = list(specs)
+        running: dict[Future, Any] = {}
+        try:
+            while waiting or running:
+                over_budget = job.budget_s is not None and time.monotonic() - started > job.budget_s
+                if over_budget and waiting:
+                    stop_reason = f"budget of {job.budget_s:g} s spent"
+                    for spec in waiting:
+                        self._record(run_id, ModelResult(spec.name, "skipped", (), 0.0,
+                                                         error=stop_reason,
+                                                         baseline=spec.baseline),
+                                     results, len(specs))
+                    waiting = []
+                while waiting and len(running) < self.pool.max_workers:
+                    spec = waiting.pop(0)
+                    running[self.pool.submit(tasks.evaluate_model, problem_file, spec)] = spec
+                    self.emit(ModelStarted(run_id=run_id, model=spec.name))
+                if not running:
+                    break
+                done, _ = wait(list(running), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                if self._cancel.is_set():
+                    raise Cancelled
+                for future in done:
+                    spec = running.pop(future)
+                    try:
+                        result = future.result()
+                    except Exception as err:  # noqa: BLE001 - a dead child is a failed row
+                        result = ModelResult(spec.name, "failed", (), 0.0,
+                                             error=f"{type(err).__name__}: {err}"[:300],
+                                             baseline=spec.baseline)
+                    self._record(run_id, result, results, len(specs))
+        except Cancelled:
+            self.pool.kill()
+            status, stop_reason = "cancelled", "cancelled by the user"
+        best = best_result(results)
+        model_path = ""
+        if best is not None and status == "done":
+            spec = next(s for s in specs if s.name == best.model)
+            model_path = self._wait(self.pool.submit(
+                tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
+        Path(problem_file).unlink(missing_ok=True)
+        if best is None and status == "done":
+            status, stop_reason = "failed", "no model finished"
+        finished = RunFinished(
+            run_id=run_id, status=status, best_model=best.model if best else "",
+            best_score=best.mean if best else math.nan, metric=summary["metric"],
+            elapsed_s=round(time.monotonic() - started, 3), stop_reason=stop_reason,
+            model_path=model_path)
+        self.ws.finish_run(finished)
+        self.emit(finished)
+
+    def _record(self, run_id: int, result: ModelResult, results: list[ModelResult],
+                total: int) -> None:
+        results.append(result)
+        self.ws.add_result(run_id, result)
+        self.emit(ModelScored(run_id=run_id, result=result, done=len(results), total=total))
+
+    def _manifest(self, run_id: int) -> tuple[str, dict[str, Any]]:
+        run = self.ws.run_started(run_id)
+        finished = self.ws.run_finished(run_id)
+        if finished is None or not finished.model_path:
+            raise DataError(f"run {run_id} has no fitted model to export; screen first")
+        problem = json.loads((self.ws.run_dir(run_id) / "problem.json").read_text())
+        results = self.ws.results(run_id)
+        best = next(r for r in results if r.model == finished.best_model)
+        manifest = {
+            "model": best.model, "params": dict(best.params), "task": run.task,
+            "target": run.target, "metric": run.metric, "classes": list(problem["classes"]),
+            "cv_scores": list(best.fold_scores), "cv_mean": best.mean, "cv_std": best.std,
+            "n_folds": run.n_folds, "n_rows": run.n_rows, "seed": problem["seed"],
+            "columns": problem["columns"], "run_id": run_id,
+            "data": {"path": problem["source"], "fingerprint": problem["fingerprint"]},
+            "leaderboard": [{"model": r.model, "status": r.status, "mean": r.mean, "std": r.std,
+                             "fit_seconds": r.fit_seconds} for r in results],
+        }
+        return finished.model_path, manifest
+
+    def _export(self, job: Export) -> None:
+        from thrifty_tui.core import tasks
+
+        run_id = job.run_id or self.ws.latest_finished_run_id()
+        if run_id is None:
+            raise DataError("nothing to export yet: screen some models first")
+        model_path, manifest = self._manifest(run_id)
+        self.emit(ExportStarted(path=job.path))
+        path, n_files, n_bytes = self._wait(
+            self.pool.submit(tasks.export_bundle, model_path, manifest, job.path))
+        self.emit(ExportFinished(path=path, n_files=n_files, n_bytes=n_bytes))
+
+    def _predict(self, job: Predict) -> None:
+        from thrifty_tui.core import tasks
+
+        run_id = job.run_id or self.ws.latest_finished_run_id()
+        if run_id is None:
+            raise DataError("no fitted model yet: screen some models first")
+        model_path, manifest = self._manifest(run_id)
+        n_rows = self._wait(self.pool.submit(tasks.predict_with_model, model_path, manifest,
+                                             job.path, job.out_path))
+        self.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))
+
+    def _restore(self) -> None:
+        run_id = self.ws.last_run_id()
+        if run_id is None:
+            self.emit(Notice(message="new workspace: no runs yet"))
+            return
+        self.emit(BoardRestored(run=self.ws.run_started(run_id), results=self.ws.results(run_id),
+                                finished=self.ws.run_finished(run_id)))
