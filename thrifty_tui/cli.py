@@ -54,7 +54,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def _run_app(workspace: str | None, path: str | None, target: str | None) -> int:
     from thrifty_tui.config import make_settings, sample_file
-    from thrifty_tui.core.data import DataError, _check_path
+    from thrifty_tui.core.errors import DataError, check_path
 
     if path is None:
         sample, sample_target = sample_file()
@@ -63,7 +63,7 @@ def _run_app(workspace: str | None, path: str | None, target: str | None) -> int
         path, target = str(sample), target or sample_target
     else:
         try:
-            _check_path(path)
+            check_path(path)
         except DataError as err:
             return _fail(str(err))
     from thrifty_tui.tui.app import create_app
@@ -118,13 +118,13 @@ def _emit_line(obj: dict[str, Any]) -> None:
 
 
 def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
-    from thrifty_tui.core.data import _check_path
+    from thrifty_tui.core.errors import check_path
     from thrifty_tui.core.events import ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.workspace import resolve_workspace
     from thrifty_tui.engine.jobs import Export, Screen
     from thrifty_tui.engine.worker import Worker
 
-    _check_path(args.path)
+    check_path(args.path)
     started = time.monotonic()
     events: queue.Queue[Any] = queue.Queue()
     worker = Worker(resolve_workspace(workspace), events.put).start()
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         return _fail(str(err))
     workspace = getattr(args, "workspace", None)
-    from thrifty_tui.core.data import DataError
+    from thrifty_tui.core.errors import DataError
 
     try:
         if args.command is None:

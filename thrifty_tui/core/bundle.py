@@ -21,7 +21,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from thrifty_tui.core.data import DataError
+from thrifty_tui.core.errors import DataError
 
 BUNDLE_FORMAT = 1
 MODEL_MEMBER = "model.joblib"

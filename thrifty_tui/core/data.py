@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from thrifty_tui.core.errors import DataError, check_path
+
+_check_path = check_path  # older name, kept for callers
+
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".psv")
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zip": "zip"}
-
-
-class DataError(Exception):
-    """Input the user can fix; ``str(err)`` is one clear line meant for them."""
 
 
 @dataclass(frozen=True)
@@ -40,19 +40,6 @@ def fingerprint_file(path: str | os.PathLike[str], block: int = 1 << 20) -> str:
             fh.seek(size - block)
             digest.update(fh.read(block))
     return f"{size}-{digest.hexdigest()[:16]}"
-
-
-def _check_path(path: str | os.PathLike[str]) -> Path:
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise DataError(f"no such file: {p}")
-    if p.is_dir():
-        raise DataError(f"{p} is a directory, not a data file")
-    if not os.access(p, os.R_OK):
-        raise DataError(f"cannot read {p}: permission denied")
-    if p.stat().st_size == 0:
-        raise DataError(f"{p} is empty")
-    return p
 
 
 def _compression(p: Path) -> str | None:

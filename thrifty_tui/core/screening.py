@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from thrifty_tui.core.data import DataError
+from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, ModelResult
 from thrifty_tui.core.schema import infer_schema, suggest_task
 from thrifty_tui.core.zoo import ModelSpec

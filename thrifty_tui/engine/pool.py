@@ -7,6 +7,7 @@ ends by killing the pool's children, and the next job gets fresh ones.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -15,6 +16,38 @@ from typing import Any
 def default_workers() -> int:
     """One child per core: fits are CPU-bound and each child is limited to one thread."""
     return max(1, os.cpu_count() or 1)
+
+
+class _RealStderrSys:
+    """``sys`` as loky's resource tracker sees it, but with the process's real stderr.
+
+    The tracker is spawned with ``sys.stderr.fileno()``; inside a Textual app sys.stderr is a
+    capture object whose fileno() is -1, which makes the spawn fail. Patching only the
+    tracker module's ``sys`` name leaves the app's own stderr capture untouched.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "stderr":
+            return sys.__stderr__
+        return getattr(sys, name)
+
+
+def start_resource_tracker() -> None:
+    """Start loky's and multiprocessing's resource trackers with a valid stderr (idempotent)."""
+    import multiprocessing.resource_tracker as mp_tracker
+
+    from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+    modules = (loky_tracker, mp_tracker)
+    originals = [m.sys for m in modules]
+    try:
+        for module in modules:
+            module.sys = _RealStderrSys()  # type: ignore[assignment]
+        loky_tracker.ensure_running()
+        mp_tracker.ensure_running()
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            module.sys = original
 
 
 class ChildPool:
@@ -31,6 +64,7 @@ class ChildPool:
 
             from thrifty_tui.core.tasks import init_child
 
+            start_resource_tracker()
             self._executor = ProcessPoolExecutor(max_workers=self.max_workers,
                                                  initializer=init_child)
         return self._executor

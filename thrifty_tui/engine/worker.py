@@ -14,7 +14,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
 
-from thrifty_tui.core.data import DataError
+from thrifty_tui.core.errors import DataError, check_path
 from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, ModelScored,
     ModelStarted, Notice, Predicted, RunFinished, RunStarted,
@@ -127,9 +127,7 @@ class Worker:
 
     def _open(self, job: OpenDataset) -> None:
         from thrifty_tui.core import tasks
-        from thrifty_tui.core.data import _check_path
-
-        _check_path(job.path)  # cheap checks here, for a message without a child round trip
+        check_path(job.path)  # cheap checks here, for a message without a child round trip
         event: DatasetOpened = self._wait(self.pool.submit(tasks.open_dataset, job.path))
         self.ws.add_dataset(event.path, event.fingerprint, event.n_rows, len(event.columns))
         self.emit(event)

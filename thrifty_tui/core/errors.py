@@ -1,0 +1,24 @@
+"""The user-facing error type and cheap input checks (stdlib only, so the UI can import them)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class DataError(Exception):
+    """Input the user can fix; ``str(err)`` is one clear line meant for them."""
+
+
+def check_path(path: str | os.PathLike[str]) -> Path:
+    """The path if it is a readable, non-empty file; DataError saying what is wrong if not."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"no such file: {p}")
+    if p.is_dir():
+        raise DataError(f"{p} is a directory, not a data file")
+    if not os.access(p, os.R_OK):
+        raise DataError(f"cannot read {p}: permission denied")
+    if p.stat().st_size == 0:
+        raise DataError(f"{p} is empty")
+    return p

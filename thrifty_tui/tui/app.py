@@ -1,0 +1,157 @@
+"""ThriftyApp: the screens, the keys, and the one worker that does all the work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.signal import Signal
+
+from thrifty_tui.config import Settings
+from thrifty_tui.core.events import (
+    BoardRestored, DatasetOpened, Event, ExportFinished, JobFailed, Notice, RunFinished,
+    RunStarted,
+)
+from thrifty_tui.engine.jobs import Export, Job, OpenDataset, Restore, Screen as ScreenJob
+from thrifty_tui.engine.worker import Worker
+from thrifty_tui.tui.bridge import EngineEvent, make_emit
+from thrifty_tui.tui.screens.export import ExportDialog
+from thrifty_tui.tui.screens.leaderboard import LeaderboardScreen
+from thrifty_tui.tui.screens.load import LoadScreen
+from thrifty_tui.tui.state import UiState
+
+
+class ThriftyApp(App[None]):
+    """Load data, screen models on a live leaderboard, export the best as a bundle."""
+
+    TITLE = "thrifty-tui"
+    CSS_PATH = "thrifty.tcss"
+    MODES = {"load": LoadScreen, "board": LeaderboardScreen}
+    DEFAULT_MODE = "load"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("l", "switch_mode('load')", "Load", id="load"),
+        Binding("b", "switch_mode('board')", "Board", id="board"),
+        Binding("s", "screen_models", "Screen", id="screen"),
+        Binding("x", "cancel_run", "Cancel", id="cancel"),
+        Binding("e", "export", "Export", id="export"),
+    ]
+
+    def __init__(self, settings: Settings):
+        super().__init__()
+        self.settings = settings
+        self.state = UiState(target=settings.target)
+        self.engine_signal: Signal[Event] = Signal(self, "engine")
+        self.worker: Worker | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.worker = Worker(self.settings.workspace, make_emit(self),
+                             max_procs=self.settings.max_procs).start()
+        self.submit(Restore())
+        if self.settings.path:
+            self.open_path(self.settings.path)
+
+    async def action_quit(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.worker is not None:
+            self.worker.shutdown(timeout=10)
+
+    def submit(self, job: Job) -> None:
+        """Hand a job to the worker (the only way screens cause work)."""
+        assert self.worker is not None
+        self.worker.submit(job)
+
+    # -- engine events ------------------------------------------------------------------------
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        self.state.apply(event)
+        if isinstance(event, JobFailed):
+            title = "Cannot do that" if event.user_error else "Internal error"
+            self.notify(event.message, title=title, severity="error", timeout=8)
+        elif isinstance(event, ExportFinished):
+            self.notify(f"{event.path}\n{event.n_files} files, {event.n_bytes / 1024:.0f} KiB",
+                        title="Bundle written", timeout=8)
+        elif isinstance(event, RunFinished):
+            self.notify(f"best: {event.best_model} ({event.metric} {event.best_score:.4f})"
+                        if event.best_model else event.stop_reason,
+                        title=f"Screening {event.status}")
+        elif isinstance(event, Notice):
+            self.log(event.message)
+        elif isinstance(event, DatasetOpened):
+            for note in event.notices:
+                self.notify(note, title="Note", severity="warning")
+        if isinstance(event, RunStarted | BoardRestored | RunFinished | DatasetOpened
+                      | ExportFinished | JobFailed):
+            self.refresh_bindings()
+        self.engine_signal.publish(event)
+
+    # -- actions ------------------------------------------------------------------------------
+    def open_path(self, path: str) -> None:
+        self.state.loading = path
+        self.submit(OpenDataset(path=path))
+
+    def action_screen_models(self) -> None:
+        dataset, target = self.state.dataset, self.state.target
+        if dataset is None or target is None:
+            self.notify("Open a data file and choose a target first.", severity="warning")
+            return
+        self.state.screen_pending = True
+        self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
+                              seed=self.settings.seed, budget_s=self.settings.budget_s))
+        self.refresh_bindings()
+        self.switch_mode("board")
+
+    def action_cancel_run(self) -> None:
+        if self.worker is not None and self.state.run_active:
+            self.worker.cancel()
+            self.notify("Stopping the run…")
+
+    def action_export(self) -> None:
+        if not self.state.can_export:
+            self.notify("Nothing to export yet: screen some models first.", severity="warning")
+            return
+        finished, run = self.state.finished, self.state.run
+        assert finished is not None and run is not None
+        stem = f"{run.target}-{finished.best_model}".replace(" ", "-").replace("(", "").replace(")", "")
+        default = str(Path.cwd() / f"{stem}.thrifty.zip")
+
+        def done(path: str | None) -> None:
+            if path:
+                self.submit(Export(path=path, run_id=finished.run_id))
+                self.notify(f"Writing {path}…", title="Export")
+
+        self.push_screen(ExportDialog(default), done)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "screen_models":
+            return None if self.state.run_active or self.state.dataset is None else True
+        if action == "export":
+            return True if self.state.can_export else None
+        if action == "cancel_run":
+            return True if self.state.run_active else None
+        return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Load data", "Open a file and choose the target (l)",
+                            lambda: self.switch_mode("load"))
+        yield SystemCommand("Leaderboard", "Show the live leaderboard (b)",
+                            lambda: self.switch_mode("board"))
+        yield SystemCommand("Screen models", "Cross-validate the model zoo (s)",
+                            self.action_screen_models)
+        yield SystemCommand("Cancel run", "Stop the running screening (x)", self.action_cancel_run)
+        yield SystemCommand("Export bundle", "Write the best model as a bundle (e)",
+                            self.action_export)
+
+
+def create_app(settings: Settings) -> ThriftyApp:
+    """The one app factory, used by the CLI, the tests and the benchmarks."""
+    return ThriftyApp(settings)
