@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import queue
 import sys
 import time
@@ -176,7 +177,12 @@ def _predict(args: argparse.Namespace) -> int:
     frame = load_table(args.path).frame
     out = predict_frame(model, frame, manifest)
     if args.output:
-        out.to_csv(args.output, index=False)
+        from thrifty_tui.core.errors import DataError
+
+        try:
+            out.to_csv(args.output, index=False)
+        except OSError as err:  # a missing folder or a directory given as -o is bad input
+            raise DataError(f"cannot write {args.output}: {err.strerror or err}") from err
     else:
         out.to_csv(sys.stdout, index=False)
     return EXIT_OK
@@ -204,8 +210,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:
+        # `thrifty-tui predict B F | head`: the reader left early, which is not an error to
+        # report; point stdout at devnull so the interpreter's final flush stays quiet too.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_INTERNAL
     except Exception as err:  # noqa: BLE001 - an internal error is one line and exit 1
-        return _fail(f"internal error: {type(err).__name__}: {err}", EXIT_INTERNAL)
+        from thrifty_tui.core.errors import describe_error
+
+        return _fail(f"internal error: {describe_error(err)}", EXIT_INTERNAL)
     return _fail(f"unknown command {args.command}")
 
 

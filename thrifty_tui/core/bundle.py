@@ -14,6 +14,7 @@ import platform
 import tempfile
 import time
 import zipfile
+import zlib
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
-from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.errors import DataError, describe_error
 
 BUNDLE_FORMAT = 1
 MODEL_MEMBER = "model.joblib"
@@ -72,6 +73,18 @@ def model_card(manifest: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (it is process-wide)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def write_bundle(model: Any, manifest: dict[str, Any], out_path: str | os.PathLike[str]) -> Path:
     """Write ``model`` and ``manifest`` to a zip at ``out_path``, atomically. Returns the path."""
     out = bundle_path(out_path)
@@ -87,6 +100,8 @@ def write_bundle(model: Any, manifest: dict[str, Any], out_path: str | os.PathLi
     members[MANIFEST_MEMBER] = json.dumps(full, indent=2, sort_keys=True, default=str).encode()
     fd, tmp_name = tempfile.mkstemp(prefix=".partial-", suffix=".zip", dir=out.parent)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes it 0600; a bundle is shared like any file
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for name, data in members.items():
@@ -116,10 +131,19 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
             if MANIFEST_MEMBER not in names:
                 raise BundleError(f"{p.name} has no {MANIFEST_MEMBER}; not a thrifty-tui bundle")
             members = {n: zf.read(n) for n in names}
-    except zipfile.BadZipFile as err:
-        raise BundleError(f"{p.name} is not a readable zip bundle ({err})") from err
-    manifest = json.loads(members.pop(MANIFEST_MEMBER))
-    expected = manifest.get("files", {})
+    # A damaged zip fails in many ways besides BadZipFile: zlib.error or EOFError from a
+    # corrupt deflate stream, NotImplementedError from a mangled method field, OSError from a
+    # bad offset. Each means the same thing to the user.
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError,
+            ValueError) as err:
+        raise BundleError(f"{p.name} is not a readable zip bundle ({describe_error(err)})") from err
+    try:
+        manifest = json.loads(members.pop(MANIFEST_MEMBER))
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        raise BundleError(f"{p.name}: {MANIFEST_MEMBER} is not valid JSON") from err
+    expected = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(expected, dict):
+        raise BundleError(f"{p.name}: {MANIFEST_MEMBER} does not list the bundle's files")
     extra = sorted(set(members) - set(expected))
     if extra:
         raise BundleError(f"{p.name} holds files its manifest does not list: {', '.join(extra)}")

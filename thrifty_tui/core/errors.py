@@ -22,3 +22,14 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     if p.stat().st_size == 0:
         raise DataError(f"{p} is empty")
     return p
+
+
+def describe_error(err: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line (the first non-empty one), for a row or a notification.
+
+    Some errors (loky's TerminatedWorkerError) carry paragraphs; a leaderboard cell and the
+    CLI's one-line error contract need only the first line.
+    """
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.errors import DataError, describe_error
 from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, ModelResult
 from thrifty_tui.core.schema import infer_schema, suggest_task
 from thrifty_tui.core.zoo import ModelSpec
@@ -59,6 +59,9 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
     y = frame[target]
     classes: tuple[str, ...] = ()
     if task == "classification":
+        if pd.api.types.is_float_dtype(y) and bool((y == y.round()).all()):
+            # Integer labels read as floats because the column had gaps: class 1, not "1.0".
+            y = y.astype("int64")
         y = y.astype(str)
         counts = y.value_counts()
         rare = counts[counts < 2]
@@ -123,7 +126,7 @@ def evaluate(spec: ModelSpec, problem: Problem, should_stop=lambda: False) -> Mo
             scores.append(float(scorer(model, problem.X.iloc[test_idx], problem.y.iloc[test_idx])))
     except Exception as err:  # noqa: BLE001 - a failing model is a row, not a crash
         return ModelResult(spec.name, "failed", tuple(scores), time.perf_counter() - started,
-                           error=f"{type(err).__name__}: {err}"[:300], baseline=spec.baseline)
+                           error=describe_error(err), baseline=spec.baseline)
     status = "done" if len(scores) == len(problem.folds) else "cancelled"
     return ModelResult(spec.name, status, tuple(scores), time.perf_counter() - started,
                        params=short_params(template), baseline=spec.baseline)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import BrokenExecutor, Future
 from typing import Any
 
 
@@ -71,7 +71,12 @@ class ChildPool:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         """Run ``fn(*args)`` in a child; the Future holds its result or its exception."""
-        return self._get().submit(fn, *args)
+        try:
+            return self._get().submit(fn, *args)
+        except BrokenExecutor:
+            # A child died while the pool sat idle (the OOM killer does that): start afresh once.
+            self.kill()
+            return self._get().submit(fn, *args)
 
     def kill(self) -> None:
         """Stop every child now (their work is lost); the next submit starts new ones."""

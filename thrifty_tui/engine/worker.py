@@ -6,15 +6,16 @@ import json
 import logging
 import math
 import queue
+import sqlite3
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thrifty_tui.core.errors import DataError, check_path
+from thrifty_tui.core.errors import DataError, check_path, describe_error
 from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, ModelScored,
     ModelStarted, Notice, Predicted, RunFinished, RunStarted,
@@ -23,6 +24,9 @@ from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.core.workspace import Workspace
 from thrifty_tui.engine.jobs import Export, Job, OpenDataset, Predict, Restore, Screen, Shutdown
 from thrifty_tui.engine.pool import ChildPool
+
+if TYPE_CHECKING:  # the zoo imports scikit-learn, which the app's process never needs
+    from thrifty_tui.core.zoo import ModelSpec
 
 log = logging.getLogger(__name__)
 Emit = Callable[[Event], None]
@@ -72,8 +76,14 @@ class Worker:
 
     # -- the worker thread ------------------------------------------------------------------
     def _loop(self) -> None:
-        self.ws = Workspace(self.workspace_root)
-        self.ws.mark_interrupted()
+        workspace_error = ""
+        try:
+            self.ws = Workspace(self.workspace_root)
+            self.ws.mark_interrupted()
+        except (OSError, sqlite3.Error) as err:
+            # Without this the thread dies before its loop and whoever waits for events hangs.
+            workspace_error = (f"cannot use the workspace {self.workspace_root}: "
+                               f"{describe_error(err)}")
         self._ready.set()
         try:
             while True:
@@ -83,23 +93,32 @@ class Worker:
                     continue
                 if isinstance(job, Shutdown):
                     break
+                if workspace_error:
+                    self.emit(JobFailed(job=type(job).__name__, message=workspace_error))
+                    continue
                 self._cancel.clear()
                 self.busy = True
                 try:
                     self._handle(job)
                 except Cancelled:
-                    pass
+                    # Screen reports its own cancel as RunFinished; a job cancelled before it
+                    # had anything to report still needs an answer, or its caller waits forever.
+                    self.emit(JobFailed(job=type(job).__name__,
+                                        message=f"{type(job).__name__} cancelled"))
                 except DataError as err:
                     self.emit(JobFailed(job=type(job).__name__, message=str(err)))
                 except Exception as err:  # noqa: BLE001 - errors never kill the worker
                     log.error("job %s failed:\n%s", job, traceback.format_exc())
-                    self.emit(JobFailed(job=type(job).__name__,
-                                        message=f"{type(err).__name__}: {err}", user_error=False))
+                    if isinstance(err, BrokenExecutor):
+                        self.pool.kill()  # a dead child broke the pool: the next job gets a new one
+                    self.emit(JobFailed(job=type(job).__name__, message=describe_error(err),
+                                        user_error=False))
                 finally:
                     self.busy = False
         finally:
             self.pool.kill()
-            self.ws.close()
+            if not workspace_error:
+                self.ws.close()
 
     def _handle(self, job: Job) -> None:
         if isinstance(job, OpenDataset):
@@ -157,49 +176,25 @@ class Worker:
                              n_folds=summary["n_folds"], models=names,
                              notices=tuple(summary["notices"])))
         results: list[ModelResult] = []
-        stop_reason = "all models screened"
-        status = "done"
-        waiting = list(specs)
-        running: dict[Future, Any] = {}
         try:
-            while waiting or running:
-                over_budget = job.budget_s is not None and time.monotonic() - started > job.budget_s
-                if over_budget and waiting:
-                    stop_reason = f"budget of {job.budget_s:g} s spent"
-                    for spec in waiting:
-                        self._record(run_id, ModelResult(spec.name, "skipped", (), 0.0,
-                                                         error=stop_reason,
-                                                         baseline=spec.baseline),
-                                     results, len(specs))
-                    waiting = []
-                while waiting and len(running) < self.pool.max_workers:
-                    spec = waiting.pop(0)
-                    running[self.pool.submit(tasks.evaluate_model, problem_file, spec)] = spec
-                    self.emit(ModelStarted(run_id=run_id, model=spec.name))
-                if not running:
-                    break
-                done, _ = wait(list(running), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-                if self._cancel.is_set():
-                    raise Cancelled
-                for future in done:
-                    spec = running.pop(future)
-                    try:
-                        result = future.result()
-                    except Exception as err:  # noqa: BLE001 - a dead child is a failed row
-                        result = ModelResult(spec.name, "failed", (), 0.0,
-                                             error=f"{type(err).__name__}: {err}"[:300],
-                                             baseline=spec.baseline)
-                    self._record(run_id, result, results, len(specs))
-        except Cancelled:
-            self.pool.kill()
-            status, stop_reason = "cancelled", "cancelled by the user"
-        best = best_result(results)
-        model_path = ""
-        if best is not None and status == "done":
-            spec = next(s for s in specs if s.name == best.model)
-            model_path = self._wait(self.pool.submit(
-                tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
-        Path(problem_file).unlink(missing_ok=True)
+            status, stop_reason = self._screen_models(job, run_id, specs, problem_file, results,
+                                                      started)
+            best = best_result(results)
+            model_path = ""
+            if best is not None and status == "done":
+                spec = next(s for s in specs if s.name == best.model)
+                try:
+                    model_path = self._wait(self.pool.submit(
+                        tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
+                except Cancelled:
+                    status, stop_reason = "cancelled", "cancelled by the user during the final fit"
+                except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
+                    if isinstance(err, BrokenExecutor):
+                        self.pool.kill()
+                    status = "failed"
+                    stop_reason = f"fitting {best.model} on all rows failed: {describe_error(err)}"
+        finally:
+            Path(problem_file).unlink(missing_ok=True)
         if best is None and status == "done":
             status, stop_reason = "failed", "no model finished"
         finished = RunFinished(
@@ -209,6 +204,79 @@ class Worker:
             model_path=model_path)
         self.ws.finish_run(finished)
         self.emit(finished)
+
+    def _screen_models(self, job: Screen, run_id: int, specs: tuple[ModelSpec, ...],
+                       problem_file: str, results: list[ModelResult],
+                       started: float) -> tuple[str, str]:
+        """Cross-validate ``specs`` in the children; every spec ends with one ModelScored row.
+
+        Returns (status, stop reason). A child that dies (a crash, the out-of-memory killer)
+        breaks the whole pool and every fit on it; the models that were running then are
+        retried one at a time, so only the one that kills its child alone is a failed row.
+        """
+        from thrifty_tui.core import tasks
+
+        total = len(specs)
+        stop_reason = "all models screened"
+        waiting = list(specs)
+        alone: list[ModelSpec] = []  # victims of a dead child, retried one at a time
+        running: dict[Future, ModelSpec] = {}
+
+        def row(spec: ModelSpec, status: str, error: str) -> ModelResult:
+            return ModelResult(spec.name, status, (), 0.0, error=error, baseline=spec.baseline)
+
+        try:
+            while waiting or alone or running:
+                over_budget = job.budget_s is not None and time.monotonic() - started > job.budget_s
+                if over_budget and (waiting or alone):
+                    stop_reason = f"budget of {job.budget_s:g} s spent"
+                    for spec in alone + waiting:
+                        self._record(run_id, row(spec, "skipped", stop_reason), results, total)
+                    waiting, alone = [], []
+                if alone:
+                    if not running:
+                        running[self.pool.submit(tasks.evaluate_model, problem_file,
+                                                 alone[0])] = alone.pop(0)
+                else:
+                    while waiting and len(running) < self.pool.max_workers:
+                        spec = waiting.pop(0)
+                        running[self.pool.submit(tasks.evaluate_model, problem_file, spec)] = spec
+                        self.emit(ModelStarted(run_id=run_id, model=spec.name))
+                if not running:
+                    break
+                done, _ = wait(list(running), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                if self._cancel.is_set():
+                    raise Cancelled
+                broken: list[ModelSpec] = []
+                for future in done:
+                    spec = running.pop(future)
+                    try:
+                        result = future.result()
+                    except BrokenExecutor:
+                        broken.append(spec)
+                        continue
+                    except Exception as err:  # noqa: BLE001 - a failing model is a failed row
+                        result = row(spec, "failed", describe_error(err))
+                    self._record(run_id, result, results, total)
+                if broken:
+                    broken += running.values()  # the pool is gone: so are the fits still on it
+                    running.clear()
+                    self.pool.kill()
+                    if len(broken) == 1:
+                        self._record(run_id, row(broken[0], "failed", (
+                            "its process died (out of memory or a crash in native code)")),
+                            results, total)
+                    else:
+                        alone += broken
+        except Cancelled:
+            self.pool.kill()
+            reason = "cancelled by the user"
+            for spec in running.values():
+                self._record(run_id, row(spec, "cancelled", reason), results, total)
+            for spec in alone + waiting:
+                self._record(run_id, row(spec, "skipped", reason), results, total)
+            return "cancelled", reason
+        return "done", stop_reason
 
     def _record(self, run_id: int, result: ModelResult, results: list[ModelResult],
                 total: int) -> None:

@@ -46,6 +46,8 @@ class ThriftyApp(App[None]):
         self.state = UiState(target=settings.target)
         self.engine_signal: Signal[Event] = Signal(self, "engine")
         self.worker: Worker | None = None
+        if not settings.animations:
+            self.animation_level = "none"
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:

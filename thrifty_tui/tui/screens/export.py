@@ -26,6 +26,9 @@ class ExportDialog(ModalScreen[str | None]):
             yield Static("[dim]Enter: write  ·  Escape: cancel[/dim]")
 
     def on_mount(self) -> None:
+        if not self.app.settings.animations:
+            for widget in self.query(Input):
+                widget.cursor_blink = False
         self.query_one("#export-path", Input).focus()
 
     def on_input_submitted(self, message: Input.Submitted) -> None:

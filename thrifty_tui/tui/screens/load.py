@@ -43,6 +43,9 @@ class LoadScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.app.settings.animations:
+            for widget in self.query(Input):
+                widget.cursor_blink = False
         self.app.engine_signal.subscribe(self, self.on_engine)
         self.render_state()
         self.query_one("#columns", OptionList).focus()
