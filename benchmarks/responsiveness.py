@@ -1,0 +1,209 @@
+"""Responsiveness of thrifty-tui: time to first paint and event-loop lag while models train.
+
+Run: python benchmarks/responsiveness.py [--quick]
+
+1. First paint: `thrifty-tui` and a bare Textual app are each started in a pseudo-terminal;
+   the time from spawn to the first frame that shows their title is the first-paint time
+   (median of N starts). Goal: thrifty-tui <= 1.3x the bare app.
+2. Event-loop lag: the real app runs headless; a probe coroutine sleeps 5 ms in a loop and
+   records how late it wakes while a screening run trains (fits in loky child processes).
+   The same probe is run while idle (the floor) and while the same fits run in a plain thread
+   of the app's own process (the alternative the architecture avoids). Goal: p99 <= 16 ms,
+   max <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import pty
+import select
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BARE_APP = '''
+from textual.app import App
+from textual.widgets import Footer, Static
+class Bare(App):
+    def compose(self):
+        yield Static("bare textual app ready")
+        yield Footer()
+Bare().run()
+'''
+
+
+def first_paint_seconds(argv: list[str], marker: bytes, timeout: float = 30.0,
+                        env: dict[str, str] | None = None) -> float:
+    """Seconds from spawn until ``marker`` appears on the pseudo-terminal."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.environ.update(env or {})
+        os.environ["COLUMNS"], os.environ["LINES"] = "100", "30"
+        os.execvp(argv[0], argv)
+    started = time.perf_counter()
+    seen = b""
+    try:
+        while time.perf_counter() - started < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    seen += os.read(fd, 65536)
+                except OSError:
+                    break
+                if marker in seen:
+                    return time.perf_counter() - started
+        raise RuntimeError(f"{argv} did not paint {marker!r} in {timeout} s")
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def measure_first_paint(repeats: int) -> dict[str, list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "bare.py"
+        bare.write_text(BARE_APP)
+        sample = str(REPO / "sample_data" / "movies.csv")
+        thrifty = [sys.executable, "-m", "thrifty_tui", "--workspace", str(Path(tmp) / "ws"),
+                   "open", sample, "--target", "Comedy"]
+        out: dict[str, list[float]] = {"bare textual": [], "thrifty-tui": []}
+        for _ in range(repeats):  # interleaved, so drift hits both alike
+            out["bare textual"].append(first_paint_seconds([sys.executable, str(bare)],
+                                                           b"bare textual app ready"))
+            out["thrifty-tui"].append(first_paint_seconds(thrifty, b"Load data"))
+        return out
+
+
+class LagProbe:
+    """Sleeps ``interval`` in a loop on the app's event loop and records each late wake-up."""
+
+    def __init__(self, interval: float = 0.005):
+        self.interval = interval
+        self.samples: list[float] = []
+        self.recording = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            late = time.perf_counter() - before - self.interval
+            if self.recording:
+                self.samples.append(max(late, 0.0) * 1000)
+
+
+def summary(samples: list[float]) -> str:
+    if not samples:
+        return "no samples"
+    ordered = sorted(samples)
+    p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return (f"p50 {p(0.50):6.2f} ms  p99 {p(0.99):6.2f} ms  max {ordered[-1]:6.2f} ms  "
+            f"(n={len(samples)})")
+
+
+async def lag_during_screening(data: str, target: str, idle_seconds: float) -> dict[str, list[float]]:
+    from thrifty_tui.config import make_settings
+    from thrifty_tui.tui.app import create_app
+
+    results: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(make_settings(str(Path(tmp) / "ws"), path=data, target=target,
+                                       animations=False))
+        async with app.run_test(size=(100, 30)) as pilot:
+            probe = LagProbe()
+            stop = asyncio.Event()
+            task = asyncio.create_task(probe.run(stop))
+            while app.state.dataset is None:
+                await pilot.pause(0.05)
+            await pilot.pause(1.0)  # let start-up imports in the worker settle
+            probe.recording = True
+            await asyncio.sleep(idle_seconds)
+            probe.recording = False
+            results["idle (floor)"] = probe.samples
+            probe.samples = []
+            await pilot.press("s")
+            probe.recording = True
+            while app.state.finished is None:
+                await pilot.pause(0.05)
+            probe.recording = False
+            results["screening in child processes"] = probe.samples
+            elapsed = app.state.finished.elapsed_s
+
+            # The alternative: the same fits in a thread of this process (GIL shared with UI).
+            probe.samples = []
+            from thrifty_tui.core.data import load_table
+            from thrifty_tui.core.screening import evaluate, make_problem
+            from thrifty_tui.core.zoo import models_for
+
+            problem = make_problem(load_table(data).frame, target)
+            fits = threading.Thread(
+                target=lambda: [evaluate(s, problem) for s in models_for(problem.task)])
+            probe.recording = True
+            fits.start()
+            while fits.is_alive():
+                await pilot.pause(0.05)
+            probe.recording = False
+            results["same fits in a thread of the app"] = probe.samples
+            stop.set()
+            await task
+    results["_elapsed"] = [elapsed]
+    return results
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller data")
+    parser.add_argument("--data", default=None, help="CSV to screen (default: a 20k-row slice "
+                                                       "of the shared movies set or the sample)")
+    parser.add_argument("--target", default="Comedy")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    repeats = 3 if args.quick else 7
+    paint = measure_first_paint(repeats)
+    bare, ours = statistics.median(paint["bare textual"]), statistics.median(paint["thrifty-tui"])
+    print(f"first paint, median of {repeats}: bare textual {bare * 1000:.0f} ms, "
+          f"thrifty-tui {ours * 1000:.0f} ms, ratio {ours / bare:.2f}x (goal <= 1.3x)")
+
+    data = args.data
+    if data is None:
+        shared = REPO.parent / "shared" / "data" / "ggplot2movies_movies.csv.gz"
+        data = str(REPO / "sample_data" / "movies.csv")
+        if shared.exists() and not args.quick:
+            import pandas as pd
+
+            cols = ["title", "year", "length", "budget", "rating", "votes", "mpaa", "Action",
+                    "Animation", "Drama", "Documentary", "Romance", "Short", "Comedy"]
+            out = Path(tempfile.gettempdir()) / "thrifty-bench-movies-20k.csv"
+            pd.read_csv(shared)[cols].sample(20_000, random_state=0).to_csv(out, index=False)
+            data = str(out)
+    lag = asyncio.run(lag_during_screening(data, args.target, idle_seconds=2.0))
+    elapsed = lag.pop("_elapsed")[0]
+    print(f"event-loop lag (5 ms probe) on {Path(data).name}, screening took {elapsed:.1f} s:")
+    for name, samples in lag.items():
+        print(f"  {name:<34} {summary(samples)}")
+    print("goal: screening in child processes p99 <= 16 ms, max <= 50 ms")
+
+
+if __name__ == "__main__":
+    main()
