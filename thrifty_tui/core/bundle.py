@@ -47,8 +47,12 @@ def package_versions() -> dict[str, str]:
 
 
 def bundle_path(path: str | os.PathLike[str]) -> Path:
-    """Add the ``.thrifty.zip`` suffix unless the user gave a .zip name."""
-    p = Path(path).expanduser()
+    """The absolute path to write: ``.thrifty.zip`` added unless the user gave a .zip name.
+
+    Absolute, so the path reported (the CLI's done line, the app's notice) still finds the
+    file from another folder.
+    """
+    p = Path(path).expanduser().absolute()
     return p if p.suffix == ".zip" else p.with_name(p.name + ".thrifty.zip")
 
 

@@ -196,7 +196,10 @@ class Worker:
         finally:
             Path(problem_file).unlink(missing_ok=True)
         if best is None and status == "done":
-            status, stop_reason = "failed", "no model finished"
+            # Keep why (a spent budget, say): "no model finished" alone leaves the user guessing.
+            status = "failed"
+            stop_reason = ("no model finished" if stop_reason == "all models screened"
+                           else f"no model finished: {stop_reason}")
         finished = RunFinished(
             run_id=run_id, status=status, best_model=best.model if best else "",
             best_score=best.mean if best else math.nan, metric=summary["metric"],
@@ -235,8 +238,8 @@ class Worker:
                     waiting, alone = [], []
                 if alone:
                     if not running:
-                        running[self.pool.submit(tasks.evaluate_model, problem_file,
-                                                 alone[0])] = alone.pop(0)
+                        spec = alone.pop(0)
+                        running[self.pool.submit(tasks.evaluate_model, problem_file, spec)] = spec
                 else:
                     while waiting and len(running) < self.pool.max_workers:
                         spec = waiting.pop(0)
@@ -285,7 +288,10 @@ class Worker:
         self.emit(ModelScored(run_id=run_id, result=result, done=len(results), total=total))
 
     def _manifest(self, run_id: int) -> tuple[str, dict[str, Any]]:
-        run = self.ws.run_started(run_id)
+        try:
+            run = self.ws.run_started(run_id)
+        except KeyError:
+            raise DataError(f"run {run_id} is not in this workspace") from None
         finished = self.ws.run_finished(run_id)
         if finished is None or not finished.model_path:
             raise DataError(f"run {run_id} has no fitted model to export; screen first")
