@@ -78,8 +78,8 @@ def test_the_layers_are_discovered():
     for name in ("data", "schema", "features", "zoo", "screening", "tasks", "bundle",
                  "workspace", "events", "records", "errors"):
         assert f"thrifty_tui.core.{name}" in CORE
-    assert ENGINE == ["thrifty_tui.engine.jobs", "thrifty_tui.engine.pool",
-                      "thrifty_tui.engine.worker"]
+    for name in ("jobs", "pool", "worker", "screen_run"):
+        assert f"thrifty_tui.engine.{name}" in ENGINE
 
 
 def test_core_and_engine_do_not_import_textual_or_rich():

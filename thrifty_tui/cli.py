@@ -23,6 +23,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thrifty-tui", description="Thrifty machine learning in the terminal.")
     parser.add_argument("--workspace", help="workspace folder (default ./thrifty-workspace or "
@@ -39,12 +49,34 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--seed", type=int, default=0)
     p_run.add_argument("--export", metavar="BUNDLE", help="write the best model's bundle here")
     p_run.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    p_run.add_argument("--metric", help="balanced_accuracy (default), accuracy, f1_macro, roc_auc,"
+                                        " neg_log_loss; r2 (default), rmse, mae")
+    p_run.add_argument("--max-fit-seconds", type=_positive, metavar="S",
+                       help="hard cap on one fit: a fit past it is stopped (TIMEOUT row)")
+    p_run.add_argument("--max-memory-mb", type=_positive, metavar="MB",
+                       help="memory cap per child process (OOM row past it)")
+    p_run.add_argument("--zoo", metavar="TOML", help="model zoo file (default: the bundled one, "
+                                                     "or thrifty-zoo.toml beside the data)")
+    p_run.add_argument("--no-racing", action="store_true",
+                       help="cross-validate every model on all rows (no successive halving)")
+    p_run.add_argument("--sample", type=int, metavar="ROWS",
+                       help="screen a seeded sample of this many rows (stratified by the target "
+                            "for classification, every class kept)")
+    p_run.add_argument("--no-tune", action="store_true",
+                       help="screen only; do not tune the leaders afterwards")
     p_pred = sub.add_parser("predict", help="predict a file with a bundle")
     p_pred.add_argument("bundle")
     p_pred.add_argument("path")
     p_pred.add_argument("-o", "--output", help="CSV to write (stdout when omitted)")
     for p in (p_open, p_run, p_pred):
         p.add_argument("--workspace", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    from thrifty_tui import cli_bundle, cli_data
+
+    cli_data.add_subcommands(sub)
+    cli_bundle.add_subcommands(sub)
+    from thrifty_tui import cli_label
+
+    cli_label.add_subcommands(sub)
     return parser
 
 
@@ -55,7 +87,8 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def _run_app(workspace: str | None, path: str | None, target: str | None) -> int:
     from thrifty_tui.config import make_settings, sample_file
-    from thrifty_tui.core.errors import DataError, check_path
+    from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.sniff import precheck as check_path
 
     if path is None:
         sample, sample_target = sample_file()
@@ -119,7 +152,7 @@ def _emit_line(obj: dict[str, Any]) -> None:
 
 
 def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
-    from thrifty_tui.core.errors import check_path
+    from thrifty_tui.core.sniff import precheck as check_path
     from thrifty_tui.core.events import ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.workspace import resolve_workspace
     from thrifty_tui.engine.jobs import Export, Screen
@@ -130,6 +163,9 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     events: queue.Queue[Any] = queue.Queue()
     worker = Worker(resolve_workspace(workspace), events.put).start()
     worker.submit(Screen(path=args.path, target=args.target, task=args.task, seed=args.seed,
+                         metric=args.metric, max_fit_seconds=args.max_fit_seconds,
+                         max_memory_mb=args.max_memory_mb, zoo_path=args.zoo,
+                         racing=not args.no_racing, sample_rows=args.sample,
                          budget_s=args.budget))
     finished: RunFinished | None = None
     bundle: str | None = None
@@ -170,12 +206,15 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from thrifty_tui.core.bundle import load_bundle, predict_frame
+    """Predict with a bundle's skops model, built only from types thrifty-tui trusts."""
+    from thrifty_tui.core.bundle import input_notes, open_bundle, predict_frame
     from thrifty_tui.core.data import load_table
 
-    model, manifest = load_bundle(args.bundle)
+    bundle = open_bundle(args.bundle)
     frame = load_table(args.path).frame
-    out = predict_frame(model, frame, manifest)
+    out = predict_frame(bundle.model, frame, bundle.manifest)
+    for note in (*bundle.warnings, *input_notes(frame, bundle.manifest)):
+        print(f"thrifty-tui: note: {note}", file=sys.stderr)
     if args.output:
         from thrifty_tui.core.errors import DataError
 
@@ -206,6 +245,19 @@ def main(argv: list[str] | None = None) -> int:
             return _run_headless(args, workspace)
         if args.command == "predict":
             return _predict(args)
+        from thrifty_tui import cli_bundle, cli_data
+
+        code = cli_data.dispatch(args)
+        if code is not None:
+            return code
+        code = cli_bundle.dispatch(args)
+        if code is not None:
+            return code
+        from thrifty_tui import cli_label
+
+        code = cli_label.dispatch(args)
+        if code is not None:
+            return code
     except DataError as err:
         return _fail(str(err))
     except KeyboardInterrupt:

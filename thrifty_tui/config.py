@@ -23,6 +23,9 @@ class Settings:
     budget_s: float | None = None
     # Tests and screenshots turn these off for deterministic output.
     animations: bool = True
+    # `thrifty-tui label`: open on the label screen with these labels (may be empty: ask).
+    labels: tuple[str, ...] | None = None
+    text_column: str | None = None
 
 
 def sample_file() -> tuple[Path, str]:

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import zipfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from bundle_helpers import fit_sample
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression, Ridge
 
-from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core import bundle as bundle_module
 from thrifty_tui.core.bundle import (
+    CARD_MEMBER,
+    FEATURES_MEMBER,
+    JOBLIB_MEMBER,
     MANIFEST_MEMBER,
     MODEL_MEMBER,
     BundleError,
@@ -24,36 +30,14 @@ from thrifty_tui.core.bundle import (
     predict_frame,
     write_bundle,
 )
-from thrifty_tui.core.data import load_table
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.screening import evaluate, make_problem, refit
-from thrifty_tui.core.zoo import spec_by_name
-
-
-def _manifest(problem, result, source: str) -> dict:
-    """The manifest the worker writes, built from a real problem and result."""
-    return {
-        "model": result.model, "params": dict(result.params), "task": problem.task,
-        "target": problem.target, "metric": problem.metric, "classes": list(problem.classes),
-        "cv_scores": list(result.fold_scores), "cv_mean": result.mean, "cv_std": result.std,
-        "n_folds": len(problem.folds), "n_rows": len(problem.y), "seed": problem.seed,
-        "columns": [{"name": c.name, "dtype": c.dtype, "role": c.role.value}
-                    for c in problem.schema],
-        "data": {"path": source, "fingerprint": "test"},
-        "leaderboard": [{"model": result.model, "status": result.status, "mean": result.mean,
-                         "std": result.std, "fit_seconds": result.fit_seconds}],
-    }
 
 
 @pytest.fixture(scope="module")
 def gss():
-    """A linear model fitted on the GSS sample (classification with categorical columns)."""
-    frame = load_table(SAMPLE_DIR / "gss_wages.csv").frame
-    problem = make_problem(frame, "gender", seed=0)
-    spec = spec_by_name("linear")
-    result = evaluate(spec, problem)
-    model = refit(spec, problem)
-    return frame, model, _manifest(problem, result, str(SAMPLE_DIR / "gss_wages.csv"))
+    """A logistic regression on the GSS sample (classification with categorical columns)."""
+    fitted = fit_sample("gss_wages.csv", "gender", LogisticRegression(max_iter=1000))
+    return fitted.frame, fitted.model, fitted.manifest
 
 
 @pytest.fixture
@@ -81,15 +65,22 @@ def test_round_trip_gives_the_same_predictions(gss, written):
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
     for key in ("model", "task", "target", "metric", "cv_scores", "columns", "classes"):
         assert loaded_manifest[key] == manifest[key]
-    assert loaded_manifest["format"] == 1
+    assert loaded_manifest["format"] == 2
     assert loaded_manifest["versions"]["scikit-learn"] == sklearn.__version__
     with zipfile.ZipFile(written) as zf:
-        assert sorted(zf.namelist()) == ["README.md", MANIFEST_MEMBER, MODEL_MEMBER]
+        names = set(zf.namelist())
+        assert {CARD_MEMBER, MANIFEST_MEMBER, MODEL_MEMBER, JOBLIB_MEMBER,
+                FEATURES_MEMBER} <= names
+        # Every file but the manifest is listed with its SHA-256, and nothing else is.
+        assert set(loaded_manifest["files"]) == names - {MANIFEST_MEMBER}
         for name, digest in loaded_manifest["files"].items():
             assert hashlib.sha256(zf.read(name)).hexdigest() == digest
-        card = zf.read("README.md").decode()
-    assert card.startswith("# linear for `gender`")
+        card = zf.read(CARD_MEMBER).decode()
+        # The joblib copy is the same model, for trusted local use.
+        copy = joblib.load(io.BytesIO(zf.read(JOBLIB_MEMBER)))
+    assert card.startswith("# LogisticRegression for `gender`")
     assert f"{manifest['cv_mean']:.4f}" in card
+    assert np.array_equal(copy.predict_proba(X), model.predict_proba(X))
 
 
 def test_predict_frame_one_row_per_input_row_in_order(gss, written):
@@ -108,17 +99,13 @@ def test_predict_frame_one_row_per_input_row_in_order(gss, written):
 
 
 def test_regression_bundle_has_only_a_prediction_column(tmp_path):
-    frame = load_table(SAMPLE_DIR / "car_prices.csv").frame
-    problem = make_problem(frame, "Price", seed=0)
-    spec = spec_by_name("linear")
-    model = refit(spec, problem)
-    path = write_bundle(model, _manifest(problem, evaluate(spec, problem), "car_prices.csv"),
-                        tmp_path / "price.zip")
+    fitted = fit_sample("car_prices.csv", "Price", Ridge())
+    path = write_bundle(fitted.model, fitted.manifest, tmp_path / "price.zip")
     assert path == tmp_path / "price.zip"  # a .zip name is kept as given
     loaded, manifest = load_bundle(path)
-    out = predict_frame(loaded, frame, manifest)
+    out = predict_frame(loaded, fitted.frame, manifest)
     assert list(out.columns) == ["prediction"]
-    np.testing.assert_array_equal(out["prediction"], model.predict(problem.X))
+    np.testing.assert_array_equal(out["prediction"], fitted.model.predict(fitted.problem.X))
 
 
 # --- refusing what was altered ----------------------------------------------------------------
@@ -131,7 +118,7 @@ def test_a_changed_byte_in_the_model_member_is_refused(written, tmp_path):
 
     bad = tmp_path / "flipped.zip"
     _rewrite(written, bad, flip)  # a valid zip whose member no longer matches its hash
-    with pytest.raises(BundleError, match="model.joblib does not match its SHA-256"):
+    with pytest.raises(BundleError, match="model.skops does not match its SHA-256"):
         load_bundle(bad)
 
 
@@ -222,7 +209,7 @@ def test_failed_write_keeps_the_old_bundle_and_leaves_no_partial(gss, tmp_path, 
         write_bundle(model, changed, tmp_path / "b")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.thrifty.zip"]
     assert path.read_bytes() == before
-    assert load_bundle(path)[1]["model"] == "linear"
+    assert load_bundle(path)[1]["model"] == "LogisticRegression"
 
 
 def test_unpicklable_model_writes_nothing(gss, tmp_path):
@@ -236,11 +223,9 @@ def test_unpicklable_model_writes_nothing(gss, tmp_path):
 
 @pytest.fixture(scope="module")
 def small_bundle(tmp_path_factory):
-    frame = load_table(SAMPLE_DIR / "car_prices.csv").frame.head(200)
-    problem = make_problem(frame, "Price", seed=0)
-    spec = spec_by_name("linear")
-    model = refit(spec, problem)
-    path = write_bundle(model, _manifest(problem, evaluate(spec, problem), "car"),
+    fitted = fit_sample("car_prices.csv", "Price", Ridge(), rows=200)
+    frame, model, problem = fitted.frame, fitted.model, fitted.problem
+    path = write_bundle(model, fitted.manifest,
                         tmp_path_factory.mktemp("fuzz") / "small.zip")
     return path.read_bytes(), frame, model.predict(problem.X)
 
@@ -263,7 +248,7 @@ def test_any_flipped_byte_is_refused_or_harmless(small_bundle, tmp_path, data):
         return
     # Only zip bookkeeping (timestamps, version fields) can change without being noticed.
     assert np.array_equal(predict_frame(model, frame, manifest)["prediction"], expected)
-    assert manifest["model"] == "linear" and manifest["target"] == "Price"
+    assert manifest["model"] == "Ridge" and manifest["target"] == "Price"
 
 
 def test_bundle_error_is_a_data_error():

@@ -82,13 +82,15 @@ def test_movies_title_is_text_and_feeds_the_models():
     assert roles["mpaa"] == Role.CATEGORICAL
     assert roles["budget"] == Role.NUMERIC
     assert problem.classes == ("0", "1")
-    # The linear model's features include one column per title term kept by TF-IDF.
+    # The linear model's features include one column per title word and character n-gram.
     model = refit(spec_by_name("linear"), problem)
     features = model.named_steps["features"]
-    vocabulary = features.named_transformers_["text:title"].named_steps["tfidf"].vocabulary_
-    assert len(vocabulary) > 100
-    assert "the" in vocabulary
-    assert features.transform(problem.X.head(3)).shape[1] > len(vocabulary)
+    union = features.named_transformers_["text:title"].named_steps["tfidf"]
+    words = union.transformer_list[0][1].vocabulary_
+    chars = union.transformer_list[1][1].vocabulary_
+    assert len(words) > 100 and "the" in words
+    assert len(chars) > 1000 and " th" in chars
+    assert features.transform(problem.X.head(3)).shape[1] > len(words) + len(chars)
 
 
 def _sklearn_csv(tmp_path, loader, name: str) -> pd.DataFrame:

@@ -18,10 +18,11 @@ async def test_opens_sample_with_preview_and_target(make_app, movies):
     app = make_app(path=movies, target="Comedy")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.state.dataset is not None)
+        preview = app.screen.query_one("#preview", DataTable)
+        await wait_for(pilot, lambda: preview.row_count > 0, timeout=5)
         assert app.current_mode == "load"
         assert app.state.dataset.n_rows == 3000
         assert app.state.target == "Comedy"
-        preview = app.screen.query_one("#preview", DataTable)
         assert preview.row_count == 20
         assert len(preview.columns) == 14
         roles = {c.name: c.role.value for c in app.state.dataset.columns}

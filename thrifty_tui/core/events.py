@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from thrifty_tui.core.diagnostics import Diagnostics
 from thrifty_tui.core.records import ColumnInfo, ModelResult
 
 
@@ -30,7 +31,7 @@ def _plain(value: Any) -> Any:
         d["mean"], d["std"] = value.mean, value.std
         d["params"] = dict(value.params)
         return d
-    if isinstance(value, ColumnInfo):
+    if isinstance(value, ColumnInfo | Diagnostics):
         return asdict(value)
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
@@ -64,6 +65,9 @@ class RunStarted(Event):
     n_folds: int
     models: tuple[str, ...]
     notices: tuple[str, ...] = ()
+    rungs: tuple[int, ...] = ()
+    excluded: tuple[str, ...] = ()  # "model: why it is not tried"
+    max_fit_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,16 @@ class ExportStarted(Event):
 
 
 @dataclass(frozen=True)
+class ExportProgress(Event):
+    """The bundle being written reached ``stage`` (``step`` of ``total``)."""
+
+    path: str
+    stage: str
+    step: int
+    total: int
+
+
+@dataclass(frozen=True)
 class ExportFinished(Event):
     """A bundle was written and verified."""
 
@@ -149,9 +163,125 @@ class Notice(Event):
     extra: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class ModelUpdate(Event):
+    """A model finished a racing rung (or changed status) but is not final yet."""
+
+    run_id: int
+    model: str
+    status: str  # queued | racing
+    rung: int
+    n_rungs: int
+    rows: int
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class RunProgress(Event):
+    """Fits done so far, fits still expected, and the predicted seconds left."""
+
+    run_id: int
+    fits_done: int
+    fits_total: int
+    eta_s: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class ModelDiagnosed(Event):
+    """Diagnostics computed from a model's out-of-fold predictions."""
+
+    run_id: int
+    model: str
+    diagnostics: Diagnostics
+
+
+@dataclass(frozen=True)
+class LeaderTies(Event):
+    """Models that cannot be told apart from the leader (corrected resampled t-test)."""
+
+    run_id: int
+    leader: str
+    ties: tuple[str, ...]
+
+
 EVENT_NAMES: dict[type, str] = {
     DatasetOpened: "dataset", RunStarted: "run_started", ModelStarted: "model_started",
     ModelScored: "model", RunFinished: "run_finished", BoardRestored: "restored",
-    ExportStarted: "export_started", ExportFinished: "exported", Predicted: "predicted",
-    JobFailed: "error", Notice: "notice",
+    ExportStarted: "export_started", ExportProgress: "export_progress",
+    ExportFinished: "exported", Predicted: "predicted",
+    JobFailed: "error", Notice: "notice", ModelUpdate: "model_update", RunProgress: "progress",
+    ModelDiagnosed: "diagnostics", LeaderTies: "ties",
 }
+
+
+@dataclass(frozen=True)
+class LabelingOpened(Event):
+    """A label set is open: the items (records of strings, one per pool row) to show."""
+
+    set_id: int
+    path: str
+    set_name: str  # what the labels are called (the target's name when screening)
+    text_column: str
+    columns: tuple[str, ...]
+    rows: tuple[int, ...]  # the source row of each record (all rows, or a seeded sample)
+    records: tuple[tuple[str, ...], ...]
+    n_rows: int
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabelSaved(Event):
+    """An action was committed to the label store (fsynced): the new queue head and counts.
+
+    Also sent on opening (``action="open"``, ``seq`` = last event). ``changed`` holds
+    (item, outcome, label) for every item this action changed (all of them on open).
+    """
+
+    set_id: int
+    seq: int
+    action: str
+    item: int
+    label: str
+    token: int
+    head: tuple[int, ...]
+    head_how: tuple[str, ...]
+    head_notes: tuple[str, ...]
+    labels: tuple[str, ...]  # by key slot; "" where a label was merged away
+    keys: tuple[str, ...]
+    descriptions: tuple[str, ...]
+    counts: tuple[int, ...]  # by key slot
+    changed: tuple[tuple[int, str, str], ...]
+    n_labeled: int
+    n_unsure: int
+    n_flagged: int
+    n_skipped: int
+    n_waiting: int
+    goal: int
+    undo_hint: str
+    at: float
+
+
+@dataclass(frozen=True)
+class LearningUpdated(Event):
+    """The labeling model was refit: score vs labels, projection, per class, vs random order."""
+
+    set_id: int
+    n_labels: int
+    metric: str
+    score: float
+    score_std: float
+    estimate: str
+    curve: tuple[tuple[int, float], ...]
+    per_class: tuple[tuple[str, float, int], ...]
+    projected_n: int
+    projected_score: float
+    per_doubling: float
+    control: tuple[float, ...]  # (random labels, score in queue order, score in random order)
+    advice: str
+    fit_seconds: float
+
+
+EVENT_NAMES.update({LabelingOpened: "labeling_opened", LabelSaved: "label_saved",
+                    LearningUpdated: "learning"})

@@ -1,4 +1,12 @@
-"""Feature pipelines built from column roles, so cross-validation never leaks."""
+"""Feature pipelines built from column roles, so cross-validation never leaks.
+
+Three feature sets serve the whole zoo:
+- ``linear``: numbers imputed and scaled, categories one-hot (rare levels grouped, unknowns
+  ignored), text as TF-IDF word and character n-grams (sparse), dates as numeric parts.
+- ``nonneg``: like ``linear`` but scaled to [0, 1], for naive Bayes (needs non-negative input).
+- ``tree``: numbers as they are (trees handle NaN), categories as ordinals (for native
+  categorical support), text reduced to a few dense SVD components, dates as parts.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +19,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from thrifty_tui.core.schema import ColumnInfo, Role
 
-
 TEXT_COMPONENTS = 30
+DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+FEATURE_SETS = ("linear", "nonneg", "tree", "none")
 
 
 class TextColumn(BaseEstimator, TransformerMixin):
@@ -42,6 +51,36 @@ class CategoryStrings(BaseEstimator, TransformerMixin):
         return frame.apply(lambda c: c.map(lambda v: v if pd.isna(v) else str(v))).astype(object)
 
 
+class DateParts(BaseEstimator, TransformerMixin):
+    """Dates and times -> year, month, day, day of week, hour (NaN where unparseable)."""
+
+    def fit(self, X, y=None):  # noqa: N803
+        return self
+
+    def transform(self, X):  # noqa: N803
+        frame = pd.DataFrame(X)
+        out = []
+        for name in frame.columns:
+            parsed = pd.to_datetime(frame[name], errors="coerce", format="mixed", utc=True)
+            for part in DATE_PARTS:
+                out.append(getattr(parsed.dt, part).astype(float).to_numpy())
+        return np.column_stack(out) if out else np.empty((len(frame), 0))
+
+    def get_feature_names_out(self, input_features=None):
+        names = list(input_features) if input_features is not None else []
+        return np.array([f"{n}_{p}" for n in names for p in DATE_PARTS], dtype=object)
+
+
+class NoFeatures(BaseEstimator, TransformerMixin):
+    """One constant column: for baselines, which ignore the features (and should cost nothing)."""
+
+    def fit(self, X, y=None):  # noqa: N803
+        return self
+
+    def transform(self, X):  # noqa: N803
+        return np.zeros((len(X), 1))
+
+
 class CappedSVD(BaseEstimator, TransformerMixin):
     """TruncatedSVD that copes with tiny vocabularies: always ``n_components`` columns out."""
 
@@ -51,7 +90,8 @@ class CappedSVD(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):  # noqa: N803
         k = min(self.n_components, max(X.shape[1] - 1, 0), max(X.shape[0] - 1, 0))
-        self.svd_ = TruncatedSVD(n_components=k, random_state=self.random_state).fit(X) if k else None
+        self.svd_ = (TruncatedSVD(n_components=k, random_state=self.random_state).fit(X)
+                     if k else None)
         return self
 
     def transform(self, X):  # noqa: N803
@@ -62,40 +102,56 @@ class CappedSVD(BaseEstimator, TransformerMixin):
         return out
 
 
-def _columns(schema: Sequence[ColumnInfo], role: Role) -> list[str]:
+def columns_with(schema: Sequence[ColumnInfo], role: Role) -> list[str]:
+    """Names of the columns that have ``role``."""
     return [c.name for c in schema if c.role == role]
 
 
-def _text_pipeline(dense_components: int | None) -> Pipeline:
-    steps: list[tuple[str, object]] = [
-        ("text", TextColumn()),
-        ("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=20_000,
+def _text_pipeline(dense_components: int | None, max_features: int = 20_000) -> Pipeline:
+    vectorizers = FeatureUnion([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=max_features,
                                   sublinear_tf=True)),
-    ]
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
+                                  max_features=max_features, sublinear_tf=True)),
+    ])
+    steps: list[tuple[str, object]] = [("text", TextColumn()), ("tfidf", vectorizers)]
     if dense_components:
         steps.append(("svd", CappedSVD(n_components=dense_components)))
     return Pipeline(steps)
 
 
-def linear_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
-    """Impute + scale numbers, one-hot categories (rare levels grouped), TF-IDF text (sparse)."""
+def _categorical_onehot() -> Pipeline:
+    return Pipeline([
+        ("str", CategoryStrings()),
+        ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
+        ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5,
+                                 max_categories=50)),
+    ])
+
+
+def _numeric(scaler: object) -> Pipeline:
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="median", add_indicator=True,
+                                 keep_empty_features=True)),
+        ("scale", scaler),
+    ])
+
+
+def linear_features(schema: Sequence[ColumnInfo], nonneg: bool = False) -> ColumnTransformer:
+    """Features for linear models, SVMs, neighbours (and naive Bayes with ``nonneg``)."""
     parts: list[tuple[str, object, object]] = []
-    numeric = _columns(schema, Role.NUMERIC)
+    scaler = MinMaxScaler(clip=True) if nonneg else StandardScaler()
+    numeric = columns_with(schema, Role.NUMERIC)
     if numeric:
-        parts.append(("num", Pipeline([
-            ("impute", SimpleImputer(strategy="median", add_indicator=True,
-                                     keep_empty_features=True)),
-            ("scale", StandardScaler()),
-        ]), numeric))
-    categorical = _columns(schema, Role.CATEGORICAL)
+        parts.append(("num", _numeric(scaler), numeric))
+    dates = columns_with(schema, Role.DATETIME)
+    if dates:
+        parts.append(("date", Pipeline([("parts", DateParts()), ("num", _numeric(
+            MinMaxScaler(clip=True) if nonneg else StandardScaler()))]), dates))
+    categorical = columns_with(schema, Role.CATEGORICAL)
     if categorical:
-        parts.append(("cat", Pipeline([
-            ("str", CategoryStrings()),
-            ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-            ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5,
-                                     max_categories=50)),
-        ]), categorical))
-    for name in _columns(schema, Role.TEXT):
+        parts.append(("cat", _categorical_onehot(), categorical))
+    for name in columns_with(schema, Role.TEXT):
         parts.append((f"text:{name}", _text_pipeline(None), [name]))
     if not parts:
         raise ValueError("no usable feature columns")
@@ -103,12 +159,15 @@ def linear_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
 
 
 def tree_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
-    """Numbers as they are (trees handle NaN), categories as ordinals, text as dense SVD."""
+    """Features for trees and boosting: raw numbers, ordinal categories, dense text."""
     parts: list[tuple[str, object, object]] = []
-    numeric = _columns(schema, Role.NUMERIC)
+    numeric = columns_with(schema, Role.NUMERIC)
     if numeric:
         parts.append(("num", "passthrough", numeric))
-    categorical = _columns(schema, Role.CATEGORICAL)
+    dates = columns_with(schema, Role.DATETIME)
+    if dates:
+        parts.append(("date", DateParts(), dates))
+    categorical = columns_with(schema, Role.CATEGORICAL)
     if categorical:
         parts.append(("cat", Pipeline([
             ("str", CategoryStrings()),
@@ -117,8 +176,8 @@ def tree_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
                                        encoded_missing_value=-1, min_frequency=5,
                                        max_categories=250)),
         ]), categorical))
-    for name in _columns(schema, Role.TEXT):
-        parts.append((f"text:{name}", _text_pipeline(TEXT_COMPONENTS), [name]))
+    for name in columns_with(schema, Role.TEXT):
+        parts.append((f"text:{name}", _text_pipeline(TEXT_COMPONENTS, 5_000), [name]))
     if not parts:
         raise ValueError("no usable feature columns")
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0,
@@ -127,7 +186,21 @@ def tree_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
 
 def categorical_mask(schema: Sequence[ColumnInfo]) -> list[bool]:
     """Which outputs of ``tree_features`` are categorical (for native categorical support)."""
-    mask = [False] * len(_columns(schema, Role.NUMERIC))
-    mask += [True] * len(_columns(schema, Role.CATEGORICAL))
-    mask += [False] * (TEXT_COMPONENTS * len(_columns(schema, Role.TEXT)))
+    mask = [False] * len(columns_with(schema, Role.NUMERIC))
+    mask += [False] * (len(DATE_PARTS) * len(columns_with(schema, Role.DATETIME)))
+    mask += [True] * len(columns_with(schema, Role.CATEGORICAL))
+    mask += [False] * (TEXT_COMPONENTS * len(columns_with(schema, Role.TEXT)))
     return mask
+
+
+def build_features(kind: str, schema: Sequence[ColumnInfo]) -> ColumnTransformer | NoFeatures:
+    """The feature set called ``kind`` (one of FEATURE_SETS) for ``schema``."""
+    if kind == "linear":
+        return linear_features(schema)
+    if kind == "nonneg":
+        return linear_features(schema, nonneg=True)
+    if kind == "tree":
+        return tree_features(schema)
+    if kind == "none":
+        return NoFeatures()
+    raise ValueError(f"unknown feature set {kind!r}; use one of {', '.join(FEATURE_SETS)}")

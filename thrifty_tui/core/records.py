@@ -17,9 +17,10 @@ class Role(StrEnum):
     ID = "id-like"
     CONSTANT = "constant"
     TARGET = "target"
+    DATETIME = "datetime"  # dates and times: turned into year, month, day, weekday, hour
 
 
-USABLE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT)
+USABLE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class ModelResult:
     error: str = ""
     params: tuple[tuple[str, str], ...] = ()
     baseline: bool = False
+    tier: int = 0
+    rows: int = 0
+    cpu_seconds: float = 0.0
+    peak_mb: float = 0.0
+    learning_curve: tuple[tuple[int, float], ...] = ()
 
     @property
     def mean(self) -> float:
@@ -58,3 +64,22 @@ def best_result(results: "list[ModelResult] | tuple[ModelResult, ...]") -> Model
     """The finished result with the highest mean score (all metrics here: higher is better)."""
     done = [r for r in results if r.status == "done" and r.fold_scores]
     return max(done, key=lambda r: r.mean) if done else None
+
+
+FINAL_STATUSES = ("done", "dropped", "timeout", "failed", "oom", "skipped", "cancelled")
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One fit and score of one model on one fold of one racing rung (plain floats only)."""
+
+    model: str
+    rung: int
+    rows: int
+    fold: int
+    status: str  # "done" | "failed" | "oom"
+    score: float
+    fit_seconds: float
+    cpu_seconds: float
+    peak_mb: float
+    error: str = ""

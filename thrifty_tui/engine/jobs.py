@@ -30,6 +30,14 @@ class Screen(Job):
     budget_s: float | None = None
     # Model specs to try instead of the default zoo (tests inject failing ones here).
     zoo: tuple[Any, ...] | None = None
+    zoo_path: str | None = None  # a user's TOML zoo; else thrifty-zoo.toml beside the data
+    max_fit_seconds: float | None = None  # hard cap on one fit; the fit is killed past it
+    max_memory_mb: float | None = None  # per child process; past it a fit is an OOM row
+    racing: bool = True  # successive halving on growing subsamples (False: full data only)
+    sample_rows: int | None = None  # screen a seeded sample of this many rows
+    # Use this label set's labels (thrifty-tui label) as the target, named ``target``:
+    # only the labeled rows of ``path`` are screened.
+    label_set: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,3 +65,42 @@ class Restore(Job):
 @dataclass(frozen=True)
 class Shutdown(Job):
     """Stop the worker after the jobs before it."""
+
+
+@dataclass(frozen=True)
+class LabelingJob(Job):
+    """Base of the labeling jobs (handled by engine/labeling.py on the worker thread)."""
+
+
+@dataclass(frozen=True)
+class OpenLabeling(LabelingJob):
+    """Open (or resume) the label set of a file; ``labels`` are "name" or "name:description"."""
+
+    path: str
+    labels: tuple[str, ...] = ()
+    text_column: str | None = None
+    name: str = "label"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Label(LabelingJob):
+    """One keypress on the label screen: label | skip | unsure | flag | undo, made durable."""
+
+    set_id: int
+    action: str
+    item: int = -1
+    label: str = ""
+    via: str = "queue"  # queue | search: how the user reached the item
+    token: int = 0  # echoed in LabelSaved so the screen knows its key was saved
+
+
+@dataclass(frozen=True)
+class EditLabels(LabelingJob):
+    """Change the schema (add | rename | merge, undoable) or the goal (``names[0]`` = count)."""
+
+    set_id: int
+    action: str
+    names: tuple[str, ...] = ()
+    into: str = ""
+    token: int = 0

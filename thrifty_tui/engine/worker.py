@@ -15,15 +15,18 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thrifty_tui.core.errors import DataError, check_path, describe_error
+from thrifty_tui.core.errors import DataError, describe_error
+from thrifty_tui.core.sniff import precheck
 from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, ModelScored,
-    ModelStarted, Notice, Predicted, RunFinished, RunStarted,
+    ModelDiagnosed, ModelStarted, Notice, Predicted, RunFinished, RunStarted,
 )
 from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.core.workspace import Workspace
 from thrifty_tui.engine.jobs import Export, Job, OpenDataset, Predict, Restore, Screen, Shutdown
 from thrifty_tui.engine.pool import ChildPool
+from thrifty_tui.engine import labeling
+from thrifty_tui.engine.jobs import LabelingJob
 
 if TYPE_CHECKING:  # the zoo imports scikit-learn, which the app's process never needs
     from thrifty_tui.core.zoo import ModelSpec
@@ -131,6 +134,8 @@ class Worker:
             self._predict(job)
         elif isinstance(job, Restore):
             self._restore()
+        elif isinstance(job, LabelingJob):
+            labeling.handle(self, job)
         else:
             raise TypeError(f"unknown job {job!r}")
 
@@ -146,41 +151,60 @@ class Worker:
 
     def _open(self, job: OpenDataset) -> None:
         from thrifty_tui.core import tasks
-        check_path(job.path)  # cheap checks here, for a message without a child round trip
+        precheck(job.path)  # cheap checks here, for a message without a child round trip
         event: DatasetOpened = self._wait(self.pool.submit(tasks.open_dataset, job.path))
         self.ws.add_dataset(event.path, event.fingerprint, event.n_rows, len(event.columns))
         self.emit(event)
 
     def _screen(self, job: Screen) -> None:
         from thrifty_tui.core import tasks
-        from thrifty_tui.core.zoo import DEFAULT_ZOO, models_for
+        from thrifty_tui.core.zoo import default_zoo, find_zoo_file, load_zoo, models_for
+        from thrifty_tui.engine.screen_run import ScreenRun
 
         started = time.monotonic()
+        self.pool.set_memory_cap(job.max_memory_mb)
         problems = self.ws.artifacts / "problems"
         problems.mkdir(exist_ok=True)
         problem_file = str(problems / f"problem-{time.time_ns()}.joblib")
+        zoo_path = job.zoo_path or find_zoo_file(job.path)
+        zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
+        labels = labeling.screen_labels(self, job) if job.label_set is not None else None
         summary = self._wait(self.pool.submit(
             tasks.prepare_problem, job.path, job.target, job.task, job.metric, job.seed,
-            problem_file))
-        specs = models_for(summary["task"], job.zoo or DEFAULT_ZOO)
+            problem_file, labels and labels[:2], job.sample_rows))
+        if labels:
+            summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
+        notices = list(summary["notices"])
+        if zoo_path and not job.zoo:
+            notices.append(f"models from {zoo_path}")
+        has_text = any(c.role == "text" for c in summary["schema"])
+        excluded = tuple(f"{s.name}: {why}" for s in zoo
+                         if (why := s.applies_to(summary["task"], summary["n_rows"], has_text))
+                         and summary["task"] in s.tasks)
+        specs = models_for(summary["task"], zoo, summary["n_rows"], summary["schema"])
         names = tuple(s.name for s in specs)
+        rungs = tuple(summary["rungs"]) if job.racing else (summary["n_rows"],)
         run_id = self.ws.start_run(job.path, job.target, summary["task"], summary["metric"],
                                    summary["n_rows"], summary["n_folds"], names, job.seed,
-                                   tuple(summary["notices"]))
+                                   tuple(notices), rungs, excluded, job.max_fit_seconds)
         self.current_run_id = run_id
         run_dir = self.ws.run_dir(run_id)
+        public = {k: v for k, v in summary.items() if k != "schema"}
         (run_dir / "problem.json").write_text(json.dumps(
-            {**summary, "target": job.target, "seed": job.seed, "path": job.path}, default=str))
+            {**public, "target": job.target, "seed": job.seed, "path": job.path,
+             "excluded": excluded, "max_fit_seconds": job.max_fit_seconds,
+             "budget_s": job.budget_s}, default=str))
         self.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary["task"],
                              metric=summary["metric"], n_rows=summary["n_rows"],
-                             n_folds=summary["n_folds"], models=names,
-                             notices=tuple(summary["notices"])))
-        results: list[ModelResult] = []
+                             n_folds=summary["n_folds"], models=names, notices=tuple(notices),
+                             rungs=rungs, excluded=excluded,
+                             max_fit_seconds=job.max_fit_seconds))
+        best = None
+        model_path = ""
         try:
-            status, stop_reason = self._screen_models(job, run_id, specs, problem_file, results,
-                                                      started)
+            run = ScreenRun(self, job, run_id, run_dir, problem_file, summary, specs, started)
+            status, stop_reason, results = run.execute()
             best = best_result(results)
-            model_path = ""
             if best is not None and status == "done":
                 spec = next(s for s in specs if s.name == best.model)
                 try:
@@ -208,86 +232,9 @@ class Worker:
         self.ws.finish_run(finished)
         self.emit(finished)
 
-    def _screen_models(self, job: Screen, run_id: int, specs: tuple[ModelSpec, ...],
-                       problem_file: str, results: list[ModelResult],
-                       started: float) -> tuple[str, str]:
-        """Cross-validate ``specs`` in the children; every spec ends with one ModelScored row.
-
-        Returns (status, stop reason). A child that dies (a crash, the out-of-memory killer)
-        breaks the whole pool and every fit on it; the models that were running then are
-        retried one at a time, so only the one that kills its child alone is a failed row.
-        """
-        from thrifty_tui.core import tasks
-
-        total = len(specs)
-        stop_reason = "all models screened"
-        waiting = list(specs)
-        alone: list[ModelSpec] = []  # victims of a dead child, retried one at a time
-        running: dict[Future, ModelSpec] = {}
-
-        def row(spec: ModelSpec, status: str, error: str) -> ModelResult:
-            return ModelResult(spec.name, status, (), 0.0, error=error, baseline=spec.baseline)
-
-        try:
-            while waiting or alone or running:
-                over_budget = job.budget_s is not None and time.monotonic() - started > job.budget_s
-                if over_budget and (waiting or alone):
-                    stop_reason = f"budget of {job.budget_s:g} s spent"
-                    for spec in alone + waiting:
-                        self._record(run_id, row(spec, "skipped", stop_reason), results, total)
-                    waiting, alone = [], []
-                if alone:
-                    if not running:
-                        spec = alone.pop(0)
-                        running[self.pool.submit(tasks.evaluate_model, problem_file, spec)] = spec
-                else:
-                    while waiting and len(running) < self.pool.max_workers:
-                        spec = waiting.pop(0)
-                        running[self.pool.submit(tasks.evaluate_model, problem_file, spec)] = spec
-                        self.emit(ModelStarted(run_id=run_id, model=spec.name))
-                if not running:
-                    break
-                done, _ = wait(list(running), timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-                if self._cancel.is_set():
-                    raise Cancelled
-                broken: list[ModelSpec] = []
-                for future in done:
-                    spec = running.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenExecutor:
-                        broken.append(spec)
-                        continue
-                    except Exception as err:  # noqa: BLE001 - a failing model is a failed row
-                        result = row(spec, "failed", describe_error(err))
-                    self._record(run_id, result, results, total)
-                if broken:
-                    broken += running.values()  # the pool is gone: so are the fits still on it
-                    running.clear()
-                    self.pool.kill()
-                    if len(broken) == 1:
-                        self._record(run_id, row(broken[0], "failed", (
-                            "its process died (out of memory or a crash in native code)")),
-                            results, total)
-                    else:
-                        alone += broken
-        except Cancelled:
-            self.pool.kill()
-            reason = "cancelled by the user"
-            for spec in running.values():
-                self._record(run_id, row(spec, "cancelled", reason), results, total)
-            for spec in alone + waiting:
-                self._record(run_id, row(spec, "skipped", reason), results, total)
-            return "cancelled", reason
-        return "done", stop_reason
-
-    def _record(self, run_id: int, result: ModelResult, results: list[ModelResult],
-                total: int) -> None:
-        results.append(result)
-        self.ws.add_result(run_id, result)
-        self.emit(ModelScored(run_id=run_id, result=result, done=len(results), total=total))
-
     def _manifest(self, run_id: int) -> tuple[str, dict[str, Any]]:
+        """The refit model's file and the manifest of run ``run_id`` (everything but hashes,
+        versions and contents, which the bundle writer adds)."""
         try:
             run = self.ws.run_started(run_id)
         except KeyError:
@@ -298,28 +245,87 @@ class Worker:
         problem = json.loads((self.ws.run_dir(run_id) / "problem.json").read_text())
         results = self.ws.results(run_id)
         best = next(r for r in results if r.model == finished.best_model)
+        row = self.ws.db.execute("SELECT started_at, finished_at FROM runs WHERE id=?",
+                                 (run_id,)).fetchone()
+        started_at, finished_at = row if row else (None, None)
+
+        def stamp(seconds: float | None) -> str | None:
+            return (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+                    if seconds is not None else None)
+
+        def board_row(r: ModelResult) -> dict[str, Any]:
+            return {"model": r.model, "status": r.status, "mean": r.mean, "std": r.std,
+                    "fold_scores": list(r.fold_scores), "fit_seconds": r.fit_seconds,
+                    "rows": getattr(r, "rows", None) or None, "error": r.error or None,
+                    "baseline": r.baseline}
+
+        classification = run.task == "classification"
         manifest = {
             "model": best.model, "params": dict(best.params), "task": run.task,
             "target": run.target, "metric": run.metric, "classes": list(problem["classes"]),
             "cv_scores": list(best.fold_scores), "cv_mean": best.mean, "cv_std": best.std,
             "n_folds": run.n_folds, "n_rows": run.n_rows, "seed": problem["seed"],
             "columns": problem["columns"], "run_id": run_id,
-            "data": {"path": problem["source"], "fingerprint": problem["fingerprint"]},
-            "leaderboard": [{"model": r.model, "status": r.status, "mean": r.mean, "std": r.std,
-                             "fit_seconds": r.fit_seconds} for r in results],
+            "data": {"path": problem["source"], "fingerprint": problem["fingerprint"],
+                     "n_rows": run.n_rows, "sample": problem.get("sample"),
+                     "class_counts": problem.get("class_counts") or None},
+            "labels": problem.get("labels"),
+            "cv": {"splitter": "StratifiedKFold" if classification else "KFold",
+                   "shuffle": True, "seed": problem["seed"], "n_folds": run.n_folds,
+                   "fold_sizes": problem.get("fold_sizes"),
+                   "folds": [{"fold": i + 1, "score": s} for i, s in enumerate(best.fold_scores)],
+                   "mean": best.mean, "std": best.std,
+                   "racing_rungs": problem.get("rungs")},
+            "leaderboard": [board_row(r) for r in results],
+            "budget": {"budget_s": problem.get("budget_s"),
+                       "max_fit_seconds": problem.get("max_fit_seconds"),
+                       "spent_s": finished.elapsed_s, "status": finished.status,
+                       "stop_reason": finished.stop_reason},
+            "timings": {"run_started": stamp(started_at), "run_finished": stamp(finished_at),
+                        "run_elapsed_s": finished.elapsed_s,
+                        "best_model_cv_fit_s": best.fit_seconds},
+            "notices": list(run.notices),
         }
         return finished.model_path, manifest
 
     def _export(self, job: Export) -> None:
         from thrifty_tui.core import tasks
+        from thrifty_tui.core.events import ExportProgress
 
         run_id = job.run_id or self.ws.latest_finished_run_id()
         if run_id is None:
             raise DataError("nothing to export yet: screen some models first")
         model_path, manifest = self._manifest(run_id)
+        run_dir = self.ws.run_dir(run_id)
+        progress = self.ws.artifacts / f"export-{time.time_ns()}.progress"
         self.emit(ExportStarted(path=job.path))
-        path, n_files, n_bytes = self._wait(
-            self.pool.submit(tasks.export_bundle, model_path, manifest, job.path))
+        future = self.pool.submit(tasks.export_bundle, model_path, manifest, job.path,
+                                  str(run_dir / "diagnostics"), str(progress))
+        reported = ""
+        try:
+            while True:  # _wait, plus the child's progress relayed as events
+                done, _ = wait([future], timeout=POLL_SECONDS)
+                try:
+                    text = progress.read_text(encoding="utf-8")
+                except OSError:
+                    text = reported
+                if text != reported:
+                    reported = text
+                    try:
+                        stage, step, total = json.loads(text)
+                        self.emit(ExportProgress(path=job.path, stage=str(stage),
+                                                 step=int(step), total=int(total)))
+                    except (ValueError, TypeError):
+                        pass
+                if done:
+                    break
+                if self._cancel.is_set():
+                    self.pool.kill()  # the bundle's temporary file is left; never the bundle
+                    raise Cancelled
+            path, n_files, n_bytes = future.result()
+        finally:
+            progress.unlink(missing_ok=True)
+            Path(f"{progress}.tmp").unlink(missing_ok=True)
         self.emit(ExportFinished(path=path, n_files=n_files, n_bytes=n_bytes))
 
     def _predict(self, job: Predict) -> None:
@@ -334,9 +340,22 @@ class Worker:
         self.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))
 
     def _restore(self) -> None:
+        from thrifty_tui.core.diagnostics import diagnostics_from_dict
+        from thrifty_tui.engine.screen_run import diagnostics_path
+
         run_id = self.ws.last_run_id()
         if run_id is None:
             self.emit(Notice(message="new workspace: no runs yet"))
             return
-        self.emit(BoardRestored(run=self.ws.run_started(run_id), results=self.ws.results(run_id),
+        results = self.ws.results(run_id)
+        self.emit(BoardRestored(run=self.ws.run_started(run_id), results=results,
                                 finished=self.ws.run_finished(run_id)))
+        run_dir = self.ws.run_dir(run_id)
+        for result in results:
+            path = diagnostics_path(run_dir, result.model)
+            if path.is_file():
+                try:
+                    diag = diagnostics_from_dict(json.loads(path.read_text()))
+                except (ValueError, TypeError, KeyError):
+                    continue  # an unreadable file costs the plot, not the board
+                self.emit(ModelDiagnosed(run_id=run_id, model=result.model, diagnostics=diag))

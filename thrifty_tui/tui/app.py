@@ -15,10 +15,11 @@ from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, JobFailed, Notice, RunFinished,
     RunStarted,
 )
-from thrifty_tui.engine.jobs import Export, Job, OpenDataset, Restore, Screen as ScreenJob
+from thrifty_tui.engine.jobs import Job, OpenDataset, Restore, Screen as ScreenJob
 from thrifty_tui.engine.worker import Worker
 from thrifty_tui.tui.bridge import EngineEvent, make_emit
 from thrifty_tui.tui.screens.export import ExportDialog
+from thrifty_tui.tui.screens.label import LabelScreen
 from thrifty_tui.tui.screens.leaderboard import LeaderboardScreen
 from thrifty_tui.tui.screens.load import LoadScreen
 from thrifty_tui.tui.state import UiState
@@ -29,7 +30,7 @@ class ThriftyApp(App[None]):
 
     TITLE = "thrifty-tui"
     CSS_PATH = "thrifty.tcss"
-    MODES = {"load": LoadScreen, "board": LeaderboardScreen}
+    MODES = {"load": LoadScreen, "board": LeaderboardScreen, "label": LabelScreen}
     DEFAULT_MODE = "load"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -38,9 +39,12 @@ class ThriftyApp(App[None]):
         Binding("s", "screen_models", "Screen", id="screen"),
         Binding("x", "cancel_run", "Cancel", id="cancel"),
         Binding("e", "export", "Export", id="export"),
+        Binding("a", "switch_mode('label')", "Label", id="label"),
     ]
 
     def __init__(self, settings: Settings):
+        if settings.labels is not None:  # `thrifty-tui label`: start on the label screen
+            self.DEFAULT_MODE = "label"
         super().__init__()
         self.settings = settings
         self.state = UiState(target=settings.target)
@@ -54,7 +58,7 @@ class ThriftyApp(App[None]):
         self.worker = Worker(self.settings.workspace, make_emit(self),
                              max_procs=self.settings.max_procs).start()
         self.submit(Restore())
-        if self.settings.path:
+        if self.settings.path and self.settings.labels is None:
             self.open_path(self.settings.path)
 
     async def action_quit(self) -> None:
@@ -125,12 +129,8 @@ class ThriftyApp(App[None]):
         stem = f"{run.target}-{finished.best_model}".replace(" ", "-").replace("(", "").replace(")", "")
         default = str(Path.cwd() / f"{stem}.thrifty.zip")
 
-        def done(path: str | None) -> None:
-            if path:
-                self.submit(Export(path=path, run_id=finished.run_id))
-                self.notify(f"Writing {path}…", title="Export")
-
-        self.push_screen(ExportDialog(default), done)
+        # The dialog submits the Export job itself and shows the worker's progress.
+        self.push_screen(ExportDialog(default, run_id=finished.run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "screen_models":

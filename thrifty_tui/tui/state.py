@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from thrifty_tui.core.diagnostics import Diagnostics
 from thrifty_tui.core.events import (
-    BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, ModelScored,
-    ModelStarted, RunFinished, RunStarted,
+    BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, LeaderTies,
+    ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, RunFinished, RunProgress, RunStarted,
 )
+from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated
 from thrifty_tui.core.records import ModelResult, best_result
+from thrifty_tui.tui.widgets.label_view import LabelingState, fold_labeling
 
 
 @dataclass
@@ -26,6 +29,11 @@ class UiState:
     last_export: ExportFinished | None = None
     loading: str | None = None
     screen_pending: bool = False
+    labeling: LabelingState | None = None  # the open label set (label screen)
+    racing: dict[str, ModelUpdate] = field(default_factory=dict)
+    progress: RunProgress | None = None
+    diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
+    ties: tuple[str, ...] = ()
 
     @property
     def run_active(self) -> bool:
@@ -42,6 +50,9 @@ class UiState:
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
+        if isinstance(event, LabelingOpened | LabelSaved | LearningUpdated):
+            self.labeling = fold_labeling(self.labeling, event)
+            return
         if isinstance(event, DatasetOpened):
             self.dataset, self.loading = event, None
             names = [c.name for c in event.columns]
@@ -50,8 +61,18 @@ class UiState:
         elif isinstance(event, RunStarted):
             self.run, self.results, self.running, self.finished = event, {}, [], None
             self.screen_pending = False
+            self.racing, self.progress, self.diagnostics, self.ties = {}, None, {}, ()
         elif isinstance(event, ModelStarted):
             self.running.append(event.model)
+        elif isinstance(event, ModelUpdate):
+            self.racing[event.model] = event
+        elif isinstance(event, RunProgress):
+            self.progress = event
+        elif isinstance(event, ModelDiagnosed):
+            if self.run is not None and event.run_id == self.run.run_id:
+                self.diagnostics[event.model] = event.diagnostics
+        elif isinstance(event, LeaderTies):
+            self.ties = event.ties
         elif isinstance(event, ModelScored):
             self.results[event.result.model] = event.result
             if event.result.model in self.running:
@@ -63,6 +84,7 @@ class UiState:
                 self.run = event.run
                 self.results = {r.model: r for r in event.results}
                 self.finished = event.finished
+                self.diagnostics = {}
         elif isinstance(event, ExportStarted):
             self.exporting = event.path
         elif isinstance(event, ExportFinished):

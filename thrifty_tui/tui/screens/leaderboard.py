@@ -1,4 +1,4 @@
-"""Leaderboard: one row per model, filled in live as each cross-validation finishes."""
+"""Leaderboard: one row per model, filled in live as racing and cross-validation go on."""
 
 from __future__ import annotations
 
@@ -7,23 +7,50 @@ import time
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from thrifty_tui.core.events import (
-    BoardRestored, Event, JobFailed, ModelScored, ModelStarted, RunFinished, RunStarted,
+    BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
+    ModelUpdate, RunFinished, RunProgress, RunStarted,
 )
 from thrifty_tui.core.records import ModelResult
 
-COLUMNS = (("best", ""), ("model", "model"), ("score", "score (mean ± std)"),
-           ("fit", "fit s"), ("status", "status"))
+COLUMNS = (("best", "", 1), ("model", "model", 22), ("score", "score (mean ± std)", 17),
+           ("tie", "≈", 1), ("rows", "rows", 7), ("fit", "fit s", 6), ("status", "status", 8))
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "skipped": "dim",
-                "running": "cyan", "timeout": "bold red"}
+                "running": "cyan", "racing": "cyan", "timeout": "bold red", "oom": "bold red",
+                "dropped": "dim yellow", "queued": "dim"}
+WEAK = ("dropped", "failed", "timeout", "oom", "skipped", "cancelled")
+SORTS = ("arrival", "score", "fit time")
+
+
+def score_text(metric: str, mean: float, std: float) -> str:
+    """A score as people read it: errors (neg_ metrics) shown positive."""
+    if math.isnan(mean):
+        return "—"
+    if metric.startswith("neg_"):
+        mean = -mean
+    digits = 4 if abs(mean) < 100 else 1
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 class LeaderboardScreen(Screen):
-    """Models and their cross-validated scores; the best is starred."""
+    """Models and their cross-validated scores; the best is starred, its equals marked ≈."""
+
+    BINDINGS = [
+        Binding("enter", "diagnose", "Diagnostics", id="diagnose"),
+        Binding("o", "cycle_sort", "Sort", id="sort"),
+        Binding("w", "toggle_weak", "Hide weak", id="weak"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_by = "arrival"
+        self.hide_weak = False
+        self._started_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Leaderboard[/b]  no run yet: choose a target on Load (l), then s",
@@ -37,59 +64,89 @@ class LeaderboardScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#board", DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key, width=1 if key == "best" else None)
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
         self.app.engine_signal.subscribe(self, self.on_engine)
-        self._started_at: float | None = None
         self.render_state()
         self.set_interval(0.5, self._tick)
         table.focus()
 
     # -- rendering ------------------------------------------------------------------------------
+    @property
+    def metric(self) -> str:
+        run = self.app.state.run
+        return run.metric if run is not None else ""
+
     def render_state(self) -> None:
-        """Redraw everything from the app's state (on mount and after a restore)."""
+        """Redraw everything from the app's state (on mount, after a restore, on re-sort)."""
         state = self.app.state
         table = self.query_one("#board", DataTable)
         table.clear()
         if state.run is None:
             return
         self._render_info()
-        for result in state.results.values():
-            self._put_row(result)
+        for result in self._ordered(list(state.results.values())):
+            if not (self.hide_weak and result.status in WEAK):
+                self._put_row(result)
         for name in state.running:
-            self._put_running(name)
+            if name not in state.results:
+                self._put_racing(name)
         self._mark_best()
         self._render_progress()
+        self._show_detail()
+
+    def _ordered(self, results: list[ModelResult]) -> list[ModelResult]:
+        if self.sort_by == "score":
+            return sorted(results, key=lambda r: -r.mean if not math.isnan(r.mean) else math.inf)
+        if self.sort_by == "fit time":
+            return sorted(results, key=lambda r: r.fit_seconds)
+        return results
 
     def _render_info(self) -> None:
         run = self.app.state.run
         assert run is not None
-        notes = f"  [yellow]{'; '.join(run.notices)}[/]" if run.notices else ""
+        rungs = (" · racing " + " → ".join(f"{r:,}" for r in run.rungs)
+                 if len(run.rungs) > 1 else "")
         self.query_one("#run-info", Static).update(
             f"[b]Leaderboard[/b]  run {run.run_id} · [b]{run.target}[/b] · {run.task} · "
-            f"{run.metric} · {run.n_rows:,} rows · {run.n_folds}-fold CV{notes}")
+            f"{run.metric} · {run.n_rows:,} rows · {run.n_folds}-fold CV{rungs}")
 
     def _cells(self, result: ModelResult) -> list[Text]:
-        score = (f"{result.mean:.4f} ± {result.std:.4f}" if result.fold_scores
-                 and not math.isnan(result.mean) else "—")
-        name = result.model
-        return [Text(""), Text(name), Text(score), Text(f"{result.fit_seconds:.1f}"),
+        tie = "≈" if result.model in self.app.state.ties else ""
+        return [Text(""), Text(result.model), Text(score_text(self.metric, result.mean,
+                                                               result.std)),
+                Text(tie, style="bold cyan"), Text(f"{result.rows:,}" if result.rows else ""),
+                Text(f"{result.fit_seconds:.1f}"),
                 Text(result.status, style=STATUS_STYLE.get(result.status, ""))]
 
-    def _put_row(self, result: ModelResult) -> None:
+    def _set_row(self, key: str, cells: list[Text]) -> None:
         table = self.query_one("#board", DataTable)
-        cells = self._cells(result)
-        if result.model in table.rows:
-            for (key, _), cell in zip(COLUMNS, cells, strict=True):
-                table.update_cell(result.model, key, cell)
+        if key in table.rows:
+            for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
+                table.update_cell(key, col, cell)
         else:
-            table.add_row(*cells, key=result.model)
+            table.add_row(*cells, key=key)
 
-    def _put_running(self, name: str) -> None:
-        table = self.query_one("#board", DataTable)
-        if name not in table.rows:
-            table.add_row(Text(""), Text(name), Text("…"), Text(""),
-                          Text("running", style=STATUS_STYLE["running"]), key=name)
+    def _put_row(self, result: ModelResult) -> None:
+        if self.hide_weak and result.status in WEAK:
+            table = self.query_one("#board", DataTable)
+            if result.model in table.rows:
+                table.remove_row(result.model)
+            return
+        self._set_row(result.model, self._cells(result))
+
+    def _put_racing(self, name: str) -> None:
+        update = self.app.state.racing.get(name)
+        if update is None:
+            cells = [Text(""), Text(name), Text("…"), Text(""), Text(""), Text(""),
+                     Text("racing", style=STATUS_STYLE["racing"])]
+        else:
+            cells = [Text(""), Text(name),
+                     Text(score_text(self.metric, update.mean, update.std), style="dim"),
+                     Text(""), Text(f"{update.rows:,}"), Text(""),
+                     Text(f"racing {update.rung + 1}/{update.n_rungs}",
+                          style=STATUS_STYLE["racing"])]
+        self._set_row(name, cells)
 
     def _mark_best(self) -> None:
         table = self.query_one("#board", DataTable)
@@ -101,24 +158,34 @@ class LeaderboardScreen(Screen):
             table.update_cell(model, "best", Text("★", style="bold yellow") if is_best else Text(""))
             if result is not None:
                 style = "bold green" if is_best else ""
-                table.update_cell(model, "model", Text(self._cells(result)[1].plain, style=style))
-                table.update_cell(model, "score", Text(self._cells(result)[2].plain, style=style))
+                cells = self._cells(result)
+                table.update_cell(model, "model", Text(cells[1].plain, style=style))
+                table.update_cell(model, "score", Text(cells[2].plain, style=style))
+                table.update_cell(model, "tie", cells[3])
 
     def _render_progress(self) -> None:
         state = self.app.state
         if state.run is None:
             return
-        total = len(state.run.models)
-        done = len(state.results)
-        self.query_one("#run-progress", ProgressBar).update(total=total, progress=done)
+        bar = self.query_one("#run-progress", ProgressBar)
         if state.finished is not None:
             f = state.finished
+            bar.update(total=1, progress=1)
             text = f"{f.status} in {f.elapsed_s:.1f} s · {f.stop_reason}"
         else:
-            elapsed = time.monotonic() - self._started_at if self._started_at else 0.0
-            queued = total - done - len(state.running)
-            text = (f"{done}/{total} done · {len(state.running)} running · {queued} queued"
-                    f" · {elapsed:.0f} s · x to cancel")
+            progress = state.progress
+            if progress is not None:
+                bar.update(total=max(1, progress.fits_total), progress=progress.fits_done)
+                eta = f" · ~{progress.eta_s:.0f} s left" if progress.eta_s >= 1 else ""
+                elapsed = progress.elapsed_s
+            else:
+                bar.update(total=None)
+                eta, elapsed = "", 0.0
+            if self._started_at is not None:
+                elapsed = time.monotonic() - self._started_at
+            done = len(state.results)
+            text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}"
+                    " · x cancels")
         self.query_one("#run-status", Static).update(text)
 
     def _tick(self) -> None:
@@ -133,17 +200,26 @@ class LeaderboardScreen(Screen):
             table.clear()
             self._render_info()
             self.query_one("#row-detail", Static).update("")
-        elif isinstance(event, ModelStarted):
-            self._put_running(event.model)
+        elif isinstance(event, ModelStarted | ModelUpdate):
+            if event.model not in self.app.state.results:
+                self._put_racing(event.model)
         elif isinstance(event, ModelScored):
             with self.app.batch_update():
                 self._put_row(event.result)
                 self._mark_best()
+        elif isinstance(event, LeaderTies):
+            self._mark_best()
         elif isinstance(event, BoardRestored):
             self.render_state()
             return
         elif isinstance(event, RunFinished):
+            self._started_at = None
             self._mark_best()
+        elif isinstance(event, RunProgress):
+            pass
+        elif isinstance(event, ModelDiagnosed):
+            self._show_detail()
+            return
         elif isinstance(event, JobFailed) and event.job == "Screen":
             self.query_one("#run-status", Static).update(f"[b red]{event.message}[/]")
             return
@@ -155,20 +231,67 @@ class LeaderboardScreen(Screen):
     def on_data_table_row_highlighted(self, message: DataTable.RowHighlighted) -> None:
         self._show_detail()
 
-    def _show_detail(self) -> None:
+    def on_data_table_row_selected(self, message: DataTable.RowSelected) -> None:
+        self.action_diagnose()  # Enter on a row: the table gets the key first
+
+    def selected_model(self) -> str | None:
         table = self.query_one("#board", DataTable)
         if not table.row_count:
-            return
+            return None
         try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         except Exception:  # noqa: BLE001 - cursor outside the rows while they change
+            return None
+
+    def _show_detail(self) -> None:
+        key = self.selected_model()
+        if key is None:
             return
-        result = self.app.state.results.get(key)
+        state = self.app.state
+        result = state.results.get(key)
         detail = self.query_one("#row-detail", Static)
         if result is None:
-            detail.update(f"[b]{key}[/b]: cross-validating…")
-        elif result.error:
-            detail.update(f"[b]{key}[/b] [red]{result.status}[/]: {result.error}")
+            update = state.racing.get(key)
+            where = f" (rung {update.rung + 1} of {update.n_rungs} done)" if update else ""
+            detail.update(f"[b]{key}[/b]: cross-validating…{where}")
+            return
+        lines = []
+        if result.fold_scores:
+            folds = "  ".join(score_text(self.metric, s, 0.0).split(" ±")[0]
+                              for s in result.fold_scores)
+            lines.append(f"[b]{key}[/b] folds: {folds}")
         else:
-            folds = "  ".join(f"{s:.3f}" for s in result.fold_scores)
-            detail.update(f"[b]{key}[/b] folds: {folds}")
+            lines.append(f"[b]{key}[/b]")
+        if result.error:
+            lines.append(f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: "
+                         f"{result.error}")
+        else:
+            diag = "Enter: diagnostics" if key in state.diagnostics else (
+                "diagnostics on the way…" if result.status == "done" else "")
+            lines.append(f"cpu {result.cpu_seconds:.1f} s · peak {result.peak_mb:,.0f} MB"
+                         f" · {diag}")
+        detail.update("\n".join(lines))
+
+    # -- actions --------------------------------------------------------------------------------
+    def action_diagnose(self) -> None:
+        key = self.selected_model()
+        if key is None:
+            return
+        diag = self.app.state.diagnostics.get(key)
+        if diag is None:
+            self.notify(f"No diagnostics for {key} yet (only finished models get them).",
+                        severity="warning")
+            return
+        from thrifty_tui.tui.screens.diagnostics import DiagnosticsScreen
+
+        self.app.push_screen(DiagnosticsScreen(key))
+
+    def action_cycle_sort(self) -> None:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        self.render_state()
+        self.notify(f"sorted by {self.sort_by}", timeout=2)
+
+    def action_toggle_weak(self) -> None:
+        self.hide_weak = not self.hide_weak
+        self.render_state()
+        self.notify("weak rows hidden" if self.hide_weak else "all rows shown", timeout=2)

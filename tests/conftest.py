@@ -1,0 +1,14 @@
+"""Test-wide settings: one BLAS/OpenMP thread, as in the app's child processes; quick zoo.
+
+Set before scikit-learn is imported: with two OpenMP threads per process on a 2-core machine
+that also runs the children, fits spin against each other and tests crawl.
+"""
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+# The suite screens the quick zoo (one model per family) unless a test names another: the full
+# zoo is tested on its own, and a quick zoo keeps every other test to seconds.
+os.environ["THRIFTY_ZOO"] = "quick"

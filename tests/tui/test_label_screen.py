@@ -1,0 +1,169 @@
+"""The label screen driven by keys: one key labels and advances, undo, skip, search, resume.
+
+Every assertion on labels reads the workspace database, as a user's next session would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+from tui_helpers import SIZE, wait_for
+
+from thrifty_tui.config import SAMPLE_DIR, make_settings
+from thrifty_tui.core.labels import SKIP_GAP, LabelStore, pool_rows, replay
+from thrifty_tui.tui.app import create_app
+from thrifty_tui.tui.screens.label import LabelScreen
+
+MOVIES = str(SAMPLE_DIR / "movies.csv")
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    # Shared: the first test reads the file in a child, the others reuse the cached records.
+    return tmp_path_factory.mktemp("label-screen") / "ws"
+
+
+def label_app(workspace: Path, name: str, labels=("yes", "no")):
+    return create_app(make_settings(str(workspace), path=MOVIES, labels=labels, target=name,
+                                    max_procs=1, animations=False))
+
+
+def stored(workspace: Path, name: str):
+    """The label set ``name`` as the store has it (replayed from the log, like a restart)."""
+    db = sqlite3.connect(workspace / "thrifty.sqlite")
+    try:
+        store = LabelStore.__new__(LabelStore)
+        store.db = db
+        info = next(s for s in store.sets() if s.name == name)
+        return replay(store.events(info.id), pool_rows(info.n_rows, info.pool_cap, info.seed),
+                      info.seed)
+    finally:
+        db.close()
+
+
+async def ready(pilot) -> LabelScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.state.labeling is not None
+                   and app.state.labeling.saved is not None)
+    assert app.current_mode == "label" and isinstance(app.screen, LabelScreen)
+    return app.screen
+
+
+async def press(pilot, screen: LabelScreen, *keys: str) -> None:
+    """Press keys like a person and wait until each one is acknowledged (saved)."""
+    for key in keys:
+        await pilot.press(key)
+        await wait_for(pilot, lambda: screen.pending == 0)
+
+
+def shown(screen: LabelScreen, widget: str) -> str:
+    return str(screen.query_one(widget, Static).render())
+
+
+async def test_one_key_labels_and_advances(workspace):
+    app = label_app(workspace, "one-key")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        head = app.state.labeling.saved.head
+        assert screen.current() == head[0]
+        title = app.state.labeling.record(head[0])[0]
+        assert title in shown(screen, "#label-record")
+        assert " 1  yes 0" in shown(screen, "#label-keys")
+        await press(pilot, screen, "1")
+        assert screen.current() == head[1]
+        assert f"saved ✓ 1 · row {head[0]} → yes" in shown(screen, "#label-status")
+        await press(pilot, screen, "2", "2")
+        assert screen.current() == head[3]
+        assert " 1  yes 1" in shown(screen, "#label-keys") and " 2  no 2" in shown(
+            screen, "#label-keys")
+        # Keys pressed faster than the disk answers are kept, in order.
+        for key in "121":
+            await pilot.press(key)
+        await wait_for(pilot, lambda: screen.pending == 0)
+        assert len(screen.latencies_ms) == 6
+    book = stored(workspace, "one-key")
+    assert [book.item_state(i) for i in head[:6]] == [
+        ("label", "yes"), ("label", "no"), ("label", "no"), ("label", "yes"), ("label", "no"),
+        ("label", "yes")]
+
+
+async def test_undo_restores_the_previous_item_and_its_label(workspace):
+    app = label_app(workspace, "undo")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        first, second = app.state.labeling.saved.head[:2]
+        await press(pilot, screen, "1", "2")
+        await press(pilot, screen, "u")
+        assert screen.current() == second  # back in front of the user, unlabeled
+        assert stored(workspace, "undo").item_state(second) == ("", "")
+        await press(pilot, screen, "u")
+        assert screen.current() == first
+        assert stored(workspace, "undo").item_state(first) == ("", "")
+        # Relabel a labeled item found by search, then undo: the old label is back.
+        await press(pilot, screen, "1")
+        title = app.state.labeling.record(first)[0]
+        await pilot.press("slash")
+        screen.query_one("#label-input").value = title  # typed, as far as the screen knows
+        await pilot.press("enter")
+        assert screen.current() == first and "labeled yes" in str(
+            screen.query_one("#label-card", VerticalScroll).border_subtitle)
+        await press(pilot, screen, "2")
+        assert stored(workspace, "undo").item_state(first) == ("label", "no")
+        await press(pilot, screen, "backspace")
+        assert stored(workspace, "undo").item_state(first) == ("label", "yes")
+        assert screen.current() == first
+
+
+async def test_skipped_items_return(workspace):
+    app = label_app(workspace, "skip")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        skipped = screen.current()
+        await press(pilot, screen, "space")
+        assert screen.current() != skipped
+        await press(pilot, screen, *("1" * SKIP_GAP))
+        assert screen.current() == skipped
+        assert "skipped earlier" in str(
+            screen.query_one("#label-card", VerticalScroll).border_subtitle)
+        await press(pilot, screen, "question_mark")
+        await press(pilot, screen, "exclamation_mark")
+        assert "1 unsure, 1 flagged" in shown(screen, "#label-status")
+    book = stored(workspace, "skip")
+    assert book.item_state(skipped) == ("unsure", "") and book.n_outcome("label") == SKIP_GAP
+
+
+async def test_resume_after_restart_lands_on_the_same_item(workspace):
+    app = label_app(workspace, "resume")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await press(pilot, screen, "1", "2", "space", "1")
+        here = screen.current()
+        upcoming = app.state.labeling.saved.head
+        await pilot.press("q")
+    again = label_app(workspace, "resume")
+    async with again.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert screen.current() == here and again.state.labeling.saved.head == upcoming
+        assert "resumed: 3 labels on disk" in shown(screen, "#label-status")
+        await press(pilot, screen, "u")  # undo reaches back into the previous session
+        assert stored(workspace, "resume").n_outcome("label") == 2
+
+
+async def test_labels_are_set_on_screen_when_none_were_given(workspace):
+    app = label_app(workspace, "schema", labels=())
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        box = screen.query_one("#label-input")
+        assert box.display and box.has_focus  # the screen asks for the labels
+        await pilot.press(*"cat,dog", "enter")
+        await wait_for(pilot, lambda: app.state.labeling.saved.labels == ("cat", "dog"))
+        await press(pilot, screen, "2")
+        await pilot.press("r")
+        await pilot.press(*"dog=puppy", "enter")
+        await wait_for(pilot, lambda: app.state.labeling.saved.labels == ("cat", "puppy"))
+        assert " 2  puppy 1" in shown(screen, "#label-keys")
+    assert stored(workspace, "schema").counts() == {"cat": 0, "puppy": 1}

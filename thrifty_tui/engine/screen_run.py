@@ -1,0 +1,453 @@
+"""One screening run, driven from the worker thread: racing, caps, and the leaderboard rows.
+
+Each unit of work is one fit and score (one model, one racing rung, one fold) in a child
+process, so a fit over the time cap can be killed, and the two cores stay busy. Cheap tiers
+go first and race through every rung; a dearer model is compared, rung by rung, with the
+leader of that rung on the same folds and dropped when it is clearly worse. The last rung is
+all rows with the fixed folds that every surviving model shares.
+
+Only the standard library is used here: this code runs in the app's process.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from thrifty_tui.core.errors import describe_error
+from thrifty_tui.core.events import (
+    LeaderTies, ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, Notice, RunProgress,
+)
+from thrifty_tui.core.racing import predict_quadratic_bytes, predict_seconds
+from thrifty_tui.core.records import FoldResult, ModelResult
+from thrifty_tui.core.stats import clearly_worse, indistinguishable
+
+if TYPE_CHECKING:
+    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.engine.jobs import Screen
+    from thrifty_tui.engine.worker import Worker
+
+POLL_SECONDS = 0.05
+PROGRESS_EVERY_S = 0.25
+DROP_MARGIN = 0.005  # a model must trail the leader by at least this much to be dropped
+
+
+def diagnostics_path(run_dir: Path, model: str) -> Path:
+    """Where a model's diagnostics JSON lives in its run's folder."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in model.lower()).strip("-")
+    return run_dir / "diagnostics" / f"{slug}.json"
+
+
+class RunCancelled(Exception):
+    """The user stopped the run."""
+
+
+@dataclass(eq=False)
+class Candidate:
+    """The racing state of one model."""
+
+    spec: ModelSpec
+    order: int
+    rung: int = 0
+    status: str = "queued"
+    reason: str = ""
+    folds: dict[int, dict[int, FoldResult]] = field(default_factory=dict)
+    started: bool = False
+    diagnosis: str = ""  # "" | pending | running | done | failed
+
+    @property
+    def final(self) -> bool:
+        return self.status not in ("queued", "racing")
+
+    def rung_scores(self, rung: int) -> list[float]:
+        results = self.folds.get(rung, {})
+        return [results[k].score for k in sorted(results)]
+
+    def per_fold_points(self) -> list[tuple[int, float]]:
+        """(training rows, seconds per fit) measured so far, for the cost model."""
+        return [(r.rows, r.fit_seconds) for rung in self.folds.values() for r in rung.values()
+                if r.status == "done"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of child work: a fold fit, or the diagnostics of a finished model."""
+
+    kind: str  # "fold" | "diagnose"
+    candidate: Candidate
+    rung: int = 0
+    fold: int = 0
+
+
+class ScreenRun:
+    """Races the zoo for one Screen job; ``execute`` returns (status, stop reason, rows)."""
+
+    def __init__(self, worker: Worker, job: Screen, run_id: int, run_dir: Path,
+                 problem_file: str, summary: dict[str, Any], specs: tuple[ModelSpec, ...],
+                 started: float):
+        self.worker, self.job, self.run_id = worker, job, run_id
+        self.run_dir, self.problem_file, self.summary = run_dir, problem_file, summary
+        self.started = started
+        self.rungs: tuple[int, ...] = tuple(summary["rungs"]) if job.racing else (
+            summary["n_rows"],)
+        self.n_folds = int(summary["n_folds"])
+        self.cap = job.max_fit_seconds
+        self.candidates = [Candidate(spec, i) for i, spec in enumerate(specs)]
+        self.results: list[ModelResult] = []
+        self.running: dict[Future, tuple[Task, float]] = {}
+        self.retry_alone: list[Task] = []
+        self.fits_done = 0
+        self._warm_pool: Any = None
+        self._last_progress = 0.0
+        self.stop_reason = "all models screened"
+        fold_sizes = summary.get("fold_sizes") or [[1, 1]]
+        n_test = statistics.fmean(te for _, te in fold_sizes)
+        self.test_fraction = n_test / max(1.0, float(summary["n_rows"]))
+        real = {int(k): int(v) for k, v in summary.get("rung_folds", {}).items()}
+        last = len(summary["rungs"]) - 1
+        self._folds_at = ({r: real.get(r, self.n_folds) for r in range(len(self.rungs))}
+                          if job.racing else {0: real.get(last, self.n_folds)})
+        (run_dir / "oof").mkdir(exist_ok=True)
+        (run_dir / "diagnostics").mkdir(exist_ok=True)
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def pool(self):
+        return self.worker.pool
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _rung_rows(self, rung: int) -> int:
+        return self.rungs[rung]
+
+    def _real_rung(self, rung: int) -> int:
+        """Index into the problem's rungs (racing off: only the last, all rows)."""
+        return rung if self.job.racing else len(self.summary["rungs"]) - 1
+
+    def oof_file(self, cand: Candidate, fold: int) -> str:
+        return str(self.run_dir / "oof" / f"{cand.order:02d}-fold{fold}.npz")
+
+    def diagnostics_file(self, cand: Candidate) -> str:
+        return str(diagnostics_path(self.run_dir, cand.spec.name))
+
+    def learning_curve(self, cand: Candidate) -> tuple[tuple[int, float], ...]:
+        return tuple((self.rungs[r], statistics.fmean(cand.rung_scores(r)))
+                     for r in sorted(cand.folds)
+                     if len(cand.folds[r]) == self.n_folds_at(r)
+                     and all(f.status == "done" for f in cand.folds[r].values()))
+
+    def n_folds_at(self, rung: int) -> int:
+        """Folds at a rung: like the last rung's, unless a small rung has too few per class."""
+        return self._folds_at.get(rung, self.n_folds)
+
+    # -- the loop -----------------------------------------------------------------------------
+    def execute(self) -> tuple[str, str, list[ModelResult]]:
+        try:
+            while True:
+                self._check_cancel()
+                self._warm()
+                self._fill()
+                if not self.running and not self._has_work():
+                    break
+                done, _ = wait(list(self.running), timeout=POLL_SECONDS,
+                               return_when=FIRST_COMPLETED)
+                self._check_cancel()
+                self._handle_done(done)
+                self._check_timeouts()
+                self._progress()
+        except RunCancelled:
+            self.pool.kill()
+            reason = "cancelled by the user"
+            for cand in self.candidates:
+                if not cand.final:
+                    status = "cancelled" if cand.started else "skipped"
+                    self._finalize(cand, status, reason)
+            return "cancelled", reason, self.results
+        self._progress(force=True)
+        return "done", self.stop_reason, self.results
+
+    def _warm(self) -> None:
+        """After a (re)start of the children, load the problem in each before timing fits."""
+        if self.running or self._warm_pool is self.pool._executor:  # noqa: SLF001
+            return
+        from thrifty_tui.core import tasks
+
+        futures = [self.pool.submit(tasks.warm_up, self.problem_file)
+                   for _ in range(self.pool.max_workers)]
+        while True:
+            done, pending = wait(futures, timeout=POLL_SECONDS)
+            self._check_cancel()
+            if not pending:
+                break
+        for future in done:
+            future.result()  # a child that cannot even load the problem is a real error
+        self._warm_pool = self.pool._executor  # noqa: SLF001
+
+    def _check_cancel(self) -> None:
+        if self.worker._cancel.is_set():  # noqa: SLF001 - the run belongs to the worker
+            raise RunCancelled
+
+    def _has_work(self) -> bool:
+        return bool(self.retry_alone) or any(self._next_tasks(c) for c in self.candidates)
+
+    # -- scheduling ---------------------------------------------------------------------------
+    def _next_tasks(self, cand: Candidate) -> list[Task]:
+        """Tasks of ``cand`` that are ready and not running yet."""
+        if cand.final:
+            return [Task("diagnose", cand)] if cand.diagnosis == "pending" else []
+        busy = {(t.rung, t.fold) for t, _ in self.running.values() if t.candidate is cand}
+        busy |= {(t.rung, t.fold) for t in self.retry_alone if t.candidate is cand}
+        finished = set(cand.folds.get(cand.rung, {}))
+        return [Task("fold", cand, cand.rung, k) for k in range(self.n_folds_at(cand.rung))
+                if k not in finished and (cand.rung, k) not in busy]
+
+    def _fill(self) -> None:
+        if self.retry_alone:  # after a crash: one task at a time finds the culprit
+            if not self.running:
+                self._submit(self.retry_alone.pop(0))
+            return
+        while len(self.running) < self.pool.max_workers:
+            ready = [t for c in self.candidates for t in self._next_tasks(c)]
+            # Rung by rung, cheap tiers first within a rung: every model shows its small-rung
+            # score before any pays for more rows, so each is judged against the real leader.
+            folds = sorted((t for t in ready if t.kind == "fold"),
+                           key=lambda t: (t.rung, t.candidate.spec.tier, t.candidate.order,
+                                          t.fold))
+            task = folds[0] if folds else (ready[0] if ready else None)
+            if task is None:
+                return
+            if task.kind == "fold" and not self._admit(task):
+                continue
+            self._submit(task)
+
+    def _admit(self, task: Task) -> bool:
+        """Whether a fold may start now; a model that cannot finish in time is skipped."""
+        cand = task.candidate
+        if task.fold != 0 or cand.folds.get(task.rung):
+            return True
+        if task.rung > 0 and self._drop_if_worse(cand, task.rung - 1):
+            return False
+        rows = self._rung_rows(task.rung)
+        predicted = predict_seconds(cand.per_fold_points(), rows,
+                                    2.0 if cand.spec.memory == "quadratic" else 1.2)
+        if self.cap is not None and not math.isnan(predicted) and predicted > self.cap:
+            self._finalize(cand, "skipped",
+                           f"predicted {predicted:.0f} s per fit on {rows:,} rows > cap "
+                           f"{self.cap:g} s", keep_partial=True)
+            return False
+        if self.job.budget_s is not None:
+            left = self.job.budget_s - self.elapsed()
+            whole = (predicted * self.n_folds / self.pool.max_workers
+                     if not math.isnan(predicted) else 0.0)
+            if left <= 0 or whole > left:
+                self.stop_reason = f"budget of {self.job.budget_s:g} s spent"
+                self._finalize(cand, "skipped", (
+                    f"cannot finish in the {max(left, 0):.0f} s left of the budget"
+                    if left > 0 else self.stop_reason), keep_partial=True)
+                return False
+        cap_mb = self.job.max_memory_mb
+        if cap_mb and cand.spec.memory == "quadratic":
+            need_mb = predict_quadratic_bytes(rows) / 2**20
+            if need_mb > cap_mb:
+                self._finalize(cand, "skipped", f"predicted {need_mb:,.0f} MB > memory cap "
+                                                f"{cap_mb:,.0f} MB", keep_partial=True)
+                return False
+        return True
+
+    def _submit(self, task: Task) -> None:
+        from thrifty_tui.core import tasks
+
+        cand = task.candidate
+        if task.kind == "fold":
+            is_last = task.rung == len(self.rungs) - 1
+            future = self.pool.submit(
+                tasks.evaluate_fold_task, self.problem_file, cand.spec,
+                self._real_rung(task.rung), task.fold,
+                self.oof_file(cand, task.fold) if is_last else None)
+            if not cand.started:
+                cand.started, cand.status = True, "racing"
+                self.worker.emit(ModelStarted(run_id=self.run_id, model=cand.spec.name))
+        else:
+            cand.diagnosis = "running"
+            future = self.pool.submit(
+                tasks.diagnose_task, self.problem_file, cand.spec,
+                [self.oof_file(cand, k) for k in range(self.n_folds)],
+                self.learning_curve(cand), self.diagnostics_file(cand))
+        self.running[future] = (task, time.monotonic())
+
+    # -- results ------------------------------------------------------------------------------
+    def _handle_done(self, done: set[Future]) -> None:
+        broken: list[Task] = []
+        for future in done:
+            task, _ = self.running.pop(future)
+            try:
+                value = future.result()
+            except BrokenExecutor:
+                broken.append(task)
+                continue
+            except Exception as err:  # noqa: BLE001 - a failing task fails its model only
+                self._task_failed(task, describe_error(err))
+                continue
+            if task.kind == "diagnose":
+                self._diagnosed(task.candidate, value)
+            else:
+                self._fold_done(task, value)
+        if broken:
+            self._pool_died(broken)
+
+    def _task_failed(self, task: Task, error: str) -> None:
+        cand = task.candidate
+        if task.kind == "diagnose":
+            cand.diagnosis = "failed"
+            self.worker.emit(Notice(message=f"diagnostics of {cand.spec.name} failed: {error}"))
+        elif not cand.final:
+            self._finalize(cand, "failed", error)
+
+    def _pool_died(self, broken: list[Task]) -> None:
+        """A child died: every task on the pool is lost. Retry them one at a time."""
+        broken += [t for t, _ in self.running.values()]
+        self.running.clear()
+        self.pool.kill()
+        if len(broken) == 1:
+            task = broken[0]
+            reason = "its process died (out of memory or a crash in native code)"
+            if task.kind == "diagnose":
+                self._task_failed(task, reason)
+            elif not task.candidate.final:
+                self._finalize(task.candidate, "failed", reason)
+        else:
+            self.retry_alone += broken
+
+    def _diagnosed(self, cand: Candidate, diag: Any) -> None:
+        cand.diagnosis = "done"
+        self.worker.emit(ModelDiagnosed(run_id=self.run_id, model=cand.spec.name,
+                                        diagnostics=diag))
+
+    def _fold_done(self, task: Task, result: FoldResult) -> None:
+        cand = task.candidate
+        self.fits_done += 1
+        if cand.final:
+            return
+        if result.status != "done":
+            self._finalize(cand, "oom" if result.status == "oom" else "failed", result.error)
+            return
+        cand.folds.setdefault(task.rung, {})[task.fold] = result
+        if len(cand.folds[task.rung]) < self.n_folds_at(task.rung):
+            return
+        scores = cand.rung_scores(task.rung)
+        last = task.rung == len(self.rungs) - 1
+        if last:
+            self._finalize(cand, "done", "")
+            return
+        self.worker.emit(ModelUpdate(
+            run_id=self.run_id, model=cand.spec.name, status="racing", rung=task.rung,
+            n_rungs=len(self.rungs), rows=self.rungs[task.rung], mean=statistics.fmean(scores),
+            std=statistics.pstdev(scores)))
+        if not self._drop_if_worse(cand, task.rung):
+            cand.rung += 1
+
+    def _drop_if_worse(self, cand: Candidate, rung: int) -> bool:
+        """Drop ``cand`` when it is clearly worse than the leader of ``rung`` (same folds)."""
+        leader = self._rung_leader(rung)
+        if (leader is None or leader is cand or cand.spec.baseline
+                or not clearly_worse(leader.rung_scores(rung), cand.rung_scores(rung),
+                                     1.0 / self.n_folds_at(rung), margin=DROP_MARGIN)):
+            return False
+        self._finalize(cand, "dropped", f"clearly worse than {leader.spec.name} on "
+                                        f"{self.rungs[rung]:,} rows", keep_partial=True)
+        return True
+
+    def _rung_leader(self, rung: int) -> Candidate | None:
+        complete = [c for c in self.candidates
+                    if len(c.folds.get(rung, {})) == self.n_folds_at(rung)]
+        if not complete:
+            return None
+        return max(complete, key=lambda c: statistics.fmean(c.rung_scores(rung)))
+
+    def _check_timeouts(self) -> None:
+        if self.cap is None:
+            return
+        now = time.monotonic()
+        late = [(f, t) for f, (t, since) in self.running.items()
+                if now - since > (self.cap if t.kind == "fold" else 3 * self.cap)]
+        if not late:
+            return
+        # A thread cannot be stopped, a process can: kill the pool, re-run the innocent.
+        innocent = [t for f, (t, _) in self.running.items() if f not in dict(late)]
+        self.running.clear()
+        self.pool.kill()
+        for _, task in late:
+            if task.kind == "diagnose":
+                self._task_failed(task, f"diagnostics took longer than {3 * self.cap:g} s")
+            elif not task.candidate.final:
+                self._finalize(task.candidate, "timeout",
+                               f"a fit on {self.rungs[task.rung]:,} rows ran past the "
+                               f"{self.cap:g} s cap and was stopped", keep_partial=True)
+        for task in innocent:  # their folds simply run again: nothing of theirs was recorded
+            if task.kind == "diagnose" and task.candidate.diagnosis == "running":
+                task.candidate.diagnosis = "pending"
+
+    def _finalize(self, cand: Candidate, status: str, reason: str,
+                  keep_partial: bool = False) -> None:
+        """Give ``cand`` its one final leaderboard row."""
+        cand.status = status
+        cand.reason = reason
+        complete = [r for r in sorted(cand.folds)
+                    if len(cand.folds[r]) == self.n_folds_at(r)]
+        rung = complete[-1] if complete else None
+        scores = tuple(cand.rung_scores(rung)) if rung is not None and (
+            status == "done" or keep_partial) else ()
+        fits = [f for rung_folds in cand.folds.values() for f in rung_folds.values()]
+        result = ModelResult(
+            model=cand.spec.name, status=status, fold_scores=scores,
+            fit_seconds=round(sum(f.fit_seconds for f in fits), 3), error=reason,
+            params=tuple((k, str(v)) for k, v in getattr(cand.spec.build, "keywords", {}).get(
+                "params", ())), baseline=cand.spec.baseline, tier=cand.spec.tier,
+            rows=self.rungs[rung] if rung is not None else 0,
+            cpu_seconds=round(sum(f.cpu_seconds for f in fits), 3),
+            peak_mb=round(max((f.peak_mb for f in fits), default=0.0), 1),
+            learning_curve=self.learning_curve(cand))
+        self.results.append(result)
+        self.worker.ws.add_result(self.run_id, result)
+        self.worker.emit(ModelScored(run_id=self.run_id, result=result,
+                                     done=len(self.results), total=len(self.candidates)))
+        if status == "done":
+            cand.diagnosis = "pending"
+            self._emit_ties()
+
+    def _emit_ties(self) -> None:
+        done = [r for r in self.results if r.status == "done" and r.fold_scores]
+        if not done:
+            return
+        leader = max(done, key=lambda r: r.mean)
+        ties = tuple(r.model for r in done if r is not leader and len(r.fold_scores) == len(
+            leader.fold_scores) and indistinguishable(leader.fold_scores, r.fold_scores,
+                                                      self.test_fraction))
+        self.worker.emit(LeaderTies(run_id=self.run_id, leader=leader.model, ties=ties))
+
+    # -- progress -----------------------------------------------------------------------------
+    def _progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        remaining_fits = 0
+        remaining_seconds = 0.0
+        for cand in self.candidates:
+            if cand.final:
+                continue
+            for rung in range(cand.rung, len(self.rungs)):
+                left = self.n_folds_at(rung) - len(cand.folds.get(rung, {}))
+                remaining_fits += left
+                guess = predict_seconds(cand.per_fold_points(), self.rungs[rung])
+                remaining_seconds += left * (guess if not math.isnan(guess) else 1.0)
+        eta = remaining_seconds / max(1, self.pool.max_workers)
+        self.worker.emit(RunProgress(run_id=self.run_id, fits_done=self.fits_done,
+                                     fits_total=self.fits_done + remaining_fits,
+                                     eta_s=round(eta, 1), elapsed_s=round(self.elapsed(), 1)))

@@ -1,0 +1,84 @@
+"""Diagnostics of one model: plots from out-of-fold predictions, computed by the core."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from thrifty_tui.core.diagnostics import PLOT_KINDS, confusion_text
+from thrifty_tui.tui.widgets.plot_panel import DiagnosticsPlot
+
+BOARD_KIND = "models"  # fit time vs score across all models of the run
+
+
+class DiagnosticsScreen(Screen):
+    """← → switch plots; Escape goes back to the leaderboard."""
+
+    BINDINGS = [
+        Binding("right,n", "next_plot", "Next plot", id="next-plot"),
+        Binding("left,p", "previous_plot", "Prev plot", id="prev-plot"),
+        Binding("escape,b", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, model: str):
+        super().__init__()
+        self.model = model
+        self.kind_index = 0
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        diag = self.app.state.diagnostics[self.model]
+        return (*PLOT_KINDS[diag.task], BOARD_KIND)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="diag-title", classes="screen-title")
+        with Horizontal(id="diag-body"):
+            yield DiagnosticsPlot(id="diag-plot")
+            with Vertical(id="diag-side"):
+                yield Static("", id="diag-metrics")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.show()
+
+    def show(self) -> None:
+        state = self.app.state
+        diag = state.diagnostics[self.model]
+        kind = self.kinds[self.kind_index]
+        names = "  ".join(f"[reverse]{k}[/]" if k == kind else k for k in self.kinds)
+        self.query_one("#diag-title", Static).update(f"[b]{self.model}[/b]  {names}")
+        plot = self.query_one("#diag-plot", DiagnosticsPlot)
+        side = self.query_one("#diag-metrics", Static)
+        metric_lines = [f"{name:<18} {abs(value) if name in ('rmse', 'mae', 'log_loss') else value:.4f}"
+                        for name, value in diag.metrics]
+        side_text = "[b]out-of-fold[/b]\n" + "\n".join(metric_lines)
+        if kind == "confusion":
+            side_text += "\n\n[b]confusion[/b] (rows: true)\n" + confusion_text(diag, 6)
+        elif kind == "per-class":
+            side_text += "\n\n[b]per class[/b]  P / R / F1\n" + "\n".join(
+                f"{c.label[:10]:<10} {c.precision:.2f} {c.recall:.2f} {c.f1:.2f}"
+                for c in diag.per_class[:10])
+        elif kind == "importance":
+            side_text += "\n\n[b]top columns[/b]\n" + "\n".join(
+                f"{n[:14]:<14} {v:+.4f}" for n, v in diag.importances[:10])
+        side.update(side_text)
+        if kind == BOARD_KIND:
+            points = [(r.fit_seconds, r.mean, r.model) for r in state.results.values()
+                      if r.fold_scores and r.status == "done"]
+            plot.show_models(points, state.run.metric if state.run else "score")
+        else:
+            plot.show(diag, kind)
+
+    def action_next_plot(self) -> None:
+        self.kind_index = (self.kind_index + 1) % len(self.kinds)
+        self.show()
+
+    def action_previous_plot(self) -> None:
+        self.kind_index = (self.kind_index - 1) % len(self.kinds)
+        self.show()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,186 @@
+"""What the label screen knows, folded from labeling events on the UI thread, and the text it
+renders (record card, label keys, progress, the "should I keep labeling?" panel).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from rich.text import Text
+
+from thrifty_tui.core.events import Event, LabelingOpened, LabelSaved, LearningUpdated
+
+SPARK = "▁▂▃▄▅▆▇█"
+HOW_TEXT = {"random": "random pick", "uncertainty": "model unsure", "search": "found by search"}
+STATE_TEXT = {"label": "labeled", "unsure": "marked unsure", "flag": "flagged as bad",
+              "skip": "skipped earlier"}
+
+
+@dataclass
+class LabelingState:
+    """The open label set as the UI sees it: items, their outcomes, the latest ack and model."""
+
+    opened: LabelingOpened
+    saved: LabelSaved | None = None
+    learning: LearningUpdated | None = None
+    index: dict[int, int] = field(default_factory=dict)  # source row -> record position
+    items: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (outcome, label)
+    label_times: deque[float] = field(default_factory=lambda: deque(maxlen=60))
+    _haystack: list[str] | None = None
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, LabelSaved):
+            for item, outcome, label in event.changed:
+                if outcome:
+                    self.items[item] = (outcome, label)
+                else:
+                    self.items.pop(item, None)
+            if event.action == "label":
+                self.label_times.append(time.monotonic())
+            self.saved = event
+        elif isinstance(event, LearningUpdated):
+            self.learning = event
+
+    def record(self, row: int) -> tuple[str, ...]:
+        return self.opened.records[self.index[row]]
+
+    def search(self, term: str) -> list[int]:
+        """Rows whose record contains ``term`` (any case), or ``:unsure``, ``:LABEL`` … filters."""
+        term = term.strip()
+        if term.startswith(":"):
+            want = term[1:].strip().lower()
+            kinds = {"unsure": "unsure", "flag": "flag", "flagged": "flag", "skip": "skip",
+                     "skipped": "skip", "labeled": "label"}
+            if want in ("unlabeled", "todo"):
+                return [r for r in self.opened.rows if r not in self.items]
+            if want in kinds:
+                return [r for r in self.opened.rows if self.items.get(r, ("",))[0] == kinds[want]]
+            return [r for r in self.opened.rows
+                    if self.items.get(r, ("", ""))[1].lower() == want]
+        if self._haystack is None:
+            self._haystack = ["\x00".join(rec).lower() for rec in self.opened.records]
+        needle = term.lower()
+        return [self.opened.rows[i] for i, text in enumerate(self._haystack) if needle in text]
+
+    def rate_per_minute(self) -> float:
+        """Labels per minute over the recent ones (this sitting)."""
+        times = [t for t in self.label_times if time.monotonic() - t < 600]
+        if len(times) < 3 or times[-1] - times[0] <= 0:
+            return math.nan
+        return (len(times) - 1) / (times[-1] - times[0]) * 60
+
+
+def fold_labeling(state: LabelingState | None, event: Event) -> LabelingState | None:
+    """The new labeling state after one event (a new set replaces the old one)."""
+    if isinstance(event, LabelingOpened):
+        return LabelingState(event, index={row: i for i, row in enumerate(event.rows)})
+    if state is not None and getattr(event, "set_id", None) == state.opened.set_id:
+        state.apply(event)
+    return state
+
+
+# -- text -----------------------------------------------------------------------------------
+def card_text(state: LabelingState, row: int, term: str, width: int) -> Text:
+    """The record: free text first (search term highlighted), then the other fields."""
+    opened = state.opened
+    record = state.record(row)
+    out = Text()
+    fields = list(zip(opened.columns, record, strict=True))
+    if opened.text_column:
+        text = dict(fields)[opened.text_column] or "(empty)"
+        out.append(text + "\n", style="bold")
+        out.append("─" * max(10, min(width, 60)) + "\n", style="dim")
+        fields = [f for f in fields if f[0] != opened.text_column]
+    name_width = min(18, max((len(n) for n, _ in fields), default=4))
+    for name, value in fields:
+        out.append(f"{name[:name_width]:>{name_width}}  ", style="dim")
+        out.append((value or "—") + "\n", style="" if value else "dim")
+    out.rstrip()
+    if term and not term.startswith(":"):
+        out.highlight_words([term], style="black on yellow", case_sensitive=False)
+    return out
+
+
+def keys_text(saved: LabelSaved, width: int) -> Text:
+    """Label keys with their counts: ``1 Dog 45  2 Cat 30`` (wraps on narrow screens)."""
+    out = Text()
+    for key, name, count in zip(saved.keys, saved.labels, saved.counts, strict=True):
+        if not name:
+            continue
+        out.append(f" {key} ", style="bold reverse")
+        out.append(f" {name} ", style="bold")
+        out.append(f"{count}  ", style="dim")
+    if not saved.labels or not any(saved.labels):
+        out.append("no labels yet: press + to add them", style="yellow")
+    return out
+
+
+def status_text(state: LabelingState, pending: int) -> Text:
+    """Saved state, rate and goal. ``saved ✓ N`` appears only once N labels are on disk."""
+    saved = state.saved
+    assert saved is not None
+    out = Text()
+    if saved.action == "open":
+        out.append(f"resumed: {saved.n_labeled} labels on disk" if saved.n_labeled
+                   else "ready: press a label key", style="green")
+    else:
+        what = {"label": f"→ {saved.label}", "skip": "skipped", "unsure": "unsure",
+                "flag": "flagged", "undo": "undone"}.get(saved.action, saved.action)
+        item = f"row {saved.item}" if saved.item >= 0 else saved.label
+        out.append(f"saved ✓ {saved.n_labeled} · {item} {what}", style="green")
+    if pending:  # keys pressed before the last one was on disk: applied in order
+        out.append(f" │ saving {pending}…", style="yellow")
+    rate = state.rate_per_minute()
+    out.append(f" │ {rate:.1f}/min" if not math.isnan(rate) else " │ –/min")
+    goal = saved.goal
+    if goal:
+        left = max(0, goal - saved.n_labeled)
+        eta = "done ✓" if not left else (
+            f"ETA {left / rate:.0f} min" if not math.isnan(rate) and rate > 0 else "ETA –")
+        out.append(f" │ goal {saved.n_labeled}/{goal} {eta}")
+    else:
+        out.append(" │ t: set a goal")
+    extra = [f"{n} {w}" for n, w in ((saved.n_unsure, "unsure"), (saved.n_flagged, "flagged"),
+                                     (saved.n_skipped, "skipped")) if n]
+    out.append(f" │ {saved.n_waiting:,} to go" + (f" ({', '.join(extra)})" if extra else ""),
+               style="dim")
+    return out
+
+
+def sparkline(values: list[float]) -> str:
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    span = hi - lo or 1.0
+    return "".join(SPARK[min(7, int((v - lo) / span * 7.999))] for v in values)
+
+
+def learning_text(state: LabelingState) -> Text:
+    """The "should I keep labeling?" panel: score vs labels, projection, per class, vs random."""
+    out = Text()
+    out.append("Keep labeling? ", style="bold")
+    lu = state.learning
+    if lu is None:
+        out.append("a model refits as you label, from 8 labels in 2 classes on; then the "
+                   "queue shows the items it is least sure of first (1 in 10 stays random, to "
+                   "measure the gain). Its score vs labels shows here.", style="dim")
+        return out
+    metric = lu.metric.replace("balanced_accuracy", "bal. acc")
+    std = f" ±{lu.score_std:.2f}" if not math.isnan(lu.score_std) else ""
+    out.append(f"{metric} {lu.score:.2f}{std} at {lu.n_labels} labels ", style="bold cyan")
+    out.append(f"({lu.estimate}) ", style="dim")
+    if lu.curve:
+        out.append(f"{sparkline([s for _, s in lu.curve])} ", style="cyan")
+    if not math.isnan(lu.projected_score):
+        out.append(f"→ ~{lu.projected_score:.2f} at {lu.projected_n}")
+    out.append("\nper class (recall, labels): ")
+    out.append(" · ".join(f"{c} {r:.2f} ({n})" for c, r, n in lu.per_class))
+    out.append("\n" + lu.advice, style="yellow")
+    if lu.control:
+        n_random, queue_score, random_score = lu.control
+        out.append(f"\nmeasured gain: at {int(n_random)} labels, queue order {queue_score:.2f} "
+                   f"vs random order {random_score:.2f}", style="dim")
+    return out
