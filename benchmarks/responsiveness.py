@@ -177,6 +177,9 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="CSV to screen (default: a 20k-row slice "
                                                        "of the shared movies set or the sample)")
     parser.add_argument("--target", default="Comedy")
+    parser.add_argument("--bundle", action="store_true",
+                        help="also measure the lag while a big model's bundle is written "
+                             "(runs benchmarks/bundle_lag.py: a random forest on 200k rows)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     repeats = 3 if args.quick else 7
@@ -203,6 +206,9 @@ def main() -> None:
     for name, samples in lag.items():
         print(f"  {name:<34} {summary(samples)}")
     print("goal: screening in child processes p99 <= 16 ms, max <= 50 ms")
+    if args.bundle:
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bundle_lag.py"))]
+                       + (["--quick"] if args.quick else []), check=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
-async def wait_for(pilot, condition, timeout: float = 120.0) -> None:
+async def wait_for(pilot, condition, timeout: float = 900.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
@@ -42,6 +42,17 @@ async def main(size: tuple[int, int]) -> None:
             await wait_for(pilot, lambda: app.state.finished is not None)
             await pilot.pause(0.3)
             app.save_screenshot(str(HERE / f"leaderboard{suffix}.svg"))
+            best = app.state.finished.best_model
+            await wait_for(pilot, lambda: best in app.state.diagnostics)
+            table = app.screen.query_one("#board")
+            table.move_cursor(row=table.get_row_index(best))
+            await pilot.press("enter")
+            await pilot.pause(0.5)
+            app.save_screenshot(str(HERE / f"diagnostics{suffix}.svg"))
+            await pilot.press("right", "right")
+            await pilot.pause(0.5)
+            app.save_screenshot(str(HERE / f"diagnostics-pr{suffix}.svg"))
+            await pilot.press("escape")
             await pilot.press("e")
             await pilot.pause(0.3)
             app.save_screenshot(str(HERE / f"export{suffix}.svg"))

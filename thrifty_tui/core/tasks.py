@@ -31,13 +31,22 @@ _TABLES: dict[tuple[str, str], LoadedTable] = {}
 _PROBLEMS: dict[str, Problem] = {}
 
 
-def init_child(memory_cap_mb: float | None = None) -> None:
+def init_child(memory_cap_mb: float | None = None, log_path: str | None = None) -> None:
     """Run once in each child: one BLAS/OpenMP thread, lower priority, a memory cap.
 
     The cap is RLIMIT_DATA (heap and anonymous mappings, not shared libraries): an
     allocation past it raises MemoryError inside the fit, which becomes an OOM row,
     instead of the kernel's out-of-memory killer taking the machine down.
     """
+    if log_path:
+        # Children inherit the terminal as stderr: a library warning printed there would be
+        # drawn over the app's screen. Send it to the workspace's log instead.
+        try:
+            fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.dup2(fd, 2)
+            os.close(fd)
+        except OSError:
+            pass
     if memory_cap_mb:
         import resource
 

@@ -78,8 +78,10 @@ def _init_child(*args: Any) -> None:
 class ChildPool:
     """A lazily started loky process pool that can be killed and restarted."""
 
-    def __init__(self, max_workers: int | None = None, memory_cap_mb: float | None = None):
+    def __init__(self, max_workers: int | None = None, memory_cap_mb: float | None = None,
+                 log_path: str | None = None):
         self.max_workers = max_workers or default_workers()
+        self.log_path = log_path
         self.memory_cap_mb = memory_cap_mb if memory_cap_mb is not None else default_memory_cap_mb(
             self.max_workers)
         self._executor: Any = None
@@ -106,7 +108,8 @@ class ChildPool:
             start_resource_tracker()
             self._executor = ProcessPoolExecutor(max_workers=self.max_workers,
                                                  initializer=_init_child,
-                                                 initargs=(self.memory_cap_mb,), env=CHILD_ENV)
+                                                 initargs=(self.memory_cap_mb, self.log_path),
+                                                 env=CHILD_ENV)
         return self._executor
 
     def warm_up(self) -> None:

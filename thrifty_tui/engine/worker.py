@@ -46,7 +46,7 @@ class Worker:
     def __init__(self, workspace: str | Path, emit: Emit, *, max_procs: int | None = None):
         self.workspace_root = Path(workspace)
         self.emit = emit
-        self.pool = ChildPool(max_procs)
+        self.pool = ChildPool(max_procs, log_path=str(self.workspace_root / "children.log"))
         self._jobs: queue.Queue[Job] = queue.Queue()
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="thrifty-worker", daemon=True)

@@ -57,6 +57,11 @@ class ThriftyApp(App[None]):
     def on_mount(self) -> None:
         self.worker = Worker(self.settings.workspace, make_emit(self),
                              max_procs=self.settings.max_procs).start()
+        # The first job starts child processes that import the science stack: ask for it only
+        # after the first frame is on screen, so start-up paint does not share the CPU with it.
+        self.call_after_refresh(self._first_jobs)
+
+    def _first_jobs(self) -> None:
         self.submit(Restore())
         if self.settings.path and self.settings.labels is None:
             self.open_path(self.settings.path)

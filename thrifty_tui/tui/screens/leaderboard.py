@@ -266,8 +266,10 @@ class LeaderboardScreen(Screen):
             lines.append(f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: "
                          f"{result.error}")
         else:
+            live = state.finished is None or state.run_active
             diag = "Enter: diagnostics" if key in state.diagnostics else (
-                "diagnostics on the way…" if result.status == "done" else "")
+                "diagnostics on the way…" if result.status == "done" and live else
+                "no diagnostics saved for this run")
             lines.append(f"cpu {result.cpu_seconds:.1f} s · peak {result.peak_mb:,.0f} MB"
                          f" · {diag}")
         detail.update("\n".join(lines))
