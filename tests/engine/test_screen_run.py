@@ -45,7 +45,8 @@ def test_a_fit_past_the_cap_becomes_timeout_and_the_run_completes(engine):
     cap = 6.0  # far above a linear fit on 2,400 rows even on a busy machine
     worker, recorder = engine
     since = recorder.mark()
-    worker.submit(Screen(path=GSS, target="gender", max_fit_seconds=cap,
+    # One rung (no racing): only the hard cap can stop a fit, never a cost prediction.
+    worker.submit(Screen(path=GSS, target="gender", max_fit_seconds=cap, racing=False,
                          zoo=(QUICK[0], SLEEPER, spec_by_name("linear", QUICK))))
     events = recorder.wait_for_end(since, timeout=120)
     started = [e for e in events if isinstance(e, ModelStarted) and e.model == "sleeper"]

@@ -225,6 +225,10 @@ def build_model(spec: ModelSpec, problem: Problem):
     model = spec.build(problem.task, problem.schema, problem.seed)
     if problem.task == "classification" and problem.metric in BALANCED_METRICS:
         final = model.steps[-1][1] if hasattr(model, "steps") else model
+        # Forests reject "balanced" on string labels that look like numbers (scikit-learn 1.9:
+        # "The classes, [0, 1], are not in class_weight"), so they are left as they are.
+        if type(final).__name__ in ("RandomForestClassifier", "ExtraTreesClassifier"):
+            return model
         try:
             if "class_weight" in final.get_params() and final.get_params()["class_weight"] is None:
                 final.set_params(class_weight="balanced")
