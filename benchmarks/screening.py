@@ -26,6 +26,9 @@ For each data set of /work/shared/data (or $THRIFTY_BENCH_DATA), in one run:
    pandas categories (native categorical support), longer ones (free text) ordinal-encoded,
    as FLAML / LazyPredict see them.
 
+Every process runs with OMP_WAIT_POLICY=PASSIVE: on a busy shared machine OpenMP's spinning
+threads (HGB, LightGBM, XGBoost) otherwise slow small fits 10-20x. Timings are one run each.
+
 Metric: balanced accuracy for classification, R^2 for regression (accuracy / RMSE also shown).
 Goals (issue 4): thrifty time <= 1/5 of LazyPredict's; thrifty top-1 within 1 pt of
 LazyPredict's; thrifty >= max(FLAML, HGB) - 0.5 pt; clearly above FLAML where text matters.
@@ -662,9 +665,10 @@ def write_results(text: str, a: argparse.Namespace) -> None:
     """Replace (or add) this benchmark's section of RESULTS.md, leaving the others alone."""
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     args = " ".join(sys.argv[1:])
+    method = __doc__.split("\n\n", 2)[2].strip()  # without the title and the "Run:" line
     section = (f"{HEADING}\n\nRun: `python benchmarks/screening.py {args}` "
-               f"({time.strftime('%Y-%m-%d')}).\n\n{__doc__.split(chr(10) + chr(10), 1)[1].strip()}"
-               f"\n\n{text}\n")
+               f"({time.strftime('%Y-%m-%d')}); LazyPredict's cap was min(5x thrifty + 30 s, "
+               f"{a.lp_cap:.0f} s).\n\n{method}\n\n{text}\n")
     section = section.replace("\n# ", "\n#### ")
     if HEADING in old:
         head, rest = old.split(HEADING, 1)
