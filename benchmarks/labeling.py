@@ -5,9 +5,9 @@ durable writes, and an oracle simulation of labels needed, uncertainty order vs 
 
 Latency: the real app (headless driver, 80x24, the real worker thread writing to SQLite with
 WAL + synchronous=FULL) labels ``--labels`` items of sample_data/movies.csv with the true
-Comedy flag; each key press is timed until the next item has been painted (the screen's own
-``latencies_ms``: key handled -> Label job -> commit -> LabelSaved -> render -> refresh done).
-The labeling model refits in a child process meanwhile, as in real use.
+Comedy flag. Two clocks per key, both the screen's own: key -> next item painted
+(``latencies_ms``) and key -> its "saved ✓" painted (``ack_ms``: Label job -> commit ->
+LabelSaved -> render -> refresh done). The labeling model refits in a child meanwhile.
 
 Oracle simulation: the app's policy, replayed without the UI: 10 random items first, then a
 refit after every max(5, 10 %) new labels, the queue ordered by margin with every 10th item
@@ -36,14 +36,15 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from thrifty_tui.config import SAMPLE_DIR, make_settings  # noqa: E402
-from thrifty_tui.core import active  # noqa: E402
-from thrifty_tui.core.labels import LabelStore  # noqa: E402
-from thrifty_tui.core.workspace import Workspace  # noqa: E402
+from thrifty_tui.config import SAMPLE_DIR, make_settings
+from thrifty_tui.core import active
+from thrifty_tui.core.labels import LabelStore
+from thrifty_tui.core.workspace import Workspace
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 HEADING = "## Labeling (issue 6)"
 SHARED = Path("/work/shared/data")
+CAP = 3000  # labels at most per simulated run
 
 
 # -- latency through the real screen ----------------------------------------------------------
@@ -56,7 +57,8 @@ async def screen_latency(n_labels: int) -> dict:
                                        labels=("comedy", "other"), max_procs=1,
                                        animations=False))
         async with app.run_test(size=(80, 24)) as pilot:
-            while app.state.labeling is None or app.state.labeling.saved is None:
+            while app.state.labeling is None or app.state.labeling.saved is None \
+                    or app.screen._shown is None:
                 await pilot.pause(0.05)
             screen = app.screen
             started = time.monotonic()
@@ -64,15 +66,21 @@ async def screen_latency(n_labels: int) -> dict:
             for i in range(n_labels):
                 item = screen.current()
                 await pilot.press("1" if truth[item] else "2")
-                while len(screen.latencies_ms) <= i:
+                while len(screen.latencies_ms) <= i or len(screen.ack_ms) <= i:
                     await pilot.pause(0.001)
                 await pilot.pause(0.02)  # a (very) fast human: ~40 labels per second at most
             elapsed = time.monotonic() - started
             learning = app.state.labeling.learning
             refits = learning.n_labels if learning else 0
             lat = sorted(screen.latencies_ms)
+            ack = sorted(screen.ack_ms)
+            cpu = sorted(screen.paint_cpu_ms)
     return {"n": len(lat), "p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99),
-            "max": lat[-1], "elapsed": elapsed, "learning": learning, "last_refit_n": refits}
+            "max": lat[-1], "ack_p50": pct(ack, 50), "ack_p95": pct(ack, 95),
+            "ack_p99": pct(ack, 99), "ack_max": ack[-1], "cpu_p50": pct(cpu, 50),
+            "cpu_p95": pct(cpu, 95), "cpu_p99": pct(cpu, 99), "cpu_max": cpu[-1],
+            "elapsed": elapsed,
+            "learning": learning, "last_refit_n": refits}
 
 
 def commit_latency(n: int = 500) -> dict:
@@ -88,6 +96,14 @@ def commit_latency(n: int = 500) -> dict:
         ws.close()
     times.sort()
     return {"p50": pct(times, 50), "p95": pct(times, 95), "max": times[-1]}
+
+
+def wait_for_quiet(below: float, patience: float) -> float:
+    """The 1-minute load average once it is below ``below`` (or after ``patience`` s)."""
+    deadline = time.monotonic() + patience
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        time.sleep(5)
+    return os.getloadavg()[0]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -159,19 +175,19 @@ def datasets(quick: bool):
     pets = pets[pets.species.isin(["Dog", "Cat"])].reset_index(drop=True)
     text = (pets.animal_name.fillna("") + " " + pets.primary_breed.fillna("") + " "
             + pets.secondary_breed.fillna(""))
-    yield ("seattle pets (text)", "free text: a licence's pet name + breeds, as one TF-IDF "
-           "text column → Dog / Cat (51,496 rows)", features(pd.DataFrame({"text": text})),
+    yield ("seattle pets (text)", ("free text: a licence's pet name + breeds, as one TF-IDF "
+           "text column → Dog / Cat (51,496 rows)"), features(pd.DataFrame({"text": text})),
            pets.species.values, 4000, 5000)
     digits = load_digits(as_frame=True).frame
-    yield ("digits (tabular)", "tabular: scikit-learn's digits, 64 numeric columns → 10 classes "
-           "(1,797 rows)", features(digits.drop(columns=["target"])), digits.target.values,
+    yield ("digits (tabular)", ("tabular: scikit-learn's digits, 64 numeric columns → 10 "
+           "classes (1,797 rows)"), features(digits.drop(columns=["target"])), digits.target.values,
            1200, 597)
     if quick:
         return
     gss = pd.read_csv(SHARED / "stevedata_gss_wages.csv.gz")
     gss = gss[gss.gender.notna()].reset_index(drop=True)
-    yield ("gss wages (tabular, weak)", "tabular: GSS wages survey, 10 mixed columns → gender "
-           "(61,697 rows)", features(gss.drop(columns=["gender", "rownames"])),
+    yield ("gss wages (tabular, weak)", ("tabular: GSS wages survey, 10 mixed columns → "
+           "gender (61,697 rows)"), features(gss.drop(columns=["gender", "rownames"])),
            gss.gender.values, 4000, 5000)
     movies = pd.read_csv(SHARED / "ggplot2movies_movies.csv.gz")
     yield ("movie titles (text, weak)", "free text: ggplot2movies title → Drama (58,788 rows)",
@@ -199,51 +215,90 @@ def machine() -> str:
 
 def report(latency: dict, commit: dict, studies: list[dict], load: tuple[float, float]) -> str:
     lines = [f"Machine: {machine()}.",
-             f"1-minute load average: {load[0]:.2f} before, {load[1]:.2f} after (a shared "
-             f"machine: other developers' tests were running).", "",
+             (f"1-minute load average: {load[0]:.2f} before the latency run, {load[1]:.2f} at "
+              f"the end (a shared machine: other developers' tests were running)."), "",
              "### Key → next item, through the real screen",
              "",
-             (f"{latency['n']} labels of sample_data/movies.csv at 80x24, each key press timed "
-              f"until the next item was painted, the label committed first (WAL, "
-              f"synchronous=FULL); the model refit in a child meanwhile."),
+             (f"{latency['n']} labels of sample_data/movies.csv at 80x24 (headless driver, "
+              f"real screen, real worker and SQLite with WAL + synchronous=FULL; the model "
+              f"refit in a child meanwhile). Clocks are the screen's own: from the key's "
+              f"action to the frame that shows the next item, and to the \"saved ✓\" for it. "
+              f"The next item is shown at once from the queue head the worker sent; the key's "
+              f"label is committed by the worker and only then marked saved."),
              "",
              "| | p50 | p95 | p99 | max |", "| --- | ---: | ---: | ---: | ---: |",
              (f"| key → next item painted (ms) | {latency['p50']:.1f} | {latency['p95']:.1f} | "
               f"{latency['p99']:.1f} | {latency['max']:.1f} |"),
-             (f"| of which: one label commit (ms) | {commit['p50']:.2f} | {commit['p95']:.2f} "
-              f"| | {commit['max']:.2f} |"),
+             (f"| of which the UI thread's own CPU, submit → paint (ms) | "
+              f"{latency['cpu_p50']:.1f} | {latency['cpu_p95']:.1f} | {latency['cpu_p99']:.1f} | "
+              f"{latency['cpu_max']:.1f} |"),
+             (f"| key → its label committed and \"saved ✓\" rendered (ms) | "
+              f"{latency['ack_p50']:.1f} | {latency['ack_p95']:.1f} | {latency['ack_p99']:.1f} | "
+              f"{latency['ack_max']:.1f} |"),
+             (f"| one label commit alone, 500 in a row (ms) | {commit['p50']:.2f} | "
+              f"{commit['p95']:.2f} | | {commit['max']:.2f} |"),
              "",
-             f"Goal p95 ≤ 16 ms: {'met' if latency['p95'] <= 16 else 'NOT met'}."]
+             (f"Goal p95 ≤ 16 ms key → next item: {'met' if latency['p95'] <= 16 else 'NOT met'}"
+              f" ({latency['p95']:.1f} ms); the acknowledgement p95 is "
+              f"{latency['ack_p95']:.1f} ms.")]
     lu = latency["learning"]
     if lu is not None:
         lines.append(f"Model after the run: {lu.metric} {lu.score:.2f} at {lu.n_labels} labels "
                      f"({lu.estimate}); advice: {lu.advice}.")
     lines += ["", "### Labels needed to reach 95 % of the full-pool score",
               "",
-              "| data set | pool / test rows | full-pool score | uncertainty order | random order "
-              "| fewer labels |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+              ("| data set | pool / test rows | full-pool score | uncertainty order | random "
+               "order | fewer labels |"), "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for study in studies:
         fulls = [r[0] for r in study["rows"]]
         unc = [r[1] for r in study["rows"]]
         rnd = [r[2] for r in study["rows"]]
-        cap = 3000
-
-        def med(values: list[int | None]) -> float:
-            return statistics.median(v if v is not None else cap for v in values)
-
-        def show(values: list[int | None]) -> str:
-            per = ", ".join(str(v) if v is not None else f">{cap}" for v in values)
-            return f"{med(values):.0f} ({per})"
-
-        fewer = 1 - med(unc) / med(rnd)
+        fewer = 1 - median_labels(unc) / median_labels(rnd)
         lines.append(f"| {study['name']} | {study['n_pool']:,} / {study['n_test']:,} | "
-                     f"{statistics.median(fulls):.3f} | {show(unc)} | {show(rnd)} | "
-                     f"{fewer:+.0%} |")
-    lines += ["", "Medians over seeds (each seed: its own pool/test split and random order); "
-              "in brackets, each seed. Goal: ≥ 40 % fewer labels with uncertainty order.",
+                     f"{statistics.median(fulls):.3f} | {show_labels(unc)} | "
+                     f"{show_labels(rnd)} | "
+                     f"{f'{fewer:.0%}' if fewer >= 0 else f'none ({-fewer:.0%} more)'} |")
+    lines += ["", ("Medians over seeds (each seed: its own pool/test split and random order); "
+                   "in brackets, each seed; a run that never got there counts as the cap "
+                   f"({CAP:,}). Goal: ≥ 40 % fewer labels with uncertainty order."),
               "", "Data sets:"]
     lines += [f"- {s['name']}: {s['description']}" for s in studies]
+    lines += ["", NOTES]
     return "\n".join(lines)
+
+
+NOTES = """How a key is made durable without waiting for the disk: the screen already holds the
+queue head the worker sent (the next six items), so a key shows the next item at once and hands
+a Label job, naming the item that was on screen, to the worker thread; the worker appends the
+event to SQLite (WAL, synchronous=FULL, its own transaction) and only then emits LabelSaved, and
+only that makes the status line say "saved ✓ N · row R → label". A kill -9 loses at most the
+keys still shown as "saving n…", never one that was acknowledged (tests/tui/test_label_kill.py).
+The other design, committing before showing the next item, was built first and measured (same
+day, same machine): p50 about 10 ms, p95 21-26 ms, the commit alone 4-11 ms at p95 under disk
+contention; and with it a key typed ahead labels an item the user has not seen yet.
+
+Where a key's time goes: the frame that shows the next item (Textual's compositor: the card's
+~15 lines are most of it; a layout pass is avoided unless the card's height changes); the card's
+border title is not used for the per-item note because changing it repaints the whole card.
+gc.freeze() after opening keeps up to 100,000 records out of the collector's full passes (one
+took 96 ms before). The UI thread's own CPU time (in the table) is the part that does not depend
+on the machine's load: at a load of 6-8 the same run gave p50 14-17 ms, p95 23-28 ms. (The
+latency run labels movies.csv with its own Comedy column, which is also a feature: hence the
+perfect model score; it measures keys, not learning.)
+
+Oracle simulation caveat: "95 % of the full-pool score" is a low bar when the full-pool score is
+near chance (movie titles → Drama: 0.54 balanced accuracy), and there the first noisy model that
+crosses it decides; uncertainty order does not help on such weak signals (nor on GSS gender
+here). It pays where the cheap model learns the task: the first two data sets above."""
+
+
+def median_labels(values: list[int | None]) -> float:
+    return statistics.median(v if v is not None else CAP for v in values)
+
+
+def show_labels(values: list[int | None]) -> str:
+    each = ", ".join(str(v) if v is not None else f">{CAP}" for v in values)
+    return f"{median_labels(values):.0f} ({each})"
 
 
 def write_results(text: str) -> None:
@@ -267,16 +322,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds of the oracle simulation")
     parser.add_argument("--quick", action="store_true", help="skip the weak-signal data sets")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    parser.add_argument("--quiet-load", type=float, default=1.5,
+                        help="before the latency run wait for a 1-minute load average below this …")
+    parser.add_argument("--patience", type=float, default=300, help="… for at most this (s)")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # as in the app's children
-    load_before = os.getloadavg()[0]
-    print("latency through the real screen …", flush=True)
+    load_before = wait_for_quiet(args.quiet_load, args.patience)
+    print(f"latency through the real screen (load {load_before:.2f}) …", flush=True)
     latency = asyncio.run(screen_latency(args.labels))
     commit = commit_latency()
     print(f"  key -> next item: p50 {latency['p50']:.1f} ms, p95 {latency['p95']:.1f} ms, "
-          f"max {latency['max']:.1f} ms; commit p50 {commit['p50']:.2f} ms", flush=True)
+          f"max {latency['max']:.1f} ms; key -> saved: p50 {latency['ack_p50']:.1f} ms, p95 "
+          f"{latency['ack_p95']:.1f} ms; commit p50 {commit['p50']:.2f} ms", flush=True)
     studies = []
     for name, description, X, y, n_pool, n_test in datasets(args.quick):
         print(f"oracle simulation: {name} …", flush=True)

@@ -6,18 +6,28 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core import active
 from thrifty_tui.core.labels import (
-    HEAD, SKIP_GAP, LabelBook, LabelError, LabelStore, attach_labels, export_labels,
-    labeled_rows, labels_metadata, parse_label_spec, pool_rows, replay,
+    HEAD,
+    SKIP_GAP,
+    LabelBook,
+    LabelError,
+    LabelStore,
+    attach_labels,
+    export_labels,
+    labeled_rows,
+    labels_metadata,
+    parse_label_spec,
+    pool_rows,
+    replay,
 )
 from thrifty_tui.core.workspace import Workspace
 
@@ -188,13 +198,14 @@ def test_export_joins_the_source_and_metadata_describes_the_labels(tmp_path):
     db_path = tmp_path / "ws" / "thrifty.sqlite"
     assert export_labels(db_path, tmp_path / "l.csv") == 13
     assert export_labels(db_path, tmp_path / "l.jsonl") == 13
-    rows = list(csv.DictReader(open(tmp_path / "l.csv")))
+    with open(tmp_path / "l.csv") as fh:
+        rows = list(csv.DictReader(fh))
     assert list(rows[0]) == ["row", "label", "status", "labeled_at", "chosen_by", "seq"]
     assert [r["status"] for r in rows].count("flag") == 1
     labeled = pd.read_csv(tmp_path / "l.csv").query("status == 'labeled'")
     joined = frame.join(labeled.set_index("row"), how="inner")  # the row number is the index
     assert (joined.label == np.where(joined.Comedy == 1, "yes", "no")).all()
-    lines = [json.loads(line) for line in open(tmp_path / "l.jsonl")]
+    lines = [json.loads(line) for line in (tmp_path / "l.jsonl").read_text().splitlines()]
     assert lines[0]["chosen_by"] == "random" and lines[0]["row"] == int(rows[0]["row"])
     db = sqlite3.connect(db_path)
     meta = labels_metadata(db)
@@ -239,7 +250,7 @@ def test_refit_ranks_and_the_learning_report_is_on_random_items():
     out = active.refit_rank(spec)
     assert len(out["order"]) == 1000 and out["notes"][0].startswith("model: ")
     learning = out["learning"]
-    assert learning["estimate"] == "on 80 random items" and learning["n_labels"] == 80
+    assert learning["estimate"] == "80 random items" and learning["n_labels"] == 80
     assert 0.5 < learning["score"] <= 1.0
     assert [n for n, _ in learning["curve"]] == [16, 32, 48, 64, 80]
     assert {c for c, _, _ in learning["per_class"]} == {"Drama", "other"}

@@ -12,7 +12,12 @@ from engine_helpers import Recorder, of_type
 
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.events import (
-    JobFailed, LabelingOpened, LabelSaved, LearningUpdated, RunFinished, RunStarted,
+    JobFailed,
+    LabelingOpened,
+    LabelSaved,
+    LearningUpdated,
+    RunFinished,
+    RunStarted,
 )
 from thrifty_tui.core.labels import HEAD
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling, Screen
@@ -47,7 +52,7 @@ def ask(engine, job, kind=LabelSaved, timeout=60.0):
 
 @pytest.fixture(scope="module")
 def opened(engine):
-    worker, recorder = engine
+    _, recorder = engine
     since = recorder.mark()
     saved = ask(engine, OpenLabeling(path=MOVIES, labels=("yes:a comedy", "no"), name="comedy"))
     opened = of_type(recorder.events[since:], LabelingOpened)[0]
@@ -106,7 +111,7 @@ def test_undo_skip_and_goal(engine, opened):
 
 def test_the_model_refits_in_a_child_and_reranks_behind_the_head(engine, opened, workspace):
     opened, _ = opened
-    worker, recorder = engine
+    _, recorder = engine
     since = recorder.mark()
     ack = ask(engine, EditLabels(set_id=opened.set_id, action="goal", names=("50",)))
     for _ in range(12):
@@ -162,3 +167,23 @@ def test_screening_takes_the_labels_as_target(engine, opened):
     labeled = ask(engine, EditLabels(set_id=opened.set_id, action="goal", names=("50",)))
     assert started.target == "comedy" and started.n_rows == labeled.n_labeled
     assert finished.status == "done"
+
+
+def test_cli_exports_the_labels_and_refuses_bad_input(engine, opened, workspace, tmp_path,
+                                                      capsys):
+    from thrifty_tui.cli import main
+
+    opened, _ = opened
+    labeled = ask(engine, EditLabels(set_id=opened.set_id, action="goal", names=("50",)))
+    out = tmp_path / "labels.csv"
+    assert main(["labels", "export", "--workspace", str(workspace), "-o", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert (frame.status == "labeled").sum() == labeled.n_labeled
+    assert (frame.label == frame.row.map(oracle)).all()  # joinable: row = the file's data row
+    assert set(frame.chosen_by) <= {"random", "uncertainty", "search"}
+    assert main(["labels", "info", "--workspace", str(workspace)]) == 0
+    assert f'"count": {labeled.n_labeled}' in capsys.readouterr().out
+    assert main(["labels", "export", "--workspace", str(tmp_path / "none"), "-o", "x.csv"]) == 2
+    assert main(["label", str(tmp_path / "missing.csv"), "--labels", "a,b"]) == 2
+    assert main(["label", MOVIES, "--labels", "a,b,a"]) == 2
+    assert "given twice" in capsys.readouterr().err

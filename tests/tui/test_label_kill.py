@@ -26,7 +26,12 @@ from pathlib import Path
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core import active
 from thrifty_tui.core.labels import (
-    POOL_CAP, LabelStore, pool_cache_file, pool_rows, replay, write_pool_cache,
+    POOL_CAP,
+    LabelStore,
+    pool_cache_file,
+    pool_rows,
+    replay,
+    write_pool_cache,
 )
 
 MOVIES = str((SAMPLE_DIR / "movies.csv").resolve())
@@ -97,7 +102,7 @@ def stored_labels(workspace: Path) -> tuple[dict[int, str], str]:
 def test_sigkill_at_random_moments_loses_no_acknowledged_label(tmp_path):
     workspace = tmp_path / "ws"
     # The records cache, as the first run would write it: every start resumes from it.
-    write_pool_cache(pool_cache_file(workspace / "artifacts", MOVIES, None, 0, POOL_CAP),
+    write_pool_cache(pool_cache_file(workspace / "artifacts", MOVIES, 0, POOL_CAP),
                      active.load_pool(MOVIES, None, 0))
     rng = random.Random(6)
     acknowledged: dict[int, str] = {}

@@ -9,7 +9,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 from tui_helpers import SIZE, wait_for
 
@@ -50,6 +49,8 @@ async def ready(pilot) -> LabelScreen:
     await wait_for(pilot, lambda: app.state.labeling is not None
                    and app.state.labeling.saved is not None)
     assert app.current_mode == "label" and isinstance(app.screen, LabelScreen)
+    # The screen hears of events through a signal, a message later than the app's state.
+    await wait_for(pilot, lambda: app.screen._shown is not None)
     return app.screen
 
 
@@ -80,15 +81,24 @@ async def test_one_key_labels_and_advances(workspace):
         assert screen.current() == head[3]
         assert " 1  yes 1" in shown(screen, "#label-keys") and " 2  no 2" in shown(
             screen, "#label-keys")
-        # Keys pressed faster than the disk answers are kept, in order.
+        # Keys pressed faster than the disk answers each label the item on screen then.
         for key in "121":
             await pilot.press(key)
         await wait_for(pilot, lambda: screen.pending == 0)
-        assert len(screen.latencies_ms) == 6
+        assert len(screen.latencies_ms) == len(screen.ack_ms) == 6
+        assert f"saved ✓ 6 · row {head[5]} → yes" in shown(screen, "#label-status")
+        # Past the six items the screen knows, keys wait for the next answer; all are saved.
+        keys = "2121221112"
+        for key in keys:
+            await pilot.press(key)
+        await wait_for(pilot, lambda: screen.pending == 0)
+        assert app.state.labeling.saved.n_labeled == 16
     book = stored(workspace, "one-key")
     assert [book.item_state(i) for i in head[:6]] == [
         ("label", "yes"), ("label", "no"), ("label", "no"), ("label", "yes"), ("label", "no"),
         ("label", "yes")]
+    assert [lab for _, lab, _, _, _ in book.labeled()][6:] == [
+        {"1": "yes", "2": "no"}[k] for k in keys]
 
 
 async def test_undo_restores_the_previous_item_and_its_label(workspace):
@@ -109,8 +119,7 @@ async def test_undo_restores_the_previous_item_and_its_label(workspace):
         await pilot.press("slash")
         screen.query_one("#label-input").value = title  # typed, as far as the screen knows
         await pilot.press("enter")
-        assert screen.current() == first and "labeled yes" in str(
-            screen.query_one("#label-card", VerticalScroll).border_subtitle)
+        assert screen.current() == first and "labeled yes" in screen.item_note[1]
         await press(pilot, screen, "2")
         assert stored(workspace, "undo").item_state(first) == ("label", "no")
         await press(pilot, screen, "backspace")
@@ -127,11 +136,10 @@ async def test_skipped_items_return(workspace):
         assert screen.current() != skipped
         await press(pilot, screen, *("1" * SKIP_GAP))
         assert screen.current() == skipped
-        assert "skipped earlier" in str(
-            screen.query_one("#label-card", VerticalScroll).border_subtitle)
+        assert "skipped earlier" in screen.item_note[1]
         await press(pilot, screen, "question_mark")
         await press(pilot, screen, "exclamation_mark")
-        assert "1 unsure, 1 flagged" in shown(screen, "#label-status")
+        assert "· 1 unsure · 1 flagged" in shown(screen, "#label-keys")
     book = stored(workspace, "skip")
     assert book.item_state(skipped) == ("unsure", "") and book.n_outcome("label") == SKIP_GAP
 
@@ -153,9 +161,12 @@ async def test_resume_after_restart_lands_on_the_same_item(workspace):
         assert stored(workspace, "resume").n_outcome("label") == 2
 
 
-async def test_labels_are_set_on_screen_when_none_were_given(workspace):
-    app = label_app(workspace, "schema", labels=())
+async def test_from_the_load_screen_the_labels_are_set_on_screen(workspace):
+    app = create_app(make_settings(str(workspace), path=MOVIES, max_procs=1, animations=False))
     async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+        assert app.current_mode == "load"
+        await pilot.press("a")  # the footer's "Label"
         screen = await ready(pilot)
         box = screen.query_one("#label-input")
         assert box.display and box.has_focus  # the screen asks for the labels
@@ -166,4 +177,17 @@ async def test_labels_are_set_on_screen_when_none_were_given(workspace):
         await pilot.press(*"dog=puppy", "enter")
         await wait_for(pilot, lambda: app.state.labeling.saved.labels == ("cat", "puppy"))
         assert " 2  puppy 1" in shown(screen, "#label-keys")
-    assert stored(workspace, "schema").counts() == {"cat": 0, "puppy": 1}
+        await press(pilot, screen, "u")  # the rename is undone, not the label
+        assert app.state.labeling.saved.labels == ("cat", "dog")
+    assert stored(workspace, "label").counts() == {"cat": 0, "dog": 1}
+
+
+def test_label_screen_snapshot(snap_compare, tmp_path):
+    """The screen a new user sees at 80x24: the record, the keys, what to press, the panel."""
+    app = label_app(tmp_path / "ws", "snapshot", labels=("comedy:funny", "drama", "other"))
+
+    async def ready_to_label(pilot):
+        await ready(pilot)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready_to_label)

@@ -191,7 +191,7 @@ def _score(y_true: Sequence[str], y_pred: Sequence[str]) -> float:
         return float(balanced_accuracy_score(y_true, y_pred))
 
 
-def learning_report(X, y: Sequence[str], how: Sequence[str], seed: int = 0) -> dict:
+def learning_report(X, labels: Sequence[str], how: Sequence[str], seed: int = 0) -> dict:
     """Score vs number of labels, estimated on the random items (unbiased) when there are enough.
 
     Items chosen by uncertainty are harder than average, so scoring on them would understate
@@ -201,7 +201,7 @@ def learning_report(X, y: Sequence[str], how: Sequence[str], seed: int = 0) -> d
     from sklearn.metrics import recall_score
     from sklearn.model_selection import KFold
 
-    y = np.asarray(y, dtype=object)
+    y = np.asarray(labels, dtype=object)
     n = len(y)
     classes = sorted(set(y))
     random_items = np.flatnonzero(np.asarray(how) == "random")
@@ -219,7 +219,7 @@ def learning_report(X, y: Sequence[str], how: Sequence[str], seed: int = 0) -> d
         test = held[test_pos]
         train = np.setdiff1d(np.arange(n), test)  # labeling order is index order
         for f in fractions:
-            part = train[: max(2, int(round(f * len(train))))]
+            part = train[: max(2, round(f * len(train)))]
             model = fit(X[part], y[part], seed)
             if model is not None:
                 preds[f][0].extend(y[test])
@@ -229,12 +229,13 @@ def learning_report(X, y: Sequence[str], how: Sequence[str], seed: int = 0) -> d
         rand_train = np.intersect1d(train, random_items)
         if not rough and len(rand_train) >= 4:
             same_n = train[: len(rand_train)]
-            m_random, m_queue = fit(X[rand_train], y[rand_train], seed), fit(X[same_n], y[same_n], seed)
+            m_random = fit(X[rand_train], y[rand_train], seed)
+            m_queue = fit(X[same_n], y[same_n], seed)
             if m_random is not None and m_queue is not None:
                 control_true.extend(y[test])
                 control_random.extend(m_random.predict(X[test]))
                 control_queue.extend(m_queue.predict(X[test]))
-    curve = [(int(round(f * n)), _score(*preds[f])) for f in fractions if preds[f][0]]
+    curve = [(round(f * n), _score(*preds[f])) for f in fractions if preds[f][0]]
     full_true, full_pred = preds[1.0]
     score = curve[-1][1] if curve and curve[-1][0] == n else math.nan
     per_class = []
@@ -242,22 +243,23 @@ def learning_report(X, y: Sequence[str], how: Sequence[str], seed: int = 0) -> d
         recalls = recall_score(full_true, full_pred, labels=classes, average=None,
                                zero_division=0)
         counts = pd.Series(y).value_counts()
-        per_class = [(c, float(r), int(counts.get(c, 0))) for c, r in zip(classes, recalls,
-                                                                            strict=True)]
+        scored = set(full_true)  # a class with no held-out item has no recall (NaN), not 0
+        per_class = [(c, float(r) if c in scored else math.nan, int(counts.get(c, 0)))
+                     for c, r in zip(classes, recalls, strict=True)]
     per_doubling = math.nan
     points = [(m, s) for m, s in curve if m >= 5]
     if len(points) >= 3:
         per_doubling = float(np.polyfit(np.log2([m for m, _ in points]),
                                         [s for _, s in points], 1)[0])
     projected = min(1.0, max(0.0, score + per_doubling)) if not math.isnan(per_doubling) else math.nan
-    control = ()
+    control: tuple[float, ...] = ()
     if control_true:
         n_random = len(random_items)
         control = (n_random, _score(control_true, control_queue), _score(control_true, control_random))
     return {"n_labels": n, "metric": METRIC, "score": score,
             "score_std": float(np.std(fold_scores)) if fold_scores else math.nan,
             "estimate": "rough: few random items yet" if rough
-            else f"on {len(held)} random items", "curve": curve, "per_class": per_class,
+            else f"{len(held)} random items", "curve": curve, "per_class": per_class,
             "projected_n": 2 * n, "projected_score": projected, "per_doubling": per_doubling,
             "control": control, "advice": advice(score, per_doubling, per_class, rough, n)}
 
@@ -269,13 +271,16 @@ def advice(score: float, per_doubling: float, per_class: Sequence[tuple[str, flo
     if rough or math.isnan(per_doubling):
         parts.append("too early to tell: keep labeling")
     elif per_doubling >= 0.02:
-        parts.append(f"still climbing (+{per_doubling:.2f} per doubling): keep labeling")
+        parts.append(f"still climbing (+{per_doubling:.2f}/doubling): keep labeling")
     elif per_doubling >= 0.005:
-        parts.append(f"slowing (+{per_doubling:.3f} per doubling): a few hundred more at most")
+        parts.append(f"slowing (+{per_doubling:.3f}/doubling): a few hundred more at most")
     else:
         parts.append("flat: more labels add little; stop, or add a better feature")
+    unmeasured = [c[0] for c in per_class if math.isnan(c[1])]
     weak = [c for c in per_class if c[2] < 20 and c[1] < 0.7]
     if weak:
         c = min(weak, key=lambda c: c[1])
-        parts.append(f"{c[0]!r} is weak ({c[2]} labels, recall {c[1]:.2f})")
+        parts.append(f"{c[0]!r} weak ({c[2]} labels, recall {c[1]:.2f})")
+    elif unmeasured:
+        parts.append(f"{unmeasured[0]!r} unmeasured (no random item)")
     return "; ".join(parts)

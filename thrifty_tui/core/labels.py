@@ -111,10 +111,9 @@ def file_stamp(path: str | Path) -> str:
     return f"{st.st_size}-{st.st_mtime_ns}"
 
 
-def pool_cache_file(artifacts: Path, path: str, text_column: str | None, seed: int,
-                    cap: int) -> Path:
+def pool_cache_file(artifacts: Path, path: str, seed: int, cap: int) -> Path:
     """Where the records of a file's items are kept, so reopening needs no child process."""
-    key = f"{path}\0{text_column or ''}\0{seed}\0{cap}"
+    key = f"{path}\0{seed}\0{cap}"
     folder = Path(artifacts) / "labels"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"pool-{hashlib.sha1(key.encode()).hexdigest()[:16]}.json"
@@ -163,7 +162,7 @@ class LabelStore:
             "INSERT INTO label_sets (path, name, text_column, n_rows, pool_cap, seed, fingerprint,"
             " created_at) VALUES (?,?,?,?,?,?,?,?)",
             (path, name, text_column, n_rows, pool_cap, seed, fingerprint, time.time()))
-        return self.get_set(int(cur.lastrowid))
+        return self.get_set(cur.lastrowid or 0)
 
     def append(self, set_id: int, kind: str, item: int = -1, label: str = "", how: str = "",
                payload: dict[str, Any] | None = None) -> LabelEvent:
@@ -173,7 +172,7 @@ class LabelStore:
         cur = self.db.execute(
             "INSERT INTO label_events (set_id, kind, item, label, how, payload, at)"
             " VALUES (?,?,?,?,?,?,?)", (set_id, kind, item, label, how, text, at))
-        return LabelEvent(int(cur.lastrowid), kind, item, label, how, payload or {}, at)
+        return LabelEvent(cur.lastrowid or 0, kind, item, label, how, payload or {}, at)
 
     def events(self, set_id: int) -> list[LabelEvent]:
         rows = self.db.execute(
@@ -499,7 +498,6 @@ def export_labels(db_path: str | Path, out: str | Path, set_id: int | None = Non
             writer.writeheader()
             writer.writerows(records)
         else:
-            for rec in records:
-                fh.write(json.dumps(rec) + "\n")
+            fh.writelines(json.dumps(rec) + "\n" for rec in records)
     tmp.replace(out)
     return len(records)

@@ -16,8 +16,22 @@ from typing import TYPE_CHECKING, Any
 from thrifty_tui.core.errors import DataError, check_path, describe_error
 from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated, Notice
 from thrifty_tui.core.labels import (
-    HEAD, POOL_CAP, LabelBook, LabelError, LabelEvent, LabelSetInfo, LabelStore, labeled_rows,
-    labels_metadata, parse_label_spec, pool_cache_file, pool_rows, read_pool_cache, replay, write_pool_cache,
+    HEAD,
+    LABEL_KEYS,
+    POOL_CAP,
+    LabelBook,
+    LabelError,
+    LabelEvent,
+    LabelSetInfo,
+    LabelStore,
+    labeled_rows,
+    labels_metadata,
+    parse_label_spec,
+    pool_cache_file,
+    pool_rows,
+    read_pool_cache,
+    replay,
+    write_pool_cache,
 )
 from thrifty_tui.engine.jobs import EditLabels, Label, LabelingJob, OpenLabeling, Screen
 
@@ -116,11 +130,14 @@ class Labeling:
         path = str(check_path(job.path).resolve())
         info = self.store.find_set(path, job.name)
         seed, cap = (info.seed, info.pool_cap) if info else (job.seed, POOL_CAP)
-        cache = pool_cache_file(self.worker.ws.artifacts, path, job.text_column, seed, cap)
+        text_column = job.text_column or (info.text_column if info else None) or None
+        cache = pool_cache_file(self.worker.ws.artifacts, path, seed, cap)
         pool = read_pool_cache(cache, path)
+        if pool is not None and job.text_column and pool["text_column"] != job.text_column:
+            pool = None  # another column asked for as the text
         if pool is None:  # first open, or the file changed: read it in a child
             pool = self.worker._wait(self.worker.pool.submit(
-                in_child, "load_pool", path, job.text_column, seed, cap))
+                in_child, "load_pool", path, text_column, seed, cap))
             write_pool_cache(cache, pool)
         if info is not None and pool["n_rows"] != info.n_rows:
             raise DataError(f"{Path(path).name} changed since labeling began: "
@@ -136,7 +153,7 @@ class Labeling:
         spec = parse_label_spec(job.labels)
         new = [(n, d) for n, d in spec if n not in book.labels]
         if new:
-            if len(book.slots) + len(new) > 15:
+            if len(book.slots) + len(new) > len(LABEL_KEYS):
                 raise LabelError("too many labels for the keys; merge some first")
             self._append(session, "schema", payload={
                 "labels": [n for n, _ in new], "descriptions": {n: d for n, d in new if d}})
@@ -171,8 +188,9 @@ class Labeling:
         book = session.book
         if job.action == "undo":
             seq, kind, item = book.undo_target()  # the event names the item it gives back
-            event, changed = self._append(session, "undo", item, payload={"undoes": seq,
-                                                                          "kind": kind})
+            undone = book.outcome[item][1] if kind == "label" else kind  # …and what it takes
+            event, changed = self._append(session, "undo", item, undone,
+                                          payload={"undoes": seq, "kind": kind})
         elif job.action in ("label", "skip", "unsure", "flag"):
             how = "search" if job.via == "search" else book.how_of(job.item)
             event, changed = self._append(session, job.action, job.item,

@@ -10,29 +10,39 @@ what it restores). The queue head comes from the worker, so a restart shows what
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 from pathlib import Path
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from thrifty_tui.core.events import Event, JobFailed, LabelingOpened, LabelSaved, LearningUpdated
 from thrifty_tui.core.labels import LABEL_KEYS
-from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling, Screen as ScreenJob
+from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
+from thrifty_tui.engine.jobs import Screen as ScreenJob
 from thrifty_tui.tui.widgets.label_view import (
-    HOW_TEXT, STATE_TEXT, LabelingState, card_text, keys_text, learning_text, status_text,
+    HOW_TEXT,
+    STATE_TEXT,
+    LabelingState,
+    card_text,
+    keys_text,
+    learning_text,
+    status_text,
+    wrapped_lines,
 )
 
 ACTIONS = ("[b]u[/] undo  [b]space[/] skip  [b]?[/] unsure  [b]![/] flag  [b]n[/] next unlabeled"
            "  [b]/[/] search  [b]r[/] labels")
 PROMPTS = {
-    "search": "search text, or :unsure :flagged :skipped :unlabeled :LABEL — Enter filters, Esc cancels",
+    "search": "search: text, or :unsure :flagged :skipped :LABEL · Enter filters · Esc cancels",
     "schema": "labels for this data, comma-separated (e.g. spam,ham) — Enter",
     "add": "new label(s), comma-separated — Enter adds, Esc cancels",
     "edit": "+new adds · old=new renames · a+b=into merges — Enter, Esc cancels",
@@ -54,7 +64,7 @@ class InFlight(NamedTuple):
 class LabelScreen(Screen):
     """Label the rows of a file with single keys; undo, skip, search; learn while labeling."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(key, f"label({i})", f"Label {i + 1}", show=False, id=f"label-{i + 1}")
           for i, key in enumerate(LABEL_KEYS)),
         Binding("u,backspace", "act('undo')", "Undo", show=False, id="label-undo"),
@@ -80,10 +90,14 @@ class LabelScreen(Screen):
         self._match_pos = 0
         self._term = ""
         self._prompt = ""
-        self._open_requested = False
+        self._requested: str | None = None  # the file whose label set was asked for
         self._shown: int | None = None  # the item on the card
+        self._undone: tuple[int, str] | None = None  # the last undo: (item, what it took back)
+        self._heights: dict[str | None, int] = {}  # wrapped lines shown per widget
+        self.item_note: tuple[str, str] = ("", "")  # the card's top line: (where from, state)
         self.latencies_ms: list[float] = []  # key -> next item painted (the benchmark reads it)
-        self.ack_ms: list[float] = []  # key -> its "saved ✓" painted
+        self.ack_ms: list[float] = []  # key -> its "saved ✓" rendered
+        self.paint_cpu_ms: list[float] = []  # UI-thread CPU from submit to next item painted
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Label[/b]  opening…", id="label-title", classes="screen-title")
@@ -110,8 +124,6 @@ class LabelScreen(Screen):
 
     def _open_if_needed(self) -> None:
         """Open the file given on the command line, else the one loaded on the Load screen."""
-        if self.state is not None or self._open_requested:
-            return
         if self.app.worker is None:
             self.set_timer(0.05, self._open_if_needed)
             return
@@ -124,7 +136,11 @@ class LabelScreen(Screen):
             job = OpenLabeling(path=self.app.state.dataset.path, seed=settings.seed)
         else:
             return
-        self._open_requested = True
+        path = str(Path(job.path).expanduser().resolve())
+        if path == self._requested or (self.state is not None
+                                       and self.state.opened.path == path):
+            return
+        self._requested = path
         self.app.submit(job)
 
     @property
@@ -169,7 +185,7 @@ class LabelScreen(Screen):
         self.query_one("#label-title", Static).update(
             f"[b]Label[/b]  {name} · {len(opened.rows):,} items · saved as "
             f"[b]{opened.set_name}[/b]")
-        self.query_one("#label-keys", Static).update(keys_text(saved, self.size.width))
+        self._render_keys(saved)
         self._render_item()
         self._render_status()
         self._render_learning()
@@ -178,7 +194,7 @@ class LabelScreen(Screen):
 
     def _render_ack(self, saved: LabelSaved) -> None:
         """After an acknowledgement: counts and saved state; the item only if it changed."""
-        self.query_one("#label-keys", Static).update(keys_text(saved, self.size.width))
+        self._render_keys(saved)
         if self.current() != self._shown or saved.action == "undo":
             self._render_item()
         else:
@@ -193,12 +209,24 @@ class LabelScreen(Screen):
         record = self.query_one("#label-record", Static)
         item = self._shown = self.current()
         if item is None:
-            card.border_title = "all done"
             record.update(Text(f"Every item has an outcome. {saved.n_labeled} labeled. Press s "
                                "to screen models on the labels, or / to review.", style="green"))
             self.query_one("#label-next", Static).update("")
             return
-        outcome, label = state.items.get(item, ("", ""))
+        self.item_note = self._note(item)
+        # The note goes inside the record, not in the card's border: a border title change
+        # repaints the whole card container (~3 ms a key).
+        text = card_text(state, item, self._term, self.size.width - 4, self.item_note)
+        self._update_sized(record, text, card.content_region.width or self.size.width - 4)
+        if card.scroll_y:
+            card.scroll_home(animate=False)  # a scroll is a full layout pass: only if needed
+        self._render_next(item)
+
+    def _note(self, item: int) -> tuple[str, str]:
+        """(where the item comes from, what it already has) for the top line of the card."""
+        state = self.state
+        assert state is not None and state.saved is not None
+        saved = state.saved
         how = ""
         if item in saved.head:
             pos = saved.head.index(item)
@@ -207,13 +235,16 @@ class LabelScreen(Screen):
                 how += f" · {saved.head_notes[pos]}"
         where = (f"match {self._match_pos + 1}/{len(self._matches)} of {self._term!r}"
                  if self._matches else how)
-        card.border_title = f"row {item:,}" + (f" · {where}" if where else "")
-        card.border_subtitle = (f"{STATE_TEXT.get(outcome, outcome)}"
-                                f"{' ' + label if label else ''} — a key relabels" if outcome
-                                else "")
-        record.update(card_text(state, item, self._term, self.size.width - 4))
-        card.scroll_home(animate=False)
-        self._render_next(item)
+        outcome, label = state.items.get(item, ("", ""))
+        if outcome == "skip":
+            has = STATE_TEXT["skip"]
+        elif outcome:
+            has = f"{STATE_TEXT.get(outcome, outcome)}{' ' + label if label else ''}: a key relabels"
+        elif self._undone and self._undone[0] == item:
+            has = f"undone, was {self._undone[1]}: a key labels it again"
+        else:
+            has = ""
+        return f"row {item:,}" + (f" · {where}" if where else ""), has
 
     def _render_next(self, item: int | None) -> None:
         """The line of items that come after ``item`` (what a re-ranking will not move)."""
@@ -225,10 +256,22 @@ class LabelScreen(Screen):
         for i in upcoming:
             rec = dict(zip(state.opened.columns, state.record(i), strict=True))
             names.append((rec.get(column) if column else " ".join(state.record(i)[:3]))[:24])
-        self.query_one("#label-next", Static).update(
+        self.query_one("#label-next", Static).update(layout=False, content=
             Text.assemble(("next ▸ ", "dim"), " │ ".join(names)) if not self._matches else
             Text("filtered: labels go to the matches; n next unlabeled, Esc back to the queue",
                  style="dim"))
+
+    def _render_keys(self, saved: LabelSaved) -> None:
+        keys = self.query_one("#label-keys", Static)
+        self._update_sized(keys, keys_text(saved, self.size.width), self.size.width - 2)
+
+    def _update_sized(self, widget: Static, text: Text | Content, width: int) -> None:
+        """Update, with a layout pass only when the wrapped height changes: a full layout of
+        the screen costs ~10 ms, most of a key's latency budget."""
+        lines = wrapped_lines(text, width)
+        layout = lines != self._heights.get(widget.id)
+        self._heights[widget.id] = lines
+        widget.update(text, layout=layout)
 
     def _render_learning(self) -> None:
         assert self.state is not None
@@ -239,12 +282,16 @@ class LabelScreen(Screen):
     def _render_status(self) -> None:
         state = self.state
         assert state is not None
-        self.query_one("#label-status", Static).update(status_text(state, self.pending))
+        self.query_one("#label-status", Static).update(status_text(state, self.pending),
+                                                       layout=False)
 
     # -- engine events -------------------------------------------------------------------------
     def on_engine(self, event: Event) -> None:
         if isinstance(event, LabelingOpened):
             self._focus, self._matches, self._term = None, [], ""
+            # The records (up to 100,000 tuples) live as long as the session and hold no
+            # cycles: out of the collector's sight, a full collection takes ~5 ms, not ~100.
+            gc.freeze()
             for note in event.notices:
                 self.notify(note, title="Note", severity="warning")
         elif isinstance(event, LabelSaved):
@@ -255,6 +302,8 @@ class LabelScreen(Screen):
                 self._render_learning()
             return
         elif isinstance(event, JobFailed) and event.job in ("Label", "EditLabels", "OpenLabeling"):
+            if event.job == "OpenLabeling":
+                self._requested = None  # coming back to the screen tries again
             self._failed(event)
             return
         else:
@@ -278,7 +327,8 @@ class LabelScreen(Screen):
             if entry.action == "undo":
                 self.call_after_refresh(self._painted, entry.pressed, self.latencies_ms)
         while self._typeahead and not self._undo_in_flight():
-            self._submit(*self._typeahead.popleft())
+            if not self._submit(*self._typeahead.popleft()):
+                break  # still nothing known to label: wait for the next answer
 
     def _failed(self, event: JobFailed) -> None:
         """A job was refused (nothing was written): show why, and its item again."""
@@ -291,8 +341,10 @@ class LabelScreen(Screen):
             self._render_item()
         self.query_one("#label-status", Static).update(Text(event.message, style="bold red"))
 
-    def _painted(self, pressed: float, into: list[float]) -> None:
+    def _painted(self, pressed: float, into: list[float], cpu: float | None = None) -> None:
         into.append((time.perf_counter() - pressed) * 1000)
+        if cpu is not None:  # the UI thread's own CPU time from the Label job to the paint
+            self.paint_cpu_ms.append((time.thread_time() - cpu) * 1000)
 
     def _undo_in_flight(self) -> bool:
         return any(f.action == "undo" for f in self._inflight)
@@ -300,6 +352,7 @@ class LabelScreen(Screen):
     def _after_undo(self, event: LabelSaved) -> None:
         """Show the item the undo gave back (in front of the queue, or labeled before)."""
         self._focus = event.item if event.item >= 0 and event.item not in event.head else None
+        self._undone = (event.item, event.label)
         if self._matches and event.item in self._matches:
             self._match_pos = self._matches.index(event.item)
             self._focus = None
@@ -319,27 +372,28 @@ class LabelScreen(Screen):
             return
         self._submit(action, slot, now)
 
-    def _submit(self, action: str, slot: int, pressed: float) -> None:
+    def _submit(self, action: str, slot: int, pressed: float) -> bool:
+        """Send the key's job and move on; False if it must wait (nothing known to label)."""
         state = self.state
         if state is None or state.saved is None:
-            return
+            return True
         saved = state.saved
         item = self.current()
         label = ""
         if action == "label":
             if slot >= len(saved.labels) or not saved.labels[slot]:
                 self.notify(f"No label on key {LABEL_KEYS[slot]}.", severity="warning")
-                return
+                return True
             label = saved.labels[slot]
         if action == "skip" and (self._matches or self._focus is not None):
             self._step_without_saving()
-            return
+            return True
         if item is None and action != "undo":
             if self._inflight:  # typed past the known head: wait for the next answer
-                self._typeahead.append((action, slot, pressed))
-            else:
-                self.notify("Nothing left to label here.", severity="warning")
-            return
+                self._typeahead.appendleft((action, slot, pressed))
+                return False
+            self.notify("Nothing left to label here.", severity="warning")
+            return True
         self._token += 1
         via = "search" if self._matches else "queue"
         target = item if item is not None and action != "undo" else -1
@@ -348,12 +402,13 @@ class LabelScreen(Screen):
                               label=label, via=via, token=self._token))
         if action == "undo":
             self._render_status()
-            return
+            return True
         self._advance(target)
         with self.app.batch_update():
             self._render_item()
             self._render_status()
-        self.call_after_refresh(self._painted, pressed, self.latencies_ms)
+        self.call_after_refresh(self._painted, pressed, self.latencies_ms, time.thread_time())
+        return True
 
     def _advance(self, item: int) -> None:
         """Move past ``item`` now: a filter steps to its next match, the queue moves by itself."""
@@ -404,6 +459,7 @@ class LabelScreen(Screen):
         box.display = True
         self.query_one("#label-actions", Static).display = False
         box.focus()
+        self.refresh_bindings()
 
     def _close_prompt(self) -> None:
         self._prompt = ""
@@ -411,6 +467,7 @@ class LabelScreen(Screen):
         box.display = False
         self.query_one("#label-actions", Static).display = True
         self.set_focus(None)
+        self.refresh_bindings()
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
         kind, value = self._prompt, message.value.strip()

@@ -5,11 +5,14 @@ renders (record card, label keys, progress, the "should I keep labeling?" panel)
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.content import Content
 
 from thrifty_tui.core.events import Event, LabelingOpened, LabelSaved, LearningUpdated
 
@@ -83,38 +86,60 @@ def fold_labeling(state: LabelingState | None, event: Event) -> LabelingState | 
 
 
 # -- text -----------------------------------------------------------------------------------
-def card_text(state: LabelingState, row: int, term: str, width: int) -> Text:
-    """The record: free text first (search term highlighted), then the other fields."""
+def card_text(state: LabelingState, row: int, term: str, width: int,
+              note: tuple[str, str] = ("", "")) -> Content:
+    """The record: a note line (where it comes from, what it has), the free text (search
+    term highlighted), then the other fields. Textual Content: a little cheaper to render
+    than Rich Text, and the card is redrawn on every key."""
     opened = state.opened
     record = state.record(row)
-    out = Text()
+    where, has = note
+    gap = max(1, width - len(where) - len(has))
+    parts: list[str | tuple[str, str]] = [(where, "dim"), " " * gap, (has, "bold yellow"),
+                                          "\n"]
     fields = list(zip(opened.columns, record, strict=True))
     if opened.text_column:
         text = dict(fields)[opened.text_column] or "(empty)"
-        out.append(text + "\n", style="bold")
-        out.append("─" * max(10, min(width, 60)) + "\n", style="dim")
+        parts += [(text, "bold"), "\n", ("─" * max(10, min(width, 60)), "dim"), "\n"]
         fields = [f for f in fields if f[0] != opened.text_column]
     name_width = min(18, max((len(n) for n, _ in fields), default=4))
     for name, value in fields:
-        out.append(f"{name[:name_width]:>{name_width}}  ", style="dim")
-        out.append((value or "—") + "\n", style="" if value else "dim")
-    out.rstrip()
+        parts += [(f"{name[:name_width]:>{name_width}}  ", "dim"),
+                  (value, "") if value else ("—", "dim"), "\n"]
+    out = Content.assemble(*parts[:-1])
     if term and not term.startswith(":"):
-        out.highlight_words([term], style="black on yellow", case_sensitive=False)
+        out = out.highlight_regex(re.compile(re.escape(term), re.IGNORECASE),
+                                  style="black on yellow")
     return out
+
+
+def wrapped_lines(content: Content | Text, width: int) -> int:
+    """How many lines ``content`` takes at ``width`` cells (to know when a layout is due)."""
+    width = max(1, width)
+    return sum(max(1, -(-cell_len(line) // width)) for line in content.plain.split("\n"))
 
 
 def keys_text(saved: LabelSaved, width: int) -> Text:
     """Label keys with their counts: ``1 Dog 45  2 Cat 30`` (wraps on narrow screens)."""
     out = Text()
-    for key, name, count in zip(saved.keys, saved.labels, saved.counts, strict=True):
+    named = sum(1 for name in saved.labels if name)
+    room = max(0, (2 * width) // max(1, named) - 14)  # descriptions only where they fit
+    for key, name, count, description in zip(saved.keys, saved.labels, saved.counts,
+                                              saved.descriptions, strict=True):
         if not name:
             continue
         out.append(f" {key} ", style="bold reverse")
         out.append(f" {name} ", style="bold")
+        if description and room > 8:
+            short = description if len(description) <= room - len(name) else \
+                description[: max(4, room - len(name) - 1)] + "…"
+            out.append(f"({short}) ", style="italic")
         out.append(f"{count}  ", style="dim")
     if not saved.labels or not any(saved.labels):
-        out.append("no labels yet: press + to add them", style="yellow")
+        out.append("no labels yet: press r, then +name to add one", style="yellow")
+    extra = [f"{n} {w}" for n, w in ((saved.n_unsure, "unsure"), (saved.n_flagged, "flagged"),
+                                     (saved.n_skipped, "skipped")) if n]
+    out.append(f"· {saved.n_waiting:,} left" + "".join(f" · {e}" for e in extra), style="dim")
     return out
 
 
@@ -126,27 +151,30 @@ def status_text(state: LabelingState, pending: int) -> Text:
     if saved.action == "open":
         out.append(f"resumed: {saved.n_labeled} labels on disk" if saved.n_labeled
                    else "ready: press a label key", style="green")
-    else:
+    elif saved.item >= 0 or saved.action in ("label", "skip", "unsure", "flag", "undo"):
         what = {"label": f"→ {saved.label}", "skip": "skipped", "unsure": "unsure",
-                "flag": "flagged", "undo": "undone"}.get(saved.action, saved.action)
-        item = f"row {saved.item}" if saved.item >= 0 else saved.label
+                "flag": "flagged", "undo": f"{saved.label} undone"}.get(saved.action,
+                                                                         saved.action)
+        item = f"row {saved.item}" if saved.item >= 0 else ""
         out.append(f"saved ✓ {saved.n_labeled} · {item} {what}", style="green")
-    if pending:  # keys pressed before the last one was on disk: applied in order
+    else:
+        what = {"goal": f"goal {saved.label}", "add": f"label {saved.label!r} added",
+                "rename": f"renamed to {saved.label!r}",
+                "merge": f"merged into {saved.label!r}"}.get(saved.action, saved.action)
+        out.append(f"saved ✓ {what}", style="green")
+    if pending:  # keys whose labels are not on disk yet (shown items moved on already)
         out.append(f" │ saving {pending}…", style="yellow")
     rate = state.rate_per_minute()
-    out.append(f" │ {rate:.1f}/min" if not math.isnan(rate) else " │ –/min")
+    out.append(f" │ {rate:.0f}/min" if not math.isnan(rate) else " │ –/min")
     goal = saved.goal
     if goal:
         left = max(0, goal - saved.n_labeled)
-        eta = "done ✓" if not left else (
-            f"ETA {left / rate:.0f} min" if not math.isnan(rate) and rate > 0 else "ETA –")
+        minutes = left / rate if not math.isnan(rate) and rate > 0 else math.nan
+        eta = ("done ✓" if not left else "ETA –" if math.isnan(minutes)
+               else "ETA <1 min" if minutes < 1 else f"ETA {minutes:.0f} min")
         out.append(f" │ goal {saved.n_labeled}/{goal} {eta}")
     else:
         out.append(" │ t: set a goal")
-    extra = [f"{n} {w}" for n, w in ((saved.n_unsure, "unsure"), (saved.n_flagged, "flagged"),
-                                     (saved.n_skipped, "skipped")) if n]
-    out.append(f" │ {saved.n_waiting:,} to go" + (f" ({', '.join(extra)})" if extra else ""),
-               style="dim")
     return out
 
 
@@ -169,15 +197,16 @@ def learning_text(state: LabelingState) -> Text:
                    "measure the gain). Its score vs labels shows here.", style="dim")
         return out
     metric = lu.metric.replace("balanced_accuracy", "bal. acc")
-    std = f" ±{lu.score_std:.2f}" if not math.isnan(lu.score_std) else ""
-    out.append(f"{metric} {lu.score:.2f}{std} at {lu.n_labels} labels ", style="bold cyan")
+    std = f"±{lu.score_std:.2f}" if not math.isnan(lu.score_std) else ""
+    out.append(f"{metric} {lu.score:.2f}{std} @{lu.n_labels} ", style="bold cyan")
     out.append(f"({lu.estimate}) ", style="dim")
     if lu.curve:
         out.append(f"{sparkline([s for _, s in lu.curve])} ", style="cyan")
     if not math.isnan(lu.projected_score):
-        out.append(f"→ ~{lu.projected_score:.2f} at {lu.projected_n}")
+        out.append(f"→ ~{lu.projected_score:.2f} @{lu.projected_n}")
     out.append("\nper class (recall, labels): ")
-    out.append(" · ".join(f"{c} {r:.2f} ({n})" for c, r, n in lu.per_class))
+    out.append(" · ".join(f"{c} {'–' if math.isnan(r) else f'{r:.2f}'} ({n})"
+                          for c, r, n in lu.per_class))
     out.append("\n" + lu.advice, style="yellow")
     if lu.control:
         n_random, queue_score, random_score = lu.control
