@@ -147,8 +147,12 @@ def load_split(folder: Path, target: str, task: str):
 
 def score(task: str, y_true, y_pred) -> dict[str, float]:
     import numpy as np
-    from sklearn.metrics import (accuracy_score, balanced_accuracy_score, mean_squared_error,
-                                 r2_score)
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        mean_squared_error,
+        r2_score,
+    )
 
     if task == "classification":
         return {"score": float(balanced_accuracy_score(y_true, y_pred)),
@@ -169,7 +173,7 @@ def child_lazypredict(a: argparse.Namespace) -> None:
     X_train, y_train, X_test, y_test, _ = load_split(Path(a.folder), a.target, a.task)
     from lazypredict.Supervised import LazyClassifier, LazyRegressor
 
-    out = open(a.out, "a", buffering=1)
+    out = open(a.out, "a", buffering=1)  # noqa: SIM115 - kept open while LazyPredict calls back
     started = time.perf_counter()
     last = [started]
     cls = LazyClassifier if a.task == "classification" else LazyRegressor
@@ -247,8 +251,8 @@ def hgb_frames(X_train, X_test):
         else:
             code = {v: float(i) for i, v in enumerate(levels)}
             for X in (X_train, X_test):
-                X[col] = X[col].map(lambda v: code.get(str(v), np.nan) if pd.notna(v) else np.nan
-                                    ).astype(float)
+                X[col] = X[col].map(lambda v, code=code: code.get(str(v), np.nan)
+                                    if pd.notna(v) else np.nan).astype(float)
             encoded[col] = f"ordinal ({len(levels)} levels)"
     return X_train, X_test, encoded
 
@@ -430,7 +434,7 @@ def run_json_child(kind: str, ds: DataSet, cap: float, **extra: Any) -> dict[str
 def machine() -> str:
     model = "?"
     try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
             if line.startswith("Model name:"):
                 model = line.split(":", 1)[1].strip()
     except OSError:
@@ -583,6 +587,10 @@ def main() -> None:
                         help="address-space cap of the LazyPredict process")
     parser.add_argument("--thrifty-cap", type=float, default=900.0)
     parser.add_argument("--skip", nargs="*", default=[], choices=["lazypredict", "flaml", "hgb"])
+    parser.add_argument("--lp-followup", action="store_true",
+                        help="after a run: LazyPredict alone on the --only sets (default: those of "
+                             "the last run), capped at exactly 5x thrifty's wall time from "
+                             "outcome.json, to settle the time goals the --lp-cap left open")
     # child mode
     parser.add_argument("--child", choices=["lazypredict", "flaml", "hgb"])
     parser.add_argument("--folder")
@@ -596,6 +604,9 @@ def main() -> None:
         {"lazypredict": child_lazypredict, "flaml": child_flaml, "hgb": child_hgb}[a.child](a)
         return
 
+    if a.lp_followup:
+        lp_followup(a)
+        return
     started, start_load = time.time(), load()
     sources = {p: p.stat().st_mtime for p in (REPO / "thrifty_tui").rglob("*") if p.is_file()}
     header = (f"Machine: {machine()}.\nDate: {time.strftime('%Y-%m-%d %H:%M %Z')}; load average "
@@ -659,6 +670,27 @@ def main() -> None:
     print("\n" + " ".join(summary))
     if a.write:
         write_results(body, a)
+
+
+def lp_followup(a: argparse.Namespace) -> None:
+    """LazyPredict capped at 5x thrifty's time: done before it = its time; else the goal is met."""
+    for ds in DATASETS:
+        outcome = WORK / ds.name / "outcome.json"
+        if (a.only and ds.name not in a.only) or not outcome.exists():
+            continue
+        th = json.loads(outcome.read_text())["thrifty"]
+        cap, before = 5 * th["wall"], load()
+        r = run_lazypredict(ds, cap, a.lp_memory_gb)
+        r["load_before"] = before
+        (WORK / ds.name / "lazypredict_followup.json").write_text(json.dumps(r, default=str))
+        slow = ", ".join(f"{m['model']} {m['dt']:.0f} s" for m in
+                         sorted(r["models"], key=lambda m: -m["dt"])[:3])
+        verdict = (f"finished in {r['wall']:.0f} s = {r['wall'] / th['wall']:.1f}x thrifty"
+                   if r["finished"] else f"did not finish in 5x thrifty ({cap:.0f} s; stopped at"
+                                         f" {r['running']})")
+        print(f"{ds.name}: thrifty {th['wall']:.0f} s {th.get('score', float('nan')):.4f}; "
+              f"LazyPredict {verdict}; top-1 {r.get('top')} {r.get('score', float('nan')):.4f}; "
+              f"slowest: {slow}; load before {before}", flush=True)
 
 
 def write_results(text: str, a: argparse.Namespace) -> None:
