@@ -137,13 +137,9 @@ def describe(report: dict[str, Any]) -> str:
 
 
 def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
+    from thrifty_tui.core.events import json_safe
+
+    return json_safe(obj)
 
 
 def inspect_command(path: str, as_json: bool = False) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -285,3 +286,14 @@ class LearningUpdated(Event):
 
 EVENT_NAMES.update({LabelingOpened: "labeling_opened", LabelSaved: "label_saved",
                     LearningUpdated: "learning"})
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with NaN and infinities as None, tuples as lists: valid strict JSON."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    return obj
