@@ -277,7 +277,9 @@ def test_cancel_while_preparing_still_answers(engine):
     worker, recorder = engine
     worker.pool.kill()  # idle now: the next job waits for new children, a window to cancel in
     since = recorder.mark()
-    worker.submit(Screen(path=CAR_PRICES, target="Price", zoo=(BASELINE,)))
+    # SLEEPY keeps the run going for 30 s, so however fast the machine prepares it, the
+    # cancel lands before the run can end on its own.
+    worker.submit(Screen(path=CAR_PRICES, target="Price", zoo=(BASELINE, SLEEPY)))
     deadline = time.monotonic() + 5
     while not worker.busy and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -285,7 +287,7 @@ def test_cancel_while_preparing_still_answers(engine):
     worker.cancel()
     events = recorder.wait_for(lambda es: any(isinstance(e, TERMINAL) for e in es), since, 20)
     if of_type(events, RunStarted):  # a very fast machine prepared it already
-        assert events[-1].status == "cancelled"
+        assert isinstance(events[-1], RunFinished) and events[-1].status == "cancelled"
     else:  # no run to finish, but the caller is not left waiting for one
         assert len(events) == 1 and isinstance(events[0], JobFailed)
         assert (events[0].job, events[0].message) == ("Screen", "Screen cancelled")
