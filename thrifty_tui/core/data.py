@@ -112,13 +112,17 @@ def _check_path(path: str | os.PathLike[str]) -> Path:
 _sniff_magic = sniff_magic  # older name
 
 
-def load_table(path: str | os.PathLike[str], *, max_rows: int | None = None) -> LoadedTable:
-    """Read a supported file (the first ``max_rows`` rows if given) into a frame, or DataError."""
+def load_table(path: str | os.PathLike[str], *, max_rows: int | None = None,
+               control: Any = None) -> LoadedTable:
+    """Read a supported file (the first ``max_rows`` rows if given) into a frame, or DataError.
+
+    ``control`` (a :class:`csvscan.ScanControl`) lets another thread follow and cancel the
+    DuckDB scan of delimited text."""
     p = _check_path(path)
     kind, notices = sniff_magic(p, file_kind(p))
     try:
         if kind.format == "delimited":
-            table = _load_delimited(p, kind, max_rows)
+            table = _load_delimited(p, kind, max_rows, control)
         elif kind.format == "parquet":
             table = _load_parquet(p, kind, max_rows)
         elif kind.format == "json":
@@ -153,7 +157,8 @@ def drop_index_column(frame: pd.DataFrame, first_name: str, name: str) -> tuple[
     raise DataError(f"{name}: column 1 has no name; give every column a name in the header row")
 
 
-def _load_delimited(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
+def _load_delimited(p: Path, kind: FileKind, max_rows: int | None,
+                    control: Any = None) -> LoadedTable:
     """DuckDB finds the malformed rows (both too many and too few fields, with line numbers);
     pandas' C parser then reads the rest, skipping exactly those rows (never padding them)."""
     from thrifty_tui.core.csvscan import DELIMITER_NAMES, decimal_commas, plan_csv, run_scan
@@ -165,7 +170,8 @@ def _load_delimited(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTabl
                             f"{MAX_COLUMNS:,}")
         limit = f" LIMIT {int(max_rows)}" if max_rows else ""
         counted, rejects, plan = run_scan(plan, "SELECT count(*) FROM (SELECT * FROM {src}"
-                                          + limit + ")", fetch="rows")
+                                          + limit + ")", fetch="rows", control=control,
+                                          phase="checking every row")
         if counted[0][0] == 0 and rejects.count:
             raise DataError(f"no row of {p.name} matches its header's {len(plan.names)} fields "
                             f"({rejects.count} malformed, e.g. line {rejects.lines[0]}: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,12 @@ import numpy as np
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.profile_records import (
+    ColumnProfile,
+    Profile,
+    ProfileWarning,
+    TargetProfile,
+)
 from thrifty_tui.core.records import Role
 from thrifty_tui.core.schema import infer_role, suggest_task
 
@@ -29,79 +35,6 @@ HIGH_MISSING = 0.5
 MAX_CLASSES_SHOWN = 30
 
 
-@dataclass(frozen=True)
-class ColumnProfile:
-    """One column: dtype, inferred role, missing share, distinct values and a few examples."""
-
-    name: str
-    dtype: str
-    role: Role
-    missing_fraction: float
-    n_unique: int
-    examples: tuple[str, ...]
-    minimum: float | None = None
-    maximum: float | None = None
-    mean: float | None = None
-
-
-@dataclass(frozen=True)
-class TargetProfile:
-    """The chosen target: suggested task, class balance and rows without a value."""
-
-    name: str
-    task: str  # "classification", "regression" or "" when the target is empty
-    missing_rows: int
-    missing_fraction: float
-    classes: tuple[tuple[str, int], ...] = ()  # most frequent first, at most 30
-    n_classes: int = 0
-    exact: bool = True  # counts over every row of the file (else over the profiled rows)
-
-
-@dataclass(frozen=True)
-class ProfileWarning:
-    """Something to check before training, about one column."""
-
-    kind: str  # id-like, constant, datetime, high-missing, leakage, missing-target, one-class …
-    column: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What a table holds; statistics come from ``profiled_rows`` rows (``method`` says how)."""
-
-    source: str
-    rows: int
-    rows_exact: bool
-    profiled_rows: int
-    method: str
-    columns: tuple[ColumnProfile, ...]
-    target: TargetProfile | None = None
-    warnings: tuple[ProfileWarning, ...] = ()
-    notices: tuple[str, ...] = ()
-    seconds: float = 0.0
-
-    def column(self, name: str) -> ColumnProfile:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise KeyError(name)
-
-    def with_role(self, name: str, role: Role) -> Profile:
-        """The same profile with the user's choice of role for one column."""
-        self.column(name)
-        return replace(self, columns=tuple(replace(c, role=role) if c.name == name else c
-                                           for c in self.columns))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for col in d["columns"]:
-            col["role"] = str(col["role"])
-        if self.target is not None:
-            d["target"]["classes"] = [{"label": k, "rows": n} for k, n in self.target.classes]
-        return d
-
-
 def profile(source: str | os.PathLike[str] | pd.DataFrame, target: str | None = None,
             sample_rows: int = DEFAULT_SAMPLE_ROWS, seed: int = 0, quick: bool = False) -> Profile:
     """Profile a file or a frame; a big file from a sample. DataError if it cannot be read."""
@@ -111,6 +44,17 @@ def profile(source: str | os.PathLike[str] | pd.DataFrame, target: str | None = 
                             source="<frame>", sample_rows=sample_rows, seed=seed)
     else:
         out = _profile_path(Path(source), target, sample_rows, seed, quick)
+    return replace(out, seconds=round(time.monotonic() - started, 3))
+
+
+def profile_rows(frame: pd.DataFrame, target: str | None, rows: int, rows_exact: bool,
+                 source: str, method: str | None = None, notices: tuple[str, ...] = (),
+                 seed: int = 0, sample_rows: int = DEFAULT_SAMPLE_ROWS) -> Profile:
+    """Profile rows already in memory: all of a file (``method`` None) or a sample of it whose
+    file has ``rows`` rows (exact or estimated). The Load screen's worker task uses it."""
+    started = time.monotonic()
+    out = _profile_rows(frame, target, rows, rows_exact, source, sample_rows, seed, notices,
+                        method=method)
     return replace(out, seconds=round(time.monotonic() - started, 3))
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from thrifty_tui.core.errors import DataError, describe_error
 from thrifty_tui.core.racing import nested_order, rung_sizes
-from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, FoldResult, ModelResult
+from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, FoldResult, ModelResult, Role
 from thrifty_tui.core.schema import infer_schema, suggest_task
 from thrifty_tui.core.zoo import ModelSpec
 
@@ -65,8 +66,11 @@ class Problem:
 
 
 def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
-                 metric: str | None = None, seed: int = 0, n_splits: int = MAX_FOLDS) -> Problem:
-    """Check the target, drop rows without one, fix roles and folds; DataError if unusable."""
+                 metric: str | None = None, seed: int = 0, n_splits: int = MAX_FOLDS,
+                 roles: Mapping[str, str] | None = None) -> Problem:
+    """Check the target, drop rows without one, fix roles and folds; DataError if unusable.
+
+    ``roles`` (column -> role value) overrides the inferred roles: the user's choice."""
     if target not in frame.columns:
         raise DataError(f"no column named {target!r}; columns are: {', '.join(map(str, frame.columns[:20]))}")
     notices: list[str] = []
@@ -116,6 +120,12 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
         n_splits = int(max(2, min(n_splits, len(y) // 2)))
         splitter = KFold(n_splits=n_splits, shuffle=True, random_state=seed)
     schema = infer_schema(frame, target=target)
+    if roles:
+        unknown = sorted(set(roles) - set(frame.columns))
+        if unknown:
+            raise DataError(f"no column named {unknown[0]!r} to give a role to")
+        schema = tuple(replace(c, role=Role(roles[c.name]))
+                       if c.name in roles and c.name != target else c for c in schema)
     usable = [c for c in schema if c.role in USABLE_ROLES]
     if not usable:
         raise DataError("no usable feature columns besides the target")
