@@ -39,7 +39,7 @@ class DiagnosticsScreen(Screen):
             yield DiagnosticsPlot(id="diag-plot")
             with Vertical(id="diag-side"):
                 yield Static("", id="diag-metrics")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.show()

@@ -109,7 +109,7 @@ class LabelScreen(Screen):
         yield Input(id="label-input")
         yield Static("", id="label-status")
         yield Static("", id="label-learn")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#label-input", Input).display = False

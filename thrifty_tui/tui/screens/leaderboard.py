@@ -60,7 +60,7 @@ class LeaderboardScreen(Screen):
             yield Static("", id="run-status")
         yield DataTable(id="board", cursor_type="row", zebra_stripes=True)
         yield Static("", id="row-detail")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#board", DataTable)
