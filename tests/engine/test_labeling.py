@@ -16,6 +16,7 @@ from thrifty_tui.core.events import (
     LabelingOpened,
     LabelSaved,
     LearningUpdated,
+    ModelStarted,
     RunFinished,
     RunStarted,
 )
@@ -167,6 +168,29 @@ def test_screening_takes_the_labels_as_target(engine, opened):
     labeled = ask(engine, EditLabels(set_id=opened.set_id, action="goal", names=("50",)))
     assert started.target == "comedy" and started.n_rows == labeled.n_labeled
     assert finished.status == "done"
+
+
+def test_a_label_is_saved_while_a_screening_run_goes_on(engine, opened):
+    """Keys are served between the run's polls: the ack comes before the run ends."""
+    from engine_helpers import BASELINE, SLEEPY
+
+    opened, _ = opened
+    worker, recorder = engine
+    since = recorder.mark()
+    worker.submit(Screen(path=str(SAMPLE_DIR / "car_prices.csv"), target="Price",
+                         zoo=(BASELINE, SLEEPY), racing=False))
+    recorder.wait_for(lambda es: any(isinstance(e, ModelStarted) and e.model == "sleepy"
+                                     for e in es), since, 60)
+    assert worker.busy
+    head = ask(engine, EditLabels(set_id=opened.set_id, action="goal", names=("60",)))
+    item = head.head[0]
+    ack = ask(engine, Label(set_id=opened.set_id, action="label", item=item,
+                            label=oracle(item), token=41), timeout=20)
+    assert isinstance(ack, LabelSaved) and (ack.token, ack.item) == (41, item)
+    assert worker.busy and not of_type(recorder.events[since:], RunFinished)
+    worker.cancel()
+    events = recorder.wait_for_end(since, timeout=30)
+    assert of_type(events, RunFinished)[-1].status == "cancelled"
 
 
 def test_cli_exports_the_labels_and_refuses_bad_input(engine, opened, workspace, tmp_path,

@@ -51,6 +51,11 @@ class RefitFinished(LabelingJob):
     n_labels: int
 
 
+# Jobs the worker also serves between the polls of a long job (a screening run): a label
+# key is acknowledged within a poll (50 ms) instead of after the run.
+QUICK_JOBS = (Label, EditLabels, RefitFinished)
+
+
 @dataclass
 class Session:
     """One open label set on the worker: its items, its folded state, its refit status."""
@@ -281,7 +286,10 @@ class Labeling:
             result = job.future.result()
         except Exception as err:  # noqa: BLE001 - labeling goes on without a model
             if isinstance(err, BrokenExecutor):
-                self.worker.pool.kill()
+                # The children died under it (a screening run's timeout or cancel kills them,
+                # and a broken pool restarts on its next submit): refit again on the next label.
+                session.refit_n = 0
+                return
             else:
                 session.failures += 1
                 log.warning("labeling model failed: %s", describe_error(err))

@@ -190,7 +190,7 @@ class ScreenRun:
         self._warm_pool = self.pool._executor  # noqa: SLF001
 
     def _check_cancel(self) -> None:
-        if self.worker._cancel.is_set():  # noqa: SLF001 - the run belongs to the worker
+        if self.worker.checkpoint():  # (label keys typed meanwhile are served here too)
             raise RunCancelled
 
     def _has_work(self) -> bool:

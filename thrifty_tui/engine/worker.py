@@ -40,6 +40,10 @@ class Cancelled(Exception):
     """The user asked the current job to stop."""
 
 
+class _Wake(Job):
+    """Internal: a quick job is waiting and the worker may be idle (see ``Worker.submit``)."""
+
+
 class Worker:
     """Takes jobs from a queue in one thread, drives child processes, emits frozen events."""
 
@@ -48,6 +52,10 @@ class Worker:
         self.emit = emit
         self.pool = ChildPool(max_procs, log_path=str(self.workspace_root / "children.log"))
         self._jobs: queue.Queue[Job] = queue.Queue()
+        # Label keys (and their model refits) must not wait behind a screening run: they go
+        # to this lane, which the worker thread also serves between the polls of a long job.
+        self._quick: queue.Queue[Job] = queue.Queue()
+        self._serving_quick = False
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="thrifty-worker", daemon=True)
         self._ready = threading.Event()
@@ -60,8 +68,34 @@ class Worker:
         return self
 
     def submit(self, job: Job) -> None:
-        """Queue a job; it runs after the ones before it."""
-        self._jobs.put(job)
+        """Queue a job; it runs after the ones before it. Quick jobs (a label key, a labeling
+        refit's result) run in order among themselves, but also while a long job is running."""
+        if isinstance(job, labeling.QUICK_JOBS):
+            self._quick.put(job)
+            self._jobs.put(_Wake())
+        else:
+            self._jobs.put(job)
+
+    def checkpoint(self) -> bool:
+        """Called on the worker thread by a long job at each poll: serve the quick jobs that
+        are waiting, then say whether the user asked the long job to stop."""
+        self.serve_quick()
+        return self._cancel.is_set()
+
+    def serve_quick(self) -> None:
+        """Run the waiting quick jobs now, on this (the worker) thread."""
+        if self._serving_quick:
+            return
+        self._serving_quick = True
+        try:
+            while True:
+                try:
+                    job = self._quick.get_nowait()
+                except queue.Empty:
+                    return
+                self._run_guarded(job, quick=True)
+        finally:
+            self._serving_quick = False
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next check (fits in progress are killed)."""
@@ -97,31 +131,47 @@ class Worker:
                 if isinstance(job, Shutdown):
                     break
                 if workspace_error:
+                    if isinstance(job, _Wake):
+                        try:
+                            job = self._quick.get_nowait()
+                        except queue.Empty:
+                            continue
                     self.emit(JobFailed(job=type(job).__name__, message=workspace_error))
                     continue
+                if isinstance(job, _Wake):
+                    self.serve_quick()
+                    continue
+                self.serve_quick()  # keys typed before this job keep their order before it
                 self._cancel.clear()
                 self.busy = True
                 try:
-                    self._handle(job)
-                except Cancelled:
-                    # Screen reports its own cancel as RunFinished; a job cancelled before it
-                    # had anything to report still needs an answer, or its caller waits forever.
-                    self.emit(JobFailed(job=type(job).__name__,
-                                        message=f"{type(job).__name__} cancelled"))
-                except DataError as err:
-                    self.emit(JobFailed(job=type(job).__name__, message=str(err)))
-                except Exception as err:  # noqa: BLE001 - errors never kill the worker
-                    log.error("job %s failed:\n%s", job, traceback.format_exc())
-                    if isinstance(err, BrokenExecutor):
-                        self.pool.kill()  # a dead child broke the pool: the next job gets a new one
-                    self.emit(JobFailed(job=type(job).__name__, message=describe_error(err),
-                                        user_error=False))
+                    self._run_guarded(job)
                 finally:
                     self.busy = False
         finally:
             self.pool.kill()
             if not workspace_error:
                 self.ws.close()
+
+    def _run_guarded(self, job: Job, quick: bool = False) -> None:
+        """Run one job; every failure becomes an event, none ends the thread."""
+        try:
+            self._handle(job)
+        except Cancelled:
+            # Screen reports its own cancel as RunFinished; a job cancelled before it had
+            # anything to report still needs an answer, or its caller waits forever.
+            self.emit(JobFailed(job=type(job).__name__,
+                                message=f"{type(job).__name__} cancelled"))
+        except DataError as err:
+            self.emit(JobFailed(job=type(job).__name__, message=str(err)))
+        except Exception as err:  # noqa: BLE001 - errors never kill the worker
+            log.error("job %s failed:\n%s", job, traceback.format_exc())
+            # A dead child broke the pool: the next job gets a new one (but a quick job must
+            # not kill the children of the long job it runs beside).
+            if isinstance(err, BrokenExecutor) and not quick:
+                self.pool.kill()
+            self.emit(JobFailed(job=type(job).__name__, message=describe_error(err),
+                                user_error=False))
 
     def _handle(self, job: Job) -> None:
         if isinstance(job, OpenDataset):
@@ -145,7 +195,7 @@ class Worker:
             done, _ = wait([future], timeout=POLL_SECONDS)
             if done:
                 return future.result()
-            if self._cancel.is_set():
+            if self.checkpoint():
                 self.pool.kill()
                 raise Cancelled
 
