@@ -12,7 +12,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ from thrifty_tui.core.profile import DEFAULT_SAMPLE_ROWS, FULL_LOAD_BYTES, profi
 from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
 
 PREVIEW_ROWS = 20
+HUGE_FIELD_CHARS = 100_000
 PROGRESS_SECONDS = 0.2
 _SAMPLES: dict[tuple[str, str], tuple[pd.DataFrame, int, tuple[str, ...]]] = {}
 
@@ -38,7 +39,7 @@ class ProgressFile:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> ProgressFile:
+    def __enter__(self) -> Self:
         if self.path:
             self._thread.start()
         return self
@@ -122,7 +123,7 @@ def open_for_load(path: str, target: str | None = None, progress_file: str | Non
             frame, n_rows, notices = table.frame, len(table.frame), table.notices
             source, fingerprint, method = table.source, table.fingerprint, None
         progress.phase = "profiling"
-        if target not in frame.columns:
+        if target is None or target not in frame.columns:
             target = suggest_target(frame)
         prof = profile_rows(frame, target, n_rows, True, source, method=method,
                             notices=notices, seed=seed)
@@ -130,12 +131,29 @@ def open_for_load(path: str, target: str | None = None, progress_file: str | Non
             else frame
         bytes_per_row = float(frame.memory_usage(deep=True, index=False).sum()) / max(1, len(frame))
         suggested = suggest_target(frame)
+        notices = tuple(notices) + _huge_fields(frame, Path(source).name)
         return DatasetOpened(
             path=source, fingerprint=fingerprint, n_rows=n_rows,
             columns=infer_schema(frame, target=None), preview=_strings(preview),
             suggested_target=suggested, suggested_task=suggest_task(frame[suggested]),
             notices=tuple(notices), profile=prof, target=target,
             bytes_per_row=round(bytes_per_row, 1), rows_exact=True)
+
+
+def _huge_fields(frame: pd.DataFrame, name: str) -> tuple[str, ...]:
+    """A notice for text columns with enormous values (shown cut in the preview)."""
+    longest = {}
+    for col in frame.columns:
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+            length = frame[col].map(lambda v: len(v) if isinstance(v, str) else 0).max()
+            if length and length > HUGE_FIELD_CHARS:
+                longest[col] = int(length)
+    if not longest:
+        return ()
+    col, length = max(longest.items(), key=lambda kv: kv[1])
+    notice = (f"{name}: {len(longest)} column(s) hold huge text fields ({col!r}: up to "
+              f"{length:,} characters); the preview shows them cut")
+    return (notice,)
 
 
 def _strings(frame: pd.DataFrame) -> tuple[tuple[str, ...], ...]:

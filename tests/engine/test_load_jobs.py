@@ -1,0 +1,83 @@
+"""The Load screen's jobs in the worker: profile in a child, progress, cancel, roles, samples."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from engine_helpers import BASELINE, CAR_PRICES, LINEAR, Recorder, of_type
+
+from thrifty_tui.config import SAMPLE_DIR
+from thrifty_tui.core.events import DatasetOpened, JobFailed, LoadProgress, RunFinished
+from thrifty_tui.core.records import Role
+from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.engine.jobs import OpenDataset, Screen
+from thrifty_tui.engine.worker import Worker
+
+MOVIES = str(SAMPLE_DIR / "movies.csv")
+
+
+@pytest.fixture
+def worker(tmp_path):
+    recorder = Recorder()
+    w = Worker(tmp_path / "ws", recorder, max_procs=1).start()
+    w.recorder = recorder
+    yield w
+    w.shutdown(timeout=30)
+
+
+def test_open_reports_progress_then_a_profile_for_the_asked_target(worker):
+    worker.submit(OpenDataset(path=MOVIES, target="Action"))
+    events = worker.recorder.wait_for(lambda es: any(isinstance(e, DatasetOpened | JobFailed)
+                                                     for e in es))
+    assert isinstance(events[0], LoadProgress)
+    opened = of_type(events, DatasetOpened)[0]
+    assert opened.target == "Action" and opened.n_rows == 3000 and opened.rows_exact
+    assert opened.profile is not None and opened.profile.target.task == "classification"
+    assert opened.profile.column("title").role == Role.TEXT
+    assert len(opened.preview) == 20 and opened.bytes_per_row > 0
+    # The app's process never imported pandas to do it (the profile types are stdlib only).
+    assert type(opened.profile).__module__ == "thrifty_tui.core.profile_records"
+
+
+def test_cancel_stops_a_load_and_says_so(worker, tmp_path):
+    big = tmp_path / "big.csv"
+    with open(big, "w") as fh:
+        fh.write("a,b,c,label\n")
+        fh.writelines(f"{i},{i * 0.25},word{i % 97} other{i % 13},{'xyz'[i % 3]}\n" for i in range(600_000))
+    worker.submit(OpenDataset(path=str(big)))
+    worker.recorder.wait_for(lambda es: any(isinstance(e, LoadProgress) for e in es))
+    worker.cancel()
+    events = worker.recorder.wait_for(lambda es: any(isinstance(e, DatasetOpened | JobFailed)
+                                                     for e in es))
+    failed = of_type(events, JobFailed)
+    assert failed and failed[0].cancelled and "stopped loading big.csv" in failed[0].message
+    assert not of_type(events, DatasetOpened)
+    mark = worker.recorder.mark()  # the worker goes on: the next load works
+    worker.submit(OpenDataset(path=MOVIES))
+    later = worker.recorder.wait_for(lambda es: any(isinstance(e, DatasetOpened) for e in es),
+                                     since=mark)
+    assert of_type(later, DatasetOpened)[0].n_rows == 3000
+
+
+def test_roles_reach_the_features_and_samples_are_recorded(worker, tmp_path):
+    job = Screen(path=CAR_PRICES, target="Price", seed=3, zoo=(BASELINE, LINEAR),
+                 racing=False, sample_rows=300,
+                 roles=(("Cylinder", "categorical"), ("Mileage", "constant")))
+    worker.submit(job)
+    events = worker.recorder.wait_for_end(timeout=120)
+    finished = of_type(events, RunFinished)[0]
+    assert finished.status == "done", events
+    problem = json.loads((worker.ws.run_dir(finished.run_id) / "problem.json").read_text())
+    roles = {c["name"]: c["role"] for c in problem["columns"]}
+    assert roles["Cylinder"] == "categorical" and "Mileage" not in roles
+    worker.shutdown(timeout=30)
+    ws = Workspace(tmp_path / "ws")
+    try:
+        (sample,) = ws.samples()
+    finally:
+        ws.close()
+    assert sample["method"] == "random" and sample["rows"] == 300 and sample["seed"] == 3
+    assert sample["run_id"] == finished.run_id and sample["hashed"] == "content"
+    assert sample["size_bytes"] > 0 and sample["mtime"] > 0 and len(sample["sha256"]) == 64
+    assert sample["source"].endswith("car_prices.csv")

@@ -1,0 +1,203 @@
+"""The Load screen driven by keys: bad input, progress and cancel, picker, roles, sample size."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import DirectoryTree, Input, OptionList
+from tui_helpers import SIZE, wait_for
+
+from thrifty_tui.config import SAMPLE_DIR
+from thrifty_tui.core.events import RunStarted
+from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.engine.jobs import Screen as ScreenJob
+
+REPO = Path(__file__).resolve().parents[2]
+BAD = REPO / "tests" / "fixtures" / "bad"
+
+# fixture -> words of the notification it must give (the file is refused, or opens with a note)
+BAD_INPUT = {
+    "empty.csv": "is empty",
+    "blank_lines.csv": "is empty",
+    "header_only.csv": "has a header but no rows",
+    "binary.csv": "binary file",
+    "table.xyz": "unsupported file type .xyz",
+    "ragged_all.csv": "no row of ragged_all.csv matches its header's 3 fields",
+    "ragged_some.csv": "skipped 3 malformed row(s)",
+    "wrong_encoding.csv": "neither UTF-8 nor Windows-1252",
+    "utf16_no_bom.csv": "UTF-16 text without a byte-order mark",
+    "latin1.csv": "read it as Windows-1252",
+    "duplicate_names.csv": "column name 'id' is used twice (columns 1 and 3)",
+    "empty_name.csv": "column 2 has no name",
+    "one_class.csv": "'x' has a single class ('same'); nothing to learn",
+    "all_missing_target.csv": "'x' has no values",
+    "many_columns.csv": "many_columns.csv has 3,001 columns",
+    "too_many_columns.csv.gz": "has 25,000 columns; thrifty-tui reads at most 20,000",
+    "huge_field.csv.gz": "huge text fields ('text': up to 6,000,000 characters)",
+    "huge_line.csv.gz": "1 with a row over 16 MB",
+    "bad_lines.jsonl": "skipped 2 malformed line(s) (not a JSON object)",
+    "a_directory.csv": "is a directory",
+    "secret.csv": "permission denied",  # made by the test: no read permission
+}
+
+
+def _messages(app) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def _type_path(pilot, path: str) -> None:
+    """Open the picker with `o`, type the path like a person, Enter."""
+    await pilot.press("o")
+    field = pilot.app.screen.query_one("#path", Input)
+    assert field.has_focus
+    field.value = ""
+    await pilot.press(*path)
+    await pilot.press("enter")
+
+
+async def _answers_keys(pilot) -> None:
+    """The app still runs and reacts: `o` focuses the path, Escape goes back to the columns."""
+    app = pilot.app
+    assert app.is_running and app.current_mode == "load"
+    await pilot.press("o")
+    assert app.screen.query_one("#path", Input).has_focus
+    await pilot.press("escape")
+    assert app.screen.query_one("#columns", OptionList).has_focus
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUT))
+async def test_bad_input_gives_its_message_and_the_app_goes_on(make_app, name, tmp_path,
+                                                               monkeypatch):
+    path = BAD / name
+    if name == "secret.csv":  # root reads anything: deny it the way the OS would
+        path = tmp_path / name
+        path.write_text("a,b\n1,2\n")
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(path)
+                            else real_access(p, mode, **kw))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _type_path(pilot, str(path))
+        await wait_for(pilot, lambda: any(BAD_INPUT[name] in m for m in _messages(app)))
+        await wait_for(pilot, lambda: app.state.loading is None)
+        await _answers_keys(pilot)
+
+
+async def test_after_a_bad_file_a_good_one_opens(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _type_path(pilot, str(BAD / "binary.csv"))
+        await wait_for(pilot, lambda: any("binary file" in m for m in _messages(app)))
+        await _type_path(pilot, str(SAMPLE_DIR / "car_prices.csv"))
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+        assert app.state.dataset.n_rows == 804 and app.state.target == "wagon"  # the last column
+
+
+def _big_csv(path: Path, rows: int = 1_000_000) -> Path:
+    """About 45 MB: read whole (not streamed), which takes seconds, not milliseconds."""
+    with open(path, "w") as fh:
+        fh.write("id,amount,words,label\n")
+        fh.writelines(f"{i},{i * 0.25},word{i % 97} other{i % 13},{'xyz'[i % 3]}\n"
+                      for i in range(rows))
+    return path
+
+
+async def test_a_long_load_shows_progress_answers_keys_and_cancels(make_app, tmp_path):
+    big = _big_csv(tmp_path / "big.csv")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _type_path(pilot, str(big))
+        row = app.screen.query_one("#load-progress-row")
+        text = app.screen.query_one("#load-progress-text")
+        assert row.display
+        # The child reports its phase: the file is being read now.
+        await wait_for(pilot, lambda: app.state.load_progress is not None
+                       and app.state.load_progress.phase == "reading")
+        assert "reading big.csv" in str(text.render())
+        await _answers_keys(pilot)  # the UI answers keys while the child reads
+        await pilot.press("r")  # nothing loaded yet: a greyed key, no crash
+        await pilot.press("escape")  # cancels the load
+        await wait_for(pilot, lambda: any("stopped loading big.csv" in m
+                                          for m in _messages(app)))
+        await wait_for(pilot, lambda: app.state.loading is None)
+        assert app.state.dataset is None and not row.display
+        # The worker goes on: the next file opens.
+        await _type_path(pilot, str(SAMPLE_DIR / "car_prices.csv"))
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+
+
+async def test_picker_completes_paths_and_browses(make_app, monkeypatch):
+    monkeypatch.chdir(REPO)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("o")
+        field = app.screen.query_one("#path", Input)
+        field.value = ""
+        await pilot.press(*"sample_data/car")
+        await wait_for(pilot, lambda: field._suggestion == "sample_data/car_prices.csv")
+        await pilot.press("right", "enter")  # → takes the completion
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+        assert app.state.dataset.path.endswith("car_prices.csv")
+        # The tree beside the input (root: the open file's folder), Tab then arrows and Enter.
+        await pilot.press("o")
+        tree = app.screen.query_one("#tree", DirectoryTree)
+        assert tree.display
+        await pilot.press("tab")
+        assert tree.has_focus
+        await wait_for(pilot, lambda: tree.root.children)
+        names = [n.data.path.name for n in tree.root.children]
+        for _ in range(names.index("gss_wages.csv") + 1):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.state.dataset.path.endswith("gss_wages.csv"))
+        assert not tree.display and app.screen.query_one("#columns", OptionList).has_focus
+
+
+async def test_target_roles_task_and_sample_size_reach_the_screening(make_app, movies):
+    submitted: list = []
+    app = make_app(path=movies, target="Comedy")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+        real_submit = app.worker.submit
+        app.worker.submit = lambda job: (submitted.append(job), real_submit(job))
+        columns = app.screen.query_one("#columns", OptionList)
+        names = [c.name for c in app.state.dataset.profile.columns]
+        await wait_for(pilot, lambda: columns.option_count == len(names))
+        # Target: Drama (Enter), which profiles the file again for it.
+        columns.highlighted = names.index("Drama")
+        await pilot.press("enter")
+        profile = app.screen.query_one("#profile")
+        await wait_for(pilot, lambda: "target Drama → classification" in str(profile.render()))
+        assert app.state.dataset.target == "Drama"
+        # Roles: year numeric → category; title text → date → id-like (not used).
+        columns.highlighted = names.index("year")
+        await pilot.press("r")
+        columns.highlighted = names.index("title")
+        await pilot.press("r", "r")
+        assert app.state.roles == {"year": "categorical", "title": "id-like"}
+        assert "category*" in str(columns.get_option_at_index(names.index("year")).prompt)
+        await pilot.press("t")  # task: classification, chosen
+        await pilot.press("z")  # sample size: 2,000 of 3,000 rows
+        assert app.state.sample_rows == 2000
+        assert "sample of 2,000 rows" in str(app.screen.query_one("#load-sample").render())
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.state.run is not None
+                       and isinstance(app.state.run, RunStarted))
+        await pilot.press("x")
+        await wait_for(pilot, lambda: app.state.finished is not None, timeout=120)
+    (job,) = [j for j in submitted if isinstance(j, ScreenJob)]
+    assert job.target == "Drama" and job.task == "classification" and job.sample_rows == 2000
+    assert dict(job.roles) == {"year": "categorical", "title": "id-like"}
+    ws = Workspace(app.settings.workspace)
+    try:
+        problem = json.loads((ws.run_dir(app.state.run.run_id) / "problem.json").read_text())
+        (sample,) = ws.samples()
+    finally:
+        ws.close()
+    roles = {c["name"]: c["role"] for c in problem["columns"]}
+    assert roles["year"] == "categorical" and "title" not in roles
+    assert sample["method"] == "stratified" and sample["rows"] == 2000
+    assert sample["source"].endswith("movies.csv") and sample["hashed"] == "content"
