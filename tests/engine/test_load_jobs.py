@@ -81,3 +81,19 @@ def test_roles_reach_the_features_and_samples_are_recorded(worker, tmp_path):
     assert sample["run_id"] == finished.run_id and sample["hashed"] == "content"
     assert sample["size_bytes"] > 0 and sample["mtime"] > 0 and len(sample["sha256"]) == 64
     assert sample["source"].endswith("car_prices.csv")
+
+
+def test_cli_run_with_sample_records_it_in_the_workspace(tmp_path, capsys):
+    from thrifty_tui import cli
+
+    code = cli.main(["run", CAR_PRICES, "--target", "Price", "--sample", "200", "--seed", "5",
+                     "--zoo", "quick", "--no-racing", "--no-tune",
+                     "--workspace", str(tmp_path / "cli-ws")])
+    assert code == 0, capsys.readouterr().err
+    ws = Workspace(tmp_path / "cli-ws")
+    try:
+        (sample,) = ws.samples()
+    finally:
+        ws.close()
+    assert (sample["method"], sample["rows"], sample["seed"]) == ("random", 200, 5)
+    assert sample["source"].endswith("car_prices.csv") and sample["run_id"] == 1
