@@ -152,8 +152,9 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
              learning_curve: tuple[tuple[int, float], ...] = ()) -> Diagnostics:
     """Assemble a model's out-of-fold predictions and compute its diagnostics.
 
-    Importances come from one model refit on the first fold's training rows, scored by
-    permutation on that fold's test rows, so they use the original column names.
+    Importances come from the first fold's model, scored by permutation on that fold's test
+    rows (saved by the fold's task; else a model refit on that fold), with the original
+    column names.
     """
     import dataclasses
 
@@ -194,7 +195,10 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
     else:
         diag = regression_diagnostics(spec.name, y_true, pred[seen].astype(float), problem.seed)
     importances: tuple[tuple[str, float], ...] = ()
-    if not getattr(spec, "baseline", False):
+    saved = _saved_importances(oof_files[0]) if oof_files else None
+    if saved is not None and not getattr(spec, "baseline", False):
+        importances = saved
+    elif not getattr(spec, "baseline", False):
         try:
             train_idx, test_idx = problem.folds[0]
             model = build_model(spec, problem).fit(problem.X.iloc[train_idx],
@@ -207,6 +211,25 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
     return dataclasses.replace(diag, importances=importances,
                                importance_kind=f"permutation importance ({problem.metric})",
                                learning_curve=tuple(learning_curve))
+
+
+def _saved_importances(oof_file: str) -> tuple[tuple[str, float], ...] | None:
+    """Importances saved by the first fold's task (``screening.save_importances``), if any."""
+    import os
+
+    import numpy as np
+
+    from thrifty_tui.core.screening import importances_file
+
+    path = importances_file(oof_file)
+    if not os.path.exists(path):
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return tuple((str(k), float(v)) for k, v in zip(data["names"], data["values"],
+                                                            strict=True))
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _decision_scores(oof_files: Sequence[str], n: int) -> Any:

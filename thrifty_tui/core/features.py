@@ -5,7 +5,9 @@ Three feature sets serve the whole zoo:
   ignored), text as TF-IDF word and character n-grams (sparse), dates as numeric parts.
 - ``nonneg``: like ``linear`` but scaled to [0, 1], for naive Bayes (needs non-negative input).
 - ``tree``: numbers as they are (trees handle NaN), categories as ordinals (for native
-  categorical support), text reduced to a few dense SVD components, dates as parts.
+  categorical support), text as word TF-IDF reduced to a few dense SVD components (no
+  character n-grams: on movie titles they cost HistGradientBoosting ~6x the time for no gain,
+  and every dense component is one more column for each boosting round), dates as parts.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -23,10 +25,39 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from thrifty_tui.core.schema import ColumnInfo, Role
+from thrifty_tui.core.zoo import FEATURE_SETS
 
-TEXT_COMPONENTS = 30
+TEXT_COMPONENTS = 10  # dense SVD components per text column for trees
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
-FEATURE_SETS = ("linear", "nonneg", "tree", "none")
+
+
+class Tfidf(TfidfVectorizer):
+    """TfidfVectorizer whose fitted vocabulary is saved as two arrays (terms, columns).
+
+    skops writes a dict as one node per entry: a 35,000-term vocabulary took ~20 s to export.
+    As arrays it is two .npy files; the dict is rebuilt on load, so it behaves the same.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        vocabulary = state.get("vocabulary_")
+        if isinstance(vocabulary, dict):
+            state = dict(state)
+            del state["vocabulary_"]
+            terms = sorted(vocabulary, key=vocabulary.__getitem__)
+            state["vocabulary_terms_"] = np.array(terms, dtype=str)
+            state["vocabulary_columns_"] = np.array([vocabulary[t] for t in terms],
+                                                    dtype=np.int64)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        terms = state.pop("vocabulary_terms_", None)
+        columns = state.pop("vocabulary_columns_", None)
+        if terms is not None and columns is not None:
+            state["vocabulary_"] = dict(zip(np.asarray(terms).tolist(),
+                                            np.asarray(columns).tolist(), strict=True))
+        super().__setstate__(state)
 
 
 class TextColumn(BaseEstimator, TransformerMixin):
@@ -102,18 +133,68 @@ class CappedSVD(BaseEstimator, TransformerMixin):
         return out
 
 
+class ScaledTarget(RegressorMixin, BaseEstimator):
+    """A regressor fitted on the standardized target; predictions come back in its units.
+
+    SVR and linear SVR measure their epsilon and C in target units: on car prices (~20,000)
+    the defaults fit almost nothing (R² below the mean's). Standardizing the target makes
+    their defaults mean the same on every data set. ``set_params`` passes names it does not
+    know to the regressor, so ``model__C`` still reaches it inside a Pipeline.
+    """
+
+    def __init__(self, regressor=None):
+        self.regressor = regressor
+
+    def set_params(self, **params):
+        own = {k: v for k, v in params.items() if k == "regressor" or k.startswith("regressor__")}
+        rest = {k: v for k, v in params.items() if k not in own}
+        if own:
+            super().set_params(**own)
+        if rest:
+            self.regressor.set_params(**rest)
+        return self
+
+    def fit(self, X, y, **fit_params):  # noqa: N803
+        from sklearn.base import clone
+
+        y = np.asarray(y, dtype=float)
+        self.mean_ = float(np.mean(y))
+        scale = float(np.std(y))
+        self.scale_ = scale if scale > 0 else 1.0
+        self.regressor_ = clone(self.regressor).fit(X, (y - self.mean_) / self.scale_,
+                                                    **fit_params)
+        if hasattr(self.regressor_, "n_features_in_"):
+            self.n_features_in_ = self.regressor_.n_features_in_
+        return self
+
+    def predict(self, X):  # noqa: N803
+        return np.asarray(self.regressor_.predict(X), dtype=float) * self.scale_ + self.mean_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.regressor.__sklearn_tags__() if self.regressor is not None else None
+        if inner is not None:
+            tags.input_tags = inner.input_tags
+        return tags
+
+
 def columns_with(schema: Sequence[ColumnInfo], role: Role) -> list[str]:
     """Names of the columns that have ``role``."""
     return [c.name for c in schema if c.role == role]
 
 
 def _text_pipeline(dense_components: int | None, max_features: int = 20_000) -> Pipeline:
-    vectorizers = FeatureUnion([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=max_features,
-                                  sublinear_tf=True)),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
-                                  max_features=max_features, sublinear_tf=True)),
-    ])
+    """Sparse word and character n-grams (linear models), or for trees (``dense_components``)
+    word TF-IDF reduced by SVD."""
+    words = Tfidf(ngram_range=(1, 2) if not dense_components else (1, 1), min_df=2,
+                  max_features=max_features, sublinear_tf=True)
+    vectorizers: object = words
+    if not dense_components:
+        vectorizers = FeatureUnion([
+            ("words", words),
+            ("chars", Tfidf(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
+                            max_features=max_features, sublinear_tf=True)),
+        ])
     steps: list[tuple[str, object]] = [("text", TextColumn()), ("tfidf", vectorizers)]
     if dense_components:
         steps.append(("svd", CappedSVD(n_components=dense_components)))

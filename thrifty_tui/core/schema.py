@@ -70,7 +70,29 @@ def infer_role(series: pd.Series) -> Role:
         return Role.TEXT
     if unique_ratio > 0.95 and n > 50:
         return Role.ID
+    if _mostly_rare_words(text, n_unique):
+        return Role.TEXT
     return Role.CATEGORICAL
+
+
+# The one-hot encoder keeps this many levels (the rest become one "infrequent" column).
+KEPT_LEVELS = 50
+RARE_COVERAGE = 0.5
+
+
+def _mostly_rare_words(text: pd.Series, n_unique: int) -> bool:
+    """Short words whose levels are mostly rare: names (of pets, people, products).
+
+    As a category such a column is nearly all "infrequent": the levels an encoder keeps
+    cover under half the rows. As text, its character n-grams still generalise (name
+    endings, shared parts), so it is treated as free text.
+    """
+    if n_unique <= KEPT_LEVELS:
+        return False
+    counts = text.value_counts()
+    if counts.iloc[:KEPT_LEVELS].sum() >= RARE_COVERAGE * len(text):
+        return False
+    return bool(text.str.contains(r"[^\W\d_]", regex=True).mean() >= 0.8)  # letters
 
 
 def infer_schema(frame: pd.DataFrame, target: str | None = None,

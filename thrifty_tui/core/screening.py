@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
@@ -188,14 +189,55 @@ def evaluate_fold(spec: ModelSpec, problem: Problem, rung: int, fold: int,
         X_train, y_train = problem.X.iloc[train_idx], problem.y.iloc[train_idx]
         model.fit(X_train, y_train)
         X_test, y_test = problem.X.iloc[test_idx], problem.y.iloc[test_idx]
-        score = float(get_scorer(problem.metric)(model, X_test, y_test))
+        # Features once for the score and the saved predictions (a text pipeline's TF-IDF
+        # on the test rows cost as much as the linear model's fit, three times over).
+        final, X_final = split_features(model, X_test)
+        score = float(get_scorer(problem.metric)(final, X_final, y_test))
         if oof_file:
-            save_oof(oof_file, model, X_test, test_idx)
+            save_oof(oof_file, final, X_final, test_idx)
     except MemoryError:
         return result("oom", float("nan"), "ran out of memory (over the memory cap)")
     except Exception as err:  # noqa: BLE001 - a failing model is a row, not a crash
         return result("failed", float("nan"), describe_error(err))
-    return result("done", score)
+    done = result("done", score)
+    if oof_file and fold == 0 and not spec.baseline:
+        # The diagnostics' permutation importances, from this fitted model, after the clock
+        # stopped: otherwise the diagnostics refit the model on this fold's rows just for them.
+        save_importances(oof_file, model, X_test, y_test, problem)
+    return done
+
+
+def save_importances(oof_file: str, model: Any, X_test: pd.DataFrame, y_test: pd.Series,
+                     problem: Problem) -> None:
+    """Permutation importances of ``model`` on its test fold, next to its OOF file."""
+    import os
+
+    from thrifty_tui.core.diagnostics import permutation_importances
+
+    try:
+        pairs = permutation_importances(model, X_test, y_test, problem.metric, problem.seed)
+    except Exception:  # noqa: BLE001 - importances are a nice-to-have; diagnostics refit
+        return
+    path = importances_file(oof_file)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, names=np.array([k for k, _ in pairs], dtype=str),
+             values=np.array([v for _, v in pairs], dtype=float))
+    os.replace(tmp, path)
+
+
+def importances_file(oof_file: str) -> str:
+    """Where the importances computed with fold ``oof_file``'s model are saved."""
+    return oof_file.removesuffix(".npz") + "-importances.npz"
+
+
+def split_features(model: Any, X: pd.DataFrame) -> tuple[Any, Any]:
+    """(final estimator, its input) for a Pipeline, else (model, X) as they are."""
+    if hasattr(model, "steps") and len(model.steps) > 1:
+        try:
+            return model.steps[-1][1], model[:-1].transform(X)
+        except NotFittedError:  # stateless steps (the baselines' NoFeatures) fail the check
+            pass
+    return model, X
 
 
 def save_oof(path: str, model: Any, X_test: pd.DataFrame, test_idx: np.ndarray) -> None:
@@ -223,6 +265,12 @@ def save_oof(path: str, model: Any, X_test: pd.DataFrame, test_idx: np.ndarray) 
 
 
 BALANCED_METRICS = ("balanced_accuracy", "f1_macro")
+SCALED_FEATURE_SETS = ("linear", "nonneg")
+
+
+def _scaled_features(spec: ModelSpec) -> bool:
+    """Whether ``spec`` feeds its model scaled features (then its target is scaled too)."""
+    return getattr(spec.build, "keywords", {}).get("features") in SCALED_FEATURE_SETS
 
 
 def build_model(spec: ModelSpec, problem: Problem):
@@ -233,6 +281,15 @@ def build_model(spec: ModelSpec, problem: Problem):
     imbalanced data predicts the majority and scores no better than the baseline.
     """
     model = spec.build(problem.task, problem.schema, problem.seed)
+    if (problem.task == "regression" and not spec.baseline and _scaled_features(spec)
+            and hasattr(model, "steps")):
+        # Models on scaled features (SVR, linear SVR, neighbours, ridge) get a standardized
+        # target: SVR's epsilon and C are in target units. Trees do not care.
+        from thrifty_tui.core.features import ScaledTarget
+
+        name, final = model.steps[-1]
+        model.steps[-1] = (name, ScaledTarget(final))
+        return model
     if problem.task == "classification" and problem.metric in BALANCED_METRICS:
         final = model.steps[-1][1] if hasattr(model, "steps") else model
         # Forests reject "balanced" on string labels that look like numbers (scikit-learn 1.9:

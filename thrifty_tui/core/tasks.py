@@ -8,24 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
-import pandas as pd
-
-from thrifty_tui.core.bundle import predict_frame, write_bundle
-from thrifty_tui.core.data import LoadedTable, fingerprint_file, load_table, preview_rows
-from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.events import DatasetOpened
-from thrifty_tui.core.labels import attach_labels
-from thrifty_tui.core.records import ModelResult
-from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
-from thrifty_tui.core.diagnostics import Diagnostics
-from thrifty_tui.core.records import FoldResult
-from thrifty_tui.core.screening import (
-    Problem, evaluate, evaluate_fold, make_problem, refit, rung_folds,
-)
-from thrifty_tui.core.zoo import ModelSpec
+# Heavy imports (pandas, scikit-learn, joblib) happen inside the functions: the app's process
+# imports this module only to name its functions when it submits them to a child, and
+# importing scikit-learn there took ~1.6 s with the GIL held (the UI froze, `run` waited).
+if TYPE_CHECKING:
+    from thrifty_tui.core.data import LoadedTable
+    from thrifty_tui.core.diagnostics import Diagnostics
+    from thrifty_tui.core.events import DatasetOpened
+    from thrifty_tui.core.records import FoldResult, ModelResult
+    from thrifty_tui.core.screening import Problem
+    from thrifty_tui.core.zoo import ModelSpec
 
 _TABLES: dict[tuple[str, str], LoadedTable] = {}
 _PROBLEMS: dict[str, Problem] = {}
@@ -68,6 +62,8 @@ def init_child(memory_cap_mb: float | None = None, log_path: str | None = None) 
 
 
 def _table(path: str) -> LoadedTable:
+    from thrifty_tui.core.data import fingerprint_file, load_table
+
     key = (str(Path(path).expanduser().resolve()), fingerprint_file(path))
     if key not in _TABLES:
         _TABLES.clear()  # keep one table per child: bounded memory
@@ -77,6 +73,10 @@ def _table(path: str) -> LoadedTable:
 
 def open_dataset(path: str) -> DatasetOpened:
     """Read ``path`` and describe it for the Load screen."""
+    from thrifty_tui.core.data import preview_rows
+    from thrifty_tui.core.events import DatasetOpened
+    from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
+
     table = _table(path)
     frame = table.frame
     target = suggest_target(frame)
@@ -96,6 +96,13 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     ``labels`` = (rows, labels) from the label store: only those rows, with the labels as
     column ``target``.
     """
+    import joblib
+
+    from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.labels import attach_labels
+    from thrifty_tui.core.schema import suggest_task
+    from thrifty_tui.core.screening import make_problem, rung_folds
+
     table = _table(path)
     frame = table.frame if labels is None else attach_labels(table.frame, *labels, target)
     sample: dict[str, Any] = {"method": "all rows", "rows": len(frame), "seed": seed}
@@ -131,6 +138,8 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
 
 def _problem(problem_file: str) -> Problem:
     if problem_file not in _PROBLEMS:
+        import joblib
+
         _PROBLEMS.clear()
         _PROBLEMS[problem_file] = joblib.load(problem_file)
     return _PROBLEMS[problem_file]
@@ -138,6 +147,8 @@ def _problem(problem_file: str) -> Problem:
 
 def evaluate_model(problem_file: str, spec: ModelSpec) -> ModelResult:
     """Cross-validate one model on the saved problem."""
+    from thrifty_tui.core.screening import evaluate
+
     return evaluate(spec, _problem(problem_file))
 
 
@@ -161,6 +172,8 @@ def warm_up(problem_file: str, min_seconds: float = 0.3) -> int:
 def evaluate_fold_task(problem_file: str, spec: ModelSpec, rung: int, fold: int,
                        oof_file: str | None = None) -> FoldResult:
     """One fit and score: model ``spec`` on fold ``fold`` of racing rung ``rung``."""
+    from thrifty_tui.core.screening import evaluate_fold
+
     return evaluate_fold(spec, _problem(problem_file), rung, fold, oof_file)
 
 
@@ -180,12 +193,84 @@ def diagnose_task(problem_file: str, spec: ModelSpec, oof_files: list[str],
 
 
 def refit_model(problem_file: str, spec: ModelSpec, model_file: str) -> str:
-    """Fit ``spec`` on every row and save it with joblib; returns the file written."""
+    """Fit ``spec`` on every row and save it with joblib; returns the file written.
+
+    When the screening run already fitted this very spec on this problem into ``model_file``
+    (``refit_and_check``, beside the last diagnostics), that file is used as it is.
+    """
+    import joblib
+
+    from thrifty_tui.core.screening import refit
+
+    if _refit_stamp(problem_file, spec) == _read_stamp(model_file) and Path(model_file).is_file():
+        return model_file
     model = refit(spec, _problem(problem_file))
     tmp = model_file + ".tmp"
     joblib.dump(model, tmp, compress=3)
     os.replace(tmp, model_file)
     return model_file
+
+
+CHECK_ROWS = 5_000
+
+
+def refit_and_check(problem_file: str, spec: ModelSpec, model_file: str) -> tuple[str, float]:
+    """``refit_model``, plus the refit model's score on (up to 5,000 of) its own rows.
+
+    A healthy fit scores at least about its cross-validated score on rows it was fitted on;
+    one far below has collapsed on all rows (did not converge, predicts a constant …).
+    """
+    import joblib
+    from sklearn.metrics import get_scorer
+
+    from thrifty_tui.core.screening import refit
+
+    problem = _problem(problem_file)
+    model = refit(spec, problem)
+    tmp = model_file + ".tmp"
+    joblib.dump(model, tmp, compress=3)
+    os.replace(tmp, model_file)
+    Path(model_file + ".stamp").write_text(_refit_stamp(problem_file, spec))
+    X, y = problem.X, problem.y
+    if len(y) > CHECK_ROWS:
+        X = X.sample(CHECK_ROWS, random_state=problem.seed)
+        y = y.loc[X.index]
+    try:
+        score = float(get_scorer(problem.metric)(model, X, y))
+    except Exception:  # noqa: BLE001 - the check is advice; the model is written
+        score = float("nan")
+    return model_file, score
+
+
+def _refit_stamp(problem_file: str, spec: ModelSpec) -> str:
+    """What a refit model file was fitted from: the problem file, the spec's name and build."""
+    import json
+
+    build = spec.build
+    func = getattr(build, "func", build)
+    how = repr((getattr(func, "__module__", ""), getattr(func, "__qualname__", repr(func)),
+                getattr(build, "args", ()), sorted(getattr(build, "keywords", {}).items())))
+    return json.dumps([problem_file, spec.name, how])
+
+
+def _read_stamp(model_file: str) -> str | None:
+    try:
+        return Path(model_file + ".stamp").read_text()
+    except OSError:
+        return None
+
+
+def refit_collapsed(cv_mean: float, own_score: float, baseline: float | None) -> bool:
+    """Whether a model refit on all rows scores far below its cross-validated score on the
+    very rows it was fitted on: it lost over half its lead over the baseline (or, with no
+    baseline, over a tenth of its score). NaN scores never count as collapsed."""
+    import math
+
+    if math.isnan(cv_mean) or math.isnan(own_score):
+        return False
+    lead = cv_mean - baseline if baseline is not None and not math.isnan(baseline) else math.nan
+    allowed = 0.5 * lead if lead > 0 else 0.1 * max(abs(cv_mean), 1e-9)
+    return own_score < cv_mean - allowed
 
 
 def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
@@ -200,7 +285,11 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
     import json
     import zipfile
 
+    import joblib
+
+    from thrifty_tui.core.bundle import write_bundle
     from thrifty_tui.core.bundle_report import find_diagnostics
+    from thrifty_tui.core.errors import DataError
 
     def progress(stage: str, step: int, total: int) -> None:
         if progress_file:
@@ -223,8 +312,13 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
 
 def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out_path: str) -> int:
     """The app's own predictions: the refit model applied to a file, written as CSV."""
+    import joblib
+
+    from thrifty_tui.core.bundle import predict_frame
+    from thrifty_tui.core.data import load_table
+
     model = joblib.load(model_file)
     frame = load_table(path).frame
-    predictions: pd.DataFrame = predict_frame(model, frame, manifest)
+    predictions = predict_frame(model, frame, manifest)
     predictions.to_csv(out_path, index=False)
     return len(predictions)

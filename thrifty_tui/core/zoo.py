@@ -17,6 +17,9 @@ from thrifty_tui.core.records import ColumnInfo, Role
 
 Factory = Callable[[str, Sequence[ColumnInfo], int], Any]
 ZOO_FILE_NAME = "thrifty-zoo.toml"
+# The feature sets of core.features, named here so that reading a zoo (in the app's process)
+# does not import scikit-learn: that took 1.6-4.6 s with the GIL held.
+FEATURE_SETS = ("linear", "nonneg", "tree", "none")
 
 # Short names for estimators whose class depends on the task.
 TASK_ESTIMATORS = {
@@ -99,8 +102,6 @@ def spec_from_entry(entry: dict[str, Any], source: str = "zoo") -> ModelSpec:
         raise DataError(f"{source}: each [[model]] needs a name, a tier and an estimator ({err})"
                         ) from err
     features = str(entry.get("features", "linear"))
-    from thrifty_tui.core.features import FEATURE_SETS
-
     if features not in FEATURE_SETS:
         raise DataError(f"{source}: model {name!r} has unknown features {features!r}")
     tasks = tuple(entry.get("tasks", ("classification", "regression")))

@@ -78,7 +78,7 @@ class Candidate:
 class Task:
     """One unit of child work: a fold fit, or the diagnostics of a finished model."""
 
-    kind: str  # "fold" | "diagnose"
+    kind: str  # "fold" | "diagnose" | "refit" (the best model on all rows)
     candidate: Candidate
     rung: int = 0
     fold: int = 0
@@ -103,8 +103,14 @@ class ScreenRun:
         self.retry_alone: list[Task] = []
         self.fits_done = 0
         self._warm_pool: Any = None
+        self.warming: dict[Future, Any] = {}  # warm-up futures -> the executor they ran on
         self._last_progress = 0.0
         self.stop_reason = "all models screened"
+        # The best model's fit on all rows runs here, once every model is final, beside the
+        # other models' diagnostics on the second core (the worker used to wait for them).
+        self.refit_state = ""  # "" | pending | running | done | failed
+        self.refit_candidate: Candidate | None = None
+        self.model_path = ""
         fold_sizes = summary.get("fold_sizes") or [[1, 1]]
         n_test = statistics.fmean(te for _, te in fold_sizes)
         self.test_fraction = n_test / max(1.0, float(summary["n_rows"]))
@@ -155,15 +161,17 @@ class ScreenRun:
                 self._fill()
                 if not self.running and not self._has_work():
                     break
-                done, _ = wait(list(self.running), timeout=POLL_SECONDS,
+                done, _ = wait([*self.running, *self.warming], timeout=POLL_SECONDS,
                                return_when=FIRST_COMPLETED)
                 self._check_cancel()
+                done = self._warmed(done)
                 self._handle_done(done)
                 self._check_timeouts()
                 self._progress()
         except RunCancelled:
             self.pool.kill()
-            reason = "cancelled by the user"
+            reason = "cancelled by the user" + (" during the final fit"
+                                                if self.refit_state == "running" else "")
             for cand in self.candidates:
                 if not cand.final:
                     status = "cancelled" if cand.started else "skipped"
@@ -178,23 +186,53 @@ class ScreenRun:
             return
         from thrifty_tui.core import tasks
 
+        # Not waited for here: a child that is warm takes fits at once while the other still
+        # imports scikit-learn (~1.5 s of every run's start). Each warm-up holds a slot of
+        # _fill, so no fit waits in the queue behind one (its time cap would be charged).
         futures = [self.pool.submit(tasks.warm_up, self.problem_file)
                    for _ in range(self.pool.max_workers)]
-        while True:
-            done, pending = wait(futures, timeout=POLL_SECONDS)
-            self._check_cancel()
-            if not pending:
-                break
-        for future in done:
-            future.result()  # a child that cannot even load the problem is a real error
         self._warm_pool = self.pool._executor  # noqa: SLF001
+        self.warming = {f: self._warm_pool for f in futures}
+
+    def _warmed(self, done: set[Future]) -> set[Future]:
+        """Take finished warm-ups out of ``done`` (and out of ``warming``)."""
+        current = self.pool._executor  # noqa: SLF001
+        for future in [f for f, ex in self.warming.items() if ex is not current]:
+            del self.warming[future]  # its children were killed: nothing to wait for
+        finished = {f for f in done if f in self.warming}
+        for future in finished:
+            del self.warming[future]
+            try:
+                future.result()  # a child that cannot even load the problem is a real error
+            except BrokenExecutor:
+                pass  # a child died: the fits in flight report it
+        return {f for f in done if f not in finished and f in self.running}
 
     def _check_cancel(self) -> None:
         if self.worker.checkpoint():  # (label keys typed meanwhile are served here too)
             raise RunCancelled
 
     def _has_work(self) -> bool:
-        return bool(self.retry_alone) or any(self._next_tasks(c) for c in self.candidates)
+        return (bool(self.retry_alone) or self.refit_state == "pending"
+                or any(self._next_tasks(c) for c in self.candidates))
+
+    def refit_path(self, model: str) -> str:
+        """The all-rows model file of ``model`` if this run fitted it, else ""."""
+        cand = self.refit_candidate
+        return self.model_path if cand is not None and cand.spec.name == model else ""
+
+    def _queue_refit(self) -> None:
+        """Once every model is final, queue the best one's fit on all rows (first in line)."""
+        if self.refit_state or not all(c.final for c in self.candidates):
+            return
+        from thrifty_tui.core.records import best_result
+
+        best = best_result(self.results)
+        if best is None:
+            self.refit_state = "failed"
+            return
+        self.refit_candidate = next(c for c in self.candidates if c.spec.name == best.model)
+        self.refit_state = "pending"
 
     # -- scheduling ---------------------------------------------------------------------------
     def _next_tasks(self, cand: Candidate) -> list[Task]:
@@ -212,13 +250,18 @@ class ScreenRun:
             if not self.running:
                 self._submit(self.retry_alone.pop(0))
             return
-        while len(self.running) < self.pool.max_workers:
+        self._queue_refit()
+        while len(self.running) + len(self.warming) < self.pool.max_workers:
             ready = [t for c in self.candidates for t in self._next_tasks(c)]
             # Rung by rung, cheap tiers first within a rung: every model shows its small-rung
             # score before any pays for more rows, so each is judged against the real leader.
             folds = sorted((t for t in ready if t.kind == "fold"),
                            key=lambda t: (t.rung, t.candidate.spec.tier, t.candidate.order,
                                           t.fold))
+            if not folds and self.refit_state == "pending" and self.refit_candidate:
+                ready.insert(0, Task("refit", self.refit_candidate))
+            else:  # the best model's diagnostics first: the bundle needs them
+                ready.sort(key=lambda t: t.candidate is not self.refit_candidate)
             task = folds[0] if folds else (ready[0] if ready else None)
             if task is None:
                 return
@@ -273,6 +316,10 @@ class ScreenRun:
             if not cand.started:
                 cand.started, cand.status = True, "racing"
                 self.worker.emit(ModelStarted(run_id=self.run_id, model=cand.spec.name))
+        elif task.kind == "refit":
+            self.refit_state = "running"
+            future = self.pool.submit(tasks.refit_and_check, self.problem_file, cand.spec,
+                                      str(self.run_dir / "model.joblib"))
         else:
             cand.diagnosis = "running"
             future = self.pool.submit(
@@ -296,6 +343,8 @@ class ScreenRun:
                 continue
             if task.kind == "diagnose":
                 self._diagnosed(task.candidate, value)
+            elif task.kind == "refit":
+                self._refitted(task.candidate, *value)
             else:
                 self._fold_done(task, value)
         if broken:
@@ -303,7 +352,9 @@ class ScreenRun:
 
     def _task_failed(self, task: Task, error: str) -> None:
         cand = task.candidate
-        if task.kind == "diagnose":
+        if task.kind == "refit":  # the worker fits it again and reports the error
+            self.refit_state = "failed"
+        elif task.kind == "diagnose":
             cand.diagnosis = "failed"
             self.worker.emit(Notice(message=f"diagnostics of {cand.spec.name} failed: {error}"))
         elif not cand.final:
@@ -317,12 +368,30 @@ class ScreenRun:
         if len(broken) == 1:
             task = broken[0]
             reason = "its process died (out of memory or a crash in native code)"
-            if task.kind == "diagnose":
+            if task.kind in ("diagnose", "refit"):
                 self._task_failed(task, reason)
             elif not task.candidate.final:
                 self._finalize(task.candidate, "failed", reason)
         else:
             self.retry_alone += broken
+
+    def _refitted(self, cand: Candidate, model_path: str, own_score: float) -> None:
+        """The best model fitted on all rows; a Notice if it scores far below its CV."""
+        from thrifty_tui.core.tasks import refit_collapsed
+
+        self.refit_state, self.model_path = "done", model_path
+        result = next((r for r in self.results if r.model == cand.spec.name), None)
+        baselines = [r.mean for r in self.results
+                     if r.baseline and r.status == "done" and r.fold_scores]
+        baseline = max(baselines) if baselines else None
+        if result is not None and refit_collapsed(result.mean, own_score, baseline):
+            against = f", baseline {baseline:.4f}" if baseline is not None else ""
+            self.worker.emit(Notice(message=(
+                f"check {cand.spec.name}: fitted on all {self.rungs[-1]:,} rows it scores "
+                f"{own_score:.4f} on its own rows, far below its cross-validated "
+                f"{result.mean:.4f}{against}; the fit on all rows may have collapsed (no "
+                "convergence, a constant prediction): compare with the runner-up before "
+                "using it")))
 
     def _diagnosed(self, cand: Candidate, diag: Any) -> None:
         cand.diagnosis = "done"
@@ -374,8 +443,8 @@ class ScreenRun:
         if self.cap is None:
             return
         now = time.monotonic()
-        late = [(f, t) for f, (t, since) in self.running.items()
-                if now - since > (self.cap if t.kind == "fold" else 3 * self.cap)]
+        late = [(f, t) for f, (t, since) in self.running.items() if t.kind != "refit"
+                and now - since > (self.cap if t.kind == "fold" else 3 * self.cap)]
         if not late:
             return
         # A thread cannot be stopped, a process can: kill the pool, re-run the innocent.
@@ -392,6 +461,8 @@ class ScreenRun:
         for task in innocent:  # their folds simply run again: nothing of theirs was recorded
             if task.kind == "diagnose" and task.candidate.diagnosis == "running":
                 task.candidate.diagnosis = "pending"
+            if task.kind == "refit" and self.refit_state == "running":
+                self.refit_state = "pending"
 
     def _finalize(self, cand: Candidate, status: str, reason: str,
                   keep_partial: bool = False) -> None:
