@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from textual.widgets import DirectoryTree, Input, OptionList
+from textual.widgets import DirectoryTree, Input, OptionList, ProgressBar
 from tui_helpers import SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR
@@ -96,12 +96,19 @@ async def test_after_a_bad_file_a_good_one_opens(make_app):
         assert app.state.dataset.n_rows == 804 and app.state.target == "wagon"  # the last column
 
 
-def _big_csv(path: Path, rows: int = 1_000_000) -> Path:
-    """About 45 MB: read whole (not streamed), which takes seconds, not milliseconds."""
-    with open(path, "w") as fh:
-        fh.write("id,amount,words,label\n")
-        fh.writelines(f"{i},{i * 0.25},word{i % 97} other{i % 13},{'xyz'[i % 3]}\n"
-                      for i in range(rows))
+def _big_csv(path: Path, rows: int = 4_000_000) -> Path:
+    """About 135 MB, so the file is streamed (DuckDB samples it: seconds, with a known share
+    done), written by DuckDB itself in a couple of seconds."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"COPY (SELECT i AS id, i * 0.25 AS amount, 'word' || (i % 97) || ' other' "
+                    f"|| (i % 13) AS words, ['x', 'y', 'z'][i % 3 + 1] AS label "
+                    f"FROM range({rows}) t(i)) TO '{path}' (HEADER)")
+    finally:
+        con.close()
     return path
 
 
@@ -111,12 +118,15 @@ async def test_a_long_load_shows_progress_answers_keys_and_cancels(make_app, tmp
     async with app.run_test(size=SIZE) as pilot:
         await _type_path(pilot, str(big))
         row = app.screen.query_one("#load-progress-row")
+        bar = app.screen.query_one("#load-progress", ProgressBar)
         text = app.screen.query_one("#load-progress-text")
         assert row.display
-        # The child reports its phase: the file is being read now.
+        # The child reports its phase and DuckDB's share done; the bar follows it.
         await wait_for(pilot, lambda: app.state.load_progress is not None
-                       and app.state.load_progress.phase == "reading")
-        assert "reading big.csv" in str(text.render())
+                       and app.state.load_progress.phase == "sampling"
+                       and app.state.load_progress.fraction is not None)
+        await pilot.pause()
+        assert "sampling big.csv" in str(text.render()) and bar.total == 100
         await _answers_keys(pilot)  # the UI answers keys while the child reads
         await pilot.press("r")  # nothing loaded yet: a greyed key, no crash
         await pilot.press("escape")  # cancels the load

@@ -69,7 +69,10 @@ def connect() -> Any:
     import duckdb
 
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    # Track progress (ScanControl.progress reads it for the Load screen's bar) but never
+    # print a bar: without tracking, query_progress() is always -1.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     return con
 
 
