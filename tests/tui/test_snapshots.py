@@ -47,7 +47,9 @@ def test_load_screen(snap_compare, tmp_path, monkeypatch):
     app = _app(tmp_path / "ws", "sample_data/movies.csv", "Comedy")
 
     async def ready(pilot):
-        await wait_for(pilot, lambda: app.state.dataset is not None)
+        # The columns list is filled when the screen has rendered the opened file.
+        await wait_for(pilot, lambda: app.state.dataset is not None
+                       and app.screen.query_one("#columns").option_count > 0)
         await pilot.pause(0.2)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=ready)

@@ -183,8 +183,9 @@ class LoadScreen(Screen):
         task = state.task or (f"{tp.task or '?'} (auto)" if tp else "auto")
         usable = usable_columns(profile, state.roles, state.target)
         changed = f" · {len(state.roles)} role(s) set" if state.roles else ""
+        warned = f" · [yellow]⚠ {len(profile.warnings)}[/]" if profile.warnings else ""
         self._status(f"target [b green]{state.target}[/] · task [b]{task}[/b] · "
-                     f"{usable} features{changed}")
+                     f"{usable} features{changed}{warned}")
 
     def _status(self, text: str) -> None:
         self.query_one("#load-status", Static).update(text)
