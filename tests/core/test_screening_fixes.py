@@ -145,3 +145,24 @@ def test_tfidf_vocabulary_is_saved_as_arrays_and_rebuilt():
 ])
 def test_refit_collapse_rule(cv, own, baseline, collapsed):
     assert refit_collapsed(cv, own, baseline) is collapsed
+
+
+def test_models_on_the_same_fold_share_their_fitted_features(tmp_path):
+    from thrifty_tui.core.screening import evaluate_fold
+    from thrifty_tui.core.tasks import clear_feature_caches
+
+    problem = make_problem(load_table(SAMPLE_DIR / "movies.csv").frame, "Comedy", seed=0)
+    zoo = load_zoo(None)
+    last = len(problem.rungs) - 1
+    cache = tmp_path / "p.features"
+    for name in ("logistic regression", "linear SVM"):
+        plain = evaluate_fold(spec_by_name(name, zoo), problem, last, 0)
+        cached = evaluate_fold(spec_by_name(name, zoo), problem, last, 0,
+                               feature_cache=str(cache))
+        assert cached.status == plain.status == "done"
+        assert cached.score == pytest.approx(plain.score)
+    # One fitted feature step for both linear models (same schema, same fold).
+    entries = [p for p in cache.rglob("output.pkl")]
+    assert len(entries) == 1
+    clear_feature_caches(tmp_path)
+    assert not cache.exists()

@@ -168,11 +168,13 @@ def _peak_mb() -> float:
 
 
 def evaluate_fold(spec: ModelSpec, problem: Problem, rung: int, fold: int,
-                  oof_file: str | None = None) -> FoldResult:
+                  oof_file: str | None = None, feature_cache: str | None = None) -> FoldResult:
     """Fit one model on one fold of one rung and score it; errors become a failed/oom result.
 
     With ``oof_file`` the test-fold predictions (and probabilities) are saved there, for the
-    diagnostics computed once every fold is done.
+    diagnostics computed once every fold is done. With ``feature_cache`` (a folder) the fitted
+    feature step is cached there, so models with the same features on the same fold share
+    it (on text, TF-IDF took most of each linear model's fit).
     """
     train_idx, test_idx = rung_folds(problem, rung)[fold]
     rows = len(train_idx) + len(test_idx)
@@ -186,6 +188,10 @@ def evaluate_fold(spec: ModelSpec, problem: Problem, rung: int, fold: int,
 
     try:
         model = build_model(spec, problem)
+        if feature_cache and hasattr(model, "steps") and len(model.steps) > 1:
+            from joblib import Memory
+
+            model.set_params(memory=Memory(feature_cache, verbose=0))
         X_train, y_train = problem.X.iloc[train_idx], problem.y.iloc[train_idx]
         model.fit(X_train, y_train)
         X_test, y_test = problem.X.iloc[test_idx], problem.y.iloc[test_idx]

@@ -103,6 +103,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     from thrifty_tui.core.schema import suggest_task
     from thrifty_tui.core.screening import make_problem, rung_folds
 
+    clear_feature_caches(Path(problem_file).parent)
     table = _table(path)
     frame = table.frame if labels is None else attach_labels(table.frame, *labels, target)
     sample: dict[str, Any] = {"method": "all rows", "rows": len(frame), "seed": seed}
@@ -174,7 +175,22 @@ def evaluate_fold_task(problem_file: str, spec: ModelSpec, rung: int, fold: int,
     """One fit and score: model ``spec`` on fold ``fold`` of racing rung ``rung``."""
     from thrifty_tui.core.screening import evaluate_fold
 
-    return evaluate_fold(spec, _problem(problem_file), rung, fold, oof_file)
+    return evaluate_fold(spec, _problem(problem_file), rung, fold, oof_file,
+                         feature_cache=feature_cache_dir(problem_file))
+
+
+def feature_cache_dir(problem_file: str) -> str:
+    """The folder where a run's fold fits share their fitted feature steps."""
+    return problem_file + ".features"
+
+
+def clear_feature_caches(problems_dir: str | Path, keep: str | None = None) -> None:
+    """Remove the feature caches of earlier runs (a cancelled run leaves its own behind)."""
+    import shutil
+
+    for path in Path(problems_dir).glob("*.features"):
+        if str(path) != keep:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def diagnose_task(problem_file: str, spec: ModelSpec, oof_files: list[str],
@@ -226,6 +242,8 @@ def refit_and_check(problem_file: str, spec: ModelSpec, model_file: str) -> tupl
     from thrifty_tui.core.screening import refit
 
     problem = _problem(problem_file)
+    # Every model is final: the folds' shared features are not needed any more.
+    clear_feature_caches(Path(problem_file).parent)
     model = refit(spec, problem)
     tmp = model_file + ".tmp"
     joblib.dump(model, tmp, compress=3)
