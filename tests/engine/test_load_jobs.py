@@ -97,3 +97,34 @@ def test_cli_run_with_sample_records_it_in_the_workspace(tmp_path, capsys):
         ws.close()
     assert (sample["method"], sample["rows"], sample["seed"]) == ("random", 200, 5)
     assert sample["source"].endswith("car_prices.csv") and sample["run_id"] == 1
+
+
+def test_a_sample_of_a_big_file_is_streamed_for_screening(worker, tmp_path):
+    import duckdb
+
+    big = tmp_path / "big.csv"  # ~72 MB: over the size read whole, so it is streamed
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"COPY (SELECT i AS id, (i * 7919) % 1000 AS amount, (i * 31) % 17 AS count, "
+                f"CASE WHEN i % 100 = 0 THEN 'rare' WHEN i % 2 = 0 THEN 'a' ELSE 'b' END AS "
+                f"label FROM range(4500000) t(i)) TO '{big}' (HEADER)")
+    con.close()
+    assert big.stat().st_size > 64 << 20
+    worker.submit(Screen(path=str(big), target="label", zoo=(BASELINE,), racing=False,
+                         sample_rows=500, seed=1))
+    events = worker.recorder.wait_for_end(timeout=180)
+    finished = of_type(events, RunFinished)[0]
+    assert finished.status == "done", events
+    run_dir = worker.ws.run_dir(finished.run_id)
+    problem = json.loads((run_dir / "problem.json").read_text())
+    assert problem["sample"]["engine"] == "duckdb stream"
+    assert problem["sample"]["source_rows"] == 4_500_000 and problem["n_rows"] == 500
+    assert problem["class_counts"]["rare"] >= 5  # 1 % of rows, kept by the stratified sample
+    assert any("streamed from the file" in n for n in problem["notices"])
+    worker.shutdown(timeout=30)
+    ws = Workspace(tmp_path / "ws")
+    try:
+        (sample,) = ws.samples()
+    finally:
+        ws.close()
+    assert sample["method"] == "stratified" and sample["hashed"].startswith("16 blocks")

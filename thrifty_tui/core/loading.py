@@ -167,3 +167,41 @@ def _strings(frame: pd.DataFrame) -> tuple[tuple[str, ...], ...]:
 def fingerprint(path: str) -> dict[str, Any]:
     """The source fingerprint of a sample record (size, mtime, SHA-256 of content or blocks)."""
     return source_fingerprint(path).to_dict()
+
+
+def prepare_problem(path: str, target: str, task: str | None, metric: str | None, seed: int,
+                    problem_file: str,
+                    labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
+                    sample_rows: int | None = None,
+                    roles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """:func:`tasks.prepare_problem`, but a sample of a big file is streamed (bounded memory,
+    stratified by a class target with a minimum per class) instead of read whole first."""
+    from thrifty_tui.core import tasks
+
+    if labels is not None or sample_rows is None or sample_rows < 1 or not _streamed(path):
+        return tasks.prepare_problem(path, target, task, metric, seed, problem_file, labels,
+                                     sample_rows, roles)
+    from thrifty_tui.core.data import LoadedTable
+    from thrifty_tui.core.profile import _looks_like_classes
+    from thrifty_tui.core.sampling import sample_file
+
+    classes = task == "classification" or (task is None and _looks_like_classes(Path(path),
+                                                                                 target))
+    frame, record = sample_file(path, sample_rows, stratify=target if classes else None,
+                                seed=seed)
+    key = _key(path)
+    note = (f"screening a {record.method} sample of {record.rows:,} of "
+            f"{record.source_rows:,} rows, streamed from the file")
+    tasks._TABLES.clear()
+    # prepare_problem reads the table from this cache; the sample must not outlive the call,
+    # or a later job in this child would take it for the whole file.
+    tasks._TABLES[key] = LoadedTable(frame=frame, source=record.source, fingerprint=key[1],
+                                     notices=(*record.notices, note))
+    try:
+        summary = tasks.prepare_problem(path, target, task, metric, seed, problem_file, None,
+                                        None, roles)
+    finally:
+        tasks._TABLES.clear()
+    summary["sample"] = {"method": record.method, "rows": record.rows, "seed": int(seed),
+                         "engine": record.engine, "source_rows": record.source_rows}
+    return summary
