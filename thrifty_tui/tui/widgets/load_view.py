@@ -118,7 +118,8 @@ def profile_text(dataset: DatasetOpened, target: str | None, task: str | None,
             total = sum(k for _, k in tp.classes) or 1
             shown = " · ".join(f"{label[:12]} {k / total:.0%}" for label, k in tp.classes[:4])
             more = f" · +{tp.n_classes - 4} more" if tp.n_classes > 4 else ""
-            out.append(f"\n  {tp.n_classes} classes: {shown}{more}")
+            out.append(f"\n  {tp.n_classes} class{'es' if tp.n_classes != 1 else ''}: "
+                       f"{shown}{more}")
         about = "" if tp.exact else "about "
         out.append(f"\n  {about}{tp.missing_rows:,} rows without a target: dropped" if
                    tp.missing_rows else "\n  every row has a target", "yellow" if
