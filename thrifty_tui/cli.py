@@ -33,6 +33,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thrifty-tui", description="Thrifty machine learning in the terminal.")
     parser.add_argument("--workspace", help="workspace folder (default ./thrifty-workspace or "
@@ -62,8 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--sample", type=int, metavar="ROWS",
                        help="screen a seeded sample of this many rows (stratified by the target "
                             "for classification, every class kept)")
-    p_run.add_argument("--no-tune", action="store_true",
-                       help="screen only; do not tune the leaders afterwards")
+    tune = p_run.add_mutually_exclusive_group()
+    tune.add_argument("--tune", dest="tune", action="store_const", const=True, default=None,
+                      help="tune the leaders after screening (the default once a budget or a "
+                           "done rule is set)")
+    tune.add_argument("--no-tune", dest="tune", action="store_const", const=False,
+                      help="screen only; do not tune the leaders afterwards")
+    p_run.add_argument("--max-fits", type=_positive_int, metavar="N",
+                       help="at most N fits (one model on one CV fold; the final refit aside)")
+    p_run.add_argument("--target-score", type=float, metavar="X",
+                       help="done once the best CV score reaches X (for rmse/mae: the error)")
+    p_run.add_argument("--min-improvement", type=_positive, metavar="F",
+                       help="done once the loss is a fraction F below the baseline's (0.2)")
+    p_run.add_argument("--patience", type=_positive_int, metavar="N",
+                       help="done after N fits without a gain of at least --patience-delta")
+    p_run.add_argument("--patience-delta", type=float, metavar="D", help="δ for --patience")
+    p_run.add_argument("--noise-floor", action="store_const", const=True, default=None,
+                       help="done when gains fall below the fold-to-fold noise")
+    p_run.add_argument("--price-per-cpu-hour", type=_positive, metavar="P",
+                       help="show the cost of the compute in money at this price")
     p_pred = sub.add_parser("predict", help="predict a file with a bundle")
     p_pred.add_argument("bundle")
     p_pred.add_argument("path")
@@ -108,7 +135,14 @@ def _run_app(workspace: str | None, path: str | None, target: str | None) -> int
 
 def _format_human(event: Any) -> str | None:
     from thrifty_tui.core.events import (
-        ExportFinished, JobFailed, ModelScored, Notice, RunFinished, RunStarted,
+        BudgetUpdate,
+        ExportFinished,
+        JobFailed,
+        ModelScored,
+        Notice,
+        RunFinished,
+        RunStarted,
+        TuningStarted,
     )
 
     if isinstance(event, RunStarted):
@@ -122,6 +156,14 @@ def _format_human(event: Any) -> str | None:
         return f"  [{event.done}/{event.total}] {r.model:<26} {score:<18} {r.fit_seconds:6.1f} s  {r.status}{extra}"
     if isinstance(event, RunFinished):
         return f"best: {event.best_model} ({event.metric} {event.best_score:.4f}) — {event.stop_reason}"
+    if isinstance(event, TuningStarted):
+        left = "" if event.seconds_left is None else f", {event.seconds_left:.0f} s left"
+        return f"tuning {', '.join(event.leaders)}{left}"
+    if isinstance(event, BudgetUpdate) and event.final:
+        cost = event.cost
+        price = "" if cost.money is None else f", cost {cost.money:.4f} at {cost.price_per_cpu_hour:g}/CPU-hour"
+        return (f"spent: {event.elapsed_s:.1f} s wall, {event.fits} fits, {cost.cpu_s:.1f} CPU-s, "
+                f"peak {cost.peak_mb:.0f} MB{price}")
     if isinstance(event, ExportFinished):
         return f"bundle: {event.path} ({event.n_files} files, {event.n_bytes} bytes)"
     if isinstance(event, Notice):
@@ -147,9 +189,29 @@ def _emit_line(obj: dict[str, Any]) -> None:
     print(json.dumps(_clean(obj), default=_json_default), flush=True)
 
 
+def _budget_flags(args: argparse.Namespace) -> Any:
+    """The done rules given as flags (None where not given: thrifty.toml may set them)."""
+    from thrifty_tui.core.budget import Budget
+
+    return Budget(max_fits=args.max_fits, target_score=args.target_score,
+                  min_improvement=args.min_improvement, patience=args.patience,
+                  patience_delta=args.patience_delta, noise_floor=args.noise_floor,
+                  price_per_cpu_hour=args.price_per_cpu_hour)
+
+
+def _spent(update: Any) -> dict[str, Any] | None:
+    """The ``budget`` of the done line: limits, what was spent, each rule, the cost meter."""
+    if update is None:
+        return None
+    out = update.to_dict()
+    return {"wall_s": out["wall_s"], "max_fits": out["max_fits"], "elapsed_s": out["elapsed_s"],
+            "fits": out["fits"], "rules": out["rules"], "trace": out["trace"],
+            "baseline_score": out["baseline_score"], "cost": out["cost"]}
+
+
 def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
+    from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.sniff import precheck as check_path
-    from thrifty_tui.core.events import ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.workspace import resolve_workspace
     from thrifty_tui.engine.jobs import Export, Screen
     from thrifty_tui.engine.worker import Worker
@@ -162,8 +224,9 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
                          metric=args.metric, max_fit_seconds=args.max_fit_seconds,
                          max_memory_mb=args.max_memory_mb, zoo_path=args.zoo,
                          racing=not args.no_racing, sample_rows=args.sample,
-                         budget_s=args.budget))
+                         budget_s=args.budget, budget=_budget_flags(args), tune=args.tune))
     finished: RunFinished | None = None
+    spent: BudgetUpdate | None = None
     bundle: str | None = None
     try:
         while True:
@@ -176,6 +239,8 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
                     print(line, flush=True)
             if isinstance(event, JobFailed):
                 return _fail(event.message, EXIT_USAGE if event.user_error else EXIT_INTERNAL)
+            if isinstance(event, BudgetUpdate) and event.final:
+                spent = event
             if isinstance(event, RunFinished):
                 finished = event
                 if event.status != "done":
@@ -197,7 +262,8 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
                     "best": {"model": finished.best_model, "cv_score": finished.best_score,
                              "metric": finished.metric},
                     "bundle": bundle, "stop_reason": finished.stop_reason,
-                    "elapsed_s": round(time.monotonic() - started, 3)})
+                    "elapsed_s": round(time.monotonic() - started, 3),
+                    "budget": _spent(spent)})
     return EXIT_OK
 
 

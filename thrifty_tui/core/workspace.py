@@ -7,6 +7,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 from thrifty_tui.core.events import RunFinished, RunStarted
 from thrifty_tui.core.records import ModelResult
@@ -166,3 +167,63 @@ class Workspace:
         """Runs left 'running' by a killed process are marked so, not shown as live."""
         self.db.execute("UPDATE runs SET status='interrupted', finished_at=?, stop_reason="
                         "'the app stopped during the run' WHERE finished_at IS NULL", (time.time(),))
+
+    # -- tuning trials (issue 5): each stored as it finishes, so a restarted run resumes ------
+    _TRIALS_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS trials (
+        id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), key TEXT NOT NULL,
+        model TEXT NOT NULL, trial INTEGER NOT NULL, params TEXT NOT NULL, rung INTEGER NOT NULL,
+        rows INTEGER NOT NULL, fold_scores TEXT NOT NULL, mean REAL, status TEXT NOT NULL,
+        fit_seconds REAL NOT NULL, cpu_seconds REAL NOT NULL, peak_mb REAL NOT NULL,
+        error TEXT NOT NULL DEFAULT '', finished_at REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS trials_key ON trials(key);
+    CREATE INDEX IF NOT EXISTS trials_run ON trials(run_id);
+    """
+
+    def _trials_table(self) -> None:
+        if not getattr(self, "_has_trials", False):
+            self.db.executescript(self._TRIALS_SCHEMA)
+            self._has_trials = True
+
+    def add_trial(self, trial: Any) -> None:
+        """Store one finished trial (a ``core.tuning.TrialRecord``)."""
+        self._trials_table()
+        self.db.execute(
+            "INSERT INTO trials (run_id, key, model, trial, params, rung, rows, fold_scores, mean,"
+            " status, fit_seconds, cpu_seconds, peak_mb, error, finished_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (trial.run_id, trial.key, trial.model, trial.trial,
+             json.dumps(dict(trial.params), default=str), trial.rung, trial.rows,
+             json.dumps(list(trial.fold_scores)),
+             trial.mean if trial.fold_scores else None, trial.status, trial.fit_seconds,
+             trial.cpu_seconds, trial.peak_mb, trial.error, time.time()))
+
+    def trials(self, run_id: int | None = None, key: str | None = None) -> list[Any]:
+        """Stored trials of a run, or under a key (any run), oldest first, as TrialRecords."""
+        from thrifty_tui.core.tuning import TrialRecord
+
+        self._trials_table()
+        where, args = ("run_id=?", (run_id,)) if key is None else ("key=?", (key,))
+        rows = self.db.execute(
+            "SELECT key, run_id, model, trial, params, rung, rows, fold_scores, status,"
+            f" fit_seconds, cpu_seconds, peak_mb, error FROM trials WHERE {where} ORDER BY id",
+            args).fetchall()
+        return [TrialRecord(key=r[0], run_id=r[1], model=r[2], trial=r[3],
+                            params=tuple(json.loads(r[4]).items()), rung=r[5], rows=r[6],
+                            fold_scores=tuple(json.loads(r[7])), status=r[8],
+                            fit_seconds=r[9], cpu_seconds=r[10], peak_mb=r[11], error=r[12])
+                for r in rows]
+
+    def update_run_extra(self, run_id: int, **values: Any) -> None:
+        """Merge ``values`` into the run's ``extra`` JSON (budget, stop rule, cost meter)."""
+        row = self.db.execute("SELECT extra FROM runs WHERE id=?", (run_id,)).fetchone()
+        extra = json.loads(row[0] or "{}") if row else {}
+        extra.update(values)
+        self.db.execute("UPDATE runs SET extra=? WHERE id=?",
+                        (json.dumps(extra, default=str), run_id))
+
+    def run_extra(self, run_id: int) -> dict[str, Any]:
+        """The run's ``extra`` JSON as a dict."""
+        row = self.db.execute("SELECT extra FROM runs WHERE id=?", (run_id,)).fetchone()
+        return json.loads(row[0] or "{}") if row else {}

@@ -30,6 +30,10 @@ class Screen(Job):
     budget_s: float | None = None
     # Model specs to try instead of the default zoo (tests inject failing ones here).
     zoo: tuple[Any, ...] | None = None
+    # Done rules and limits (a core.budget.Budget; its wall_s is ignored: budget_s is the time
+    # budget). Merged over the [budget] table of a thrifty.toml beside the data.
+    budget: Any = None
+    tune: bool | None = None  # tune the leaders after screening (None: when a rule is set)
     zoo_path: str | None = None  # a user's TOML zoo; else thrifty-zoo.toml beside the data
     max_fit_seconds: float | None = None  # hard cap on one fit; the fit is killed past it
     max_memory_mb: float | None = None  # per child process; past it a fit is an OOM row

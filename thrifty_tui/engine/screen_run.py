@@ -104,6 +104,7 @@ class ScreenRun:
         self.fits_done = 0
         self._warm_pool: Any = None
         self.warming: dict[Future, Any] = {}  # warm-up futures -> the executor they ran on
+        self.guard: Any = None  # engine/budget_guard.BudgetGuard: admits fits, checks done rules
         self._last_progress = 0.0
         self.stop_reason = "all models screened"
         # The best model's fit on all rows runs here, once every model is final, beside the
@@ -168,6 +169,8 @@ class ScreenRun:
                 self._handle_done(done)
                 self._check_timeouts()
                 self._progress()
+                if self.guard is not None:
+                    self.guard.tick(self)
         except RunCancelled:
             self.pool.kill()
             reason = "cancelled by the user" + (" during the final fit"
@@ -183,6 +186,8 @@ class ScreenRun:
     def _warm(self) -> None:
         """After a (re)start of the children, load the problem in each before timing fits."""
         if self.running or self._warm_pool is self.pool._executor:  # noqa: SLF001
+            return
+        if not self._has_work():  # e.g. the budget guard killed the last fits: nothing to warm
             return
         from thrifty_tui.core import tasks
 
@@ -267,6 +272,8 @@ class ScreenRun:
                 return
             if task.kind == "fold" and not self._admit(task):
                 continue
+            if self.guard is not None and not self.guard.admit(self, task):
+                continue  # the guard skipped the fit (or diagnostics), or stopped the run
             self._submit(task)
 
     def _admit(self, task: Task) -> bool:

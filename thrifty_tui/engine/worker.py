@@ -207,11 +207,14 @@ class Worker:
         self.emit(event)
 
     def _screen(self, job: Screen) -> None:
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core import tasks, tuning
         from thrifty_tui.core.zoo import default_zoo, find_zoo_file, load_zoo, models_for
         from thrifty_tui.engine.screen_run import ScreenRun
+        from thrifty_tui.engine.budget_guard import BudgetGuard
 
         started = time.monotonic()
+        guard = BudgetGuard(self, job, started)  # done rules, fit count, cost meter, tuning
+        job = guard.job  # with the time budget of a thrifty.toml beside the data, if any
         self.pool.set_memory_cap(job.max_memory_mb)
         problems = self.ws.artifacts / "problems"
         problems.mkdir(exist_ok=True)
@@ -249,17 +252,23 @@ class Worker:
                              n_folds=summary["n_folds"], models=names, notices=tuple(notices),
                              rungs=rungs, excluded=excluded,
                              max_fit_seconds=job.max_fit_seconds))
+        guard.begin(run_id, summary)
         best = None
         model_path = ""
         try:
             run = ScreenRun(self, job, run_id, run_dir, problem_file, summary, specs, started)
+            run.guard = guard
             status, stop_reason, results = run.execute()
+            status, stop_reason, results, tuned = guard.after_screening(
+                run, status, stop_reason, problem_file, specs, tuning.problem_key(
+                    summary, job.target, job.seed, job.racing, job.label_set))
             best = best_result(results)
             if best is not None and status == "done":
-                spec = next(s for s in specs if s.name == best.model)
+                spec = next(s for s in (*tuned, *specs) if s.name == best.model)
                 try:
-                    model_path = self._wait(self.pool.submit(
-                        tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
+                    with guard.ticking("refit"):
+                        model_path = self._wait(self.pool.submit(
+                            tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
                 except Cancelled:
                     status, stop_reason = "cancelled", "cancelled by the user during the final fit"
                 except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
@@ -274,11 +283,13 @@ class Worker:
             status = "failed"
             stop_reason = ("no model finished" if stop_reason == "all models screened"
                            else f"no model finished: {stop_reason}")
+        stop_reason = guard.final_reason(status, stop_reason)
         finished = RunFinished(
             run_id=run_id, status=status, best_model=best.model if best else "",
             best_score=best.mean if best else math.nan, metric=summary["metric"],
             elapsed_s=round(time.monotonic() - started, 3), stop_reason=stop_reason,
             model_path=model_path)
+        guard.finish(run_id, status, stop_reason)
         self.ws.finish_run(finished)
         self.emit(finished)
 

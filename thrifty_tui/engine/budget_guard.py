@@ -1,0 +1,431 @@
+"""The budget of a Screen job: admits every fit, checks the done rules, meters the cost.
+
+``BudgetGuard`` watches the whole job: it admits (or refuses) every fit, checks the done rules
+(core/budget.py) after each result, keeps the cost meter and emits ``BudgetUpdate`` a few times
+a second. ``ScreenRun`` asks it before each task and calls ``tick`` at each poll; after
+screening it hands the leaders to ``TuneRun`` (engine/tune_run.py) when tuning is wanted.
+
+Only the standard library is used here: this code runs in the app's process.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from thrifty_tui.core import tuning
+from thrifty_tui.core.budget import (
+    Budget,
+    History,
+    ModelCost,
+    RunCost,
+    first_met,
+    may_start_fit,
+    money,
+    resolve_budget,
+    show_score,
+    stop_reason,
+    verdict,
+)
+from thrifty_tui.core.events import BudgetUpdate, ModelScored, Notice
+from thrifty_tui.core.racing import predict_seconds
+from thrifty_tui.core.records import FoldResult, ModelResult, best_result
+
+if TYPE_CHECKING:
+    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.engine.jobs import Screen
+    from thrifty_tui.engine.screen_run import ScreenRun, Task
+    from thrifty_tui.engine.tune_run import TuneRun
+    from thrifty_tui.engine.worker import Worker
+
+UPDATE_EVERY_S = 0.4  # BudgetUpdate at least this often while a job runs (the UI throttles)
+USER_STOP = "user"  # the stop rule when the dashboard's "stop now" was pressed
+REFIT_OVERHEAD_S = 0.5  # dispatch, pickling and the model's dump, on top of the fit itself
+RESTART_S = 1.5  # new child processes after a kill: start, imports, loading the problem
+
+
+class BudgetGuard:
+    """One Screen job's budget: admits fits, checks the rules, meters the cost, reports."""
+
+    def __init__(self, worker: Worker, job: Screen, started: float):
+        self.worker = worker
+        self.budget: Budget = resolve_budget(job.path, job.budget, job.budget_s)
+        # ScreenRun reads budget_s: a time budget from thrifty.toml reaches it the same way.
+        self.job = job if job.budget_s == self.budget.wall_s else replace(
+            job, budget_s=self.budget.wall_s)
+        self.started = started
+        self.cpu_started = time.process_time()
+        self.run_id = 0
+        self.metric = ""
+        self.n_rows = 0
+        self.phase = "preparing"
+        self.screen: ScreenRun | None = None
+        self.tune: TuneRun | None = None
+        self.trace: list[tuple[float, int, float]] = []
+        self.best_model = ""
+        self.best_folds: tuple[float, ...] = ()
+        self.baseline_score: float | None = None
+        self.stop_rule = ""
+        self.wall_refused = False
+        self.points: dict[str, list[tuple[int, float]]] = {}
+        self.costs: dict[str, list[float]] = {}  # model -> [fits, cpu_s, fit_s, peak_mb]
+        self._seen_results = 0
+        self._last_update = 0.0
+        self._begun_at: float | None = None
+        self.restart_s = RESTART_S  # measured: how long new children take to be ready
+        self._lock = threading.Lock()
+        # While the worker thread waits on one long step (children starting, the final refit)
+        # it cannot tick: this thread sends the update then. It stops with the job.
+        self._stop_ticking = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_loop, name="thrifty-budget-ticker",
+                                        daemon=True)
+
+    # -- what has been measured -----------------------------------------------------------
+    def begin(self, run_id: int, summary: dict[str, Any]) -> None:
+        """The run exists: its id, metric and size."""
+        self.run_id, self.metric = run_id, str(summary["metric"])
+        self.n_rows = int(summary["n_rows"])
+        self.phase = "screening"
+        self._begun_at = time.monotonic()
+        self.worker.ws.update_run_extra(run_id, budget=self.budget.to_dict())
+        self._ticker.start()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def fits(self) -> int:
+        """Fits finished (screening and tuning); the final refit is not one."""
+        return (self.screen.fits_done if self.screen else 0) + (self.tune.fits_done
+                                                                if self.tune else 0)
+
+    def fits_started(self) -> int:
+        running = 0
+        if self.screen is not None:
+            running += sum(1 for t, _ in self.screen.running.values() if t.kind == "fold")
+        if self.tune is not None:
+            running += len(self.tune.running)
+        return self.fits + running
+
+    @property
+    def best_score(self) -> float:
+        return self.trace[-1][2] if self.trace else math.nan
+
+    def note_score(self, model: str, fold_scores: tuple[float, ...], baseline: bool = False
+                   ) -> None:
+        """A full-data CV score arrived: the best-so-far trace grows when it is a new best."""
+        if not fold_scores:
+            return
+        mean = statistics.fmean(fold_scores)
+        if baseline and self.baseline_score is None:
+            self.baseline_score = mean
+        if not self.trace or mean > self.trace[-1][2]:
+            self.trace.append((round(self.elapsed(), 2), self.fits, mean))
+            self.best_model, self.best_folds = model, fold_scores
+
+    def add_cost(self, model: str, fits: list[FoldResult]) -> None:
+        cost = self.costs.setdefault(model, [0, 0.0, 0.0, 0.0])
+        for f in fits:
+            cost[0] += 1
+            cost[1] += f.cpu_seconds
+            cost[2] += f.fit_seconds
+            cost[3] = max(cost[3], f.peak_mb)
+        self.points.setdefault(model, []).extend((f.rows, f.fit_seconds) for f in fits
+                                                 if f.status == "done")
+
+    def history(self) -> History:
+        return History(metric=self.metric, elapsed_s=self.elapsed(), fits=self.fits,
+                       fits_started=self.fits_started(), trace=tuple(self.trace),
+                       baseline_score=self.baseline_score, leader_fold_scores=self.best_folds)
+
+    def cost(self) -> RunCost:
+        price = self.budget.price_per_cpu_hour
+        by_model = tuple(ModelCost(model=m, fits=int(c[0]), cpu_s=round(c[1], 3),
+                                   fit_s=round(c[2], 3), peak_mb=round(c[3], 1),
+                                   money=money(c[1], price)) for m, c in self.costs.items())
+        fits_cpu = sum(c[1] for c in self.costs.values())
+        # Fits not yet in a final row (racing candidates) count too, from what ScreenRun holds.
+        if self.screen is not None:
+            for cand in self.screen.candidates:
+                if not cand.final:
+                    fits_cpu += sum(f.cpu_seconds for rung in cand.folds.values()
+                                    for f in rung.values())
+        cpu = fits_cpu + (time.process_time() - self.cpu_started)
+        return RunCost(cpu_s=round(cpu, 3), fits_cpu_s=round(fits_cpu, 3),
+                       wall_s=round(self.elapsed(), 3),
+                       peak_mb=round(max((c[3] for c in self.costs.values()), default=0.0), 1),
+                       money=money(cpu, price), price_per_cpu_hour=price, by_model=by_model)
+
+    def refit_reserve(self) -> float:
+        """Seconds to keep for the final refit of the best model on all rows."""
+        if not self.best_model or self.budget.wall_s is None:
+            return 0.0
+        points = self.points.get(self.best_model, [])
+        guess = predict_seconds(points, self.n_rows) if points else math.nan
+        return (0.0 if math.isnan(guess) else guess) + REFIT_OVERHEAD_S
+
+    # -- the rules ------------------------------------------------------------------------
+    def check(self) -> str:
+        """Check the rules; the first met one stops the job (returns its rule, or '').
+
+        Not the time budget: that one is kept by refusing fits that cannot finish in time
+        (and, past the deadline, by killing them), so fits that can still finish may run.
+        """
+        if not self.stop_rule:
+            states = verdict(self.budget, self.history())[0]
+            rule = first_met([s for s in states if s.rule != "wall"])
+            if rule is not None:
+                self.stop_rule = rule.rule
+        return self.stop_rule
+
+    def reason(self) -> str:
+        if self.stop_rule == USER_STOP:
+            history = self.history()
+            return (f"stopped by the user — best {show_score(history.best, self.metric)} after "
+                    f"{history.fits} fits in {history.elapsed_s:.0f} s")
+        return stop_reason(self.stop_rule, self.budget, self.history()) if self.stop_rule else ""
+
+    def apply_requests(self) -> None:
+        """The dashboard's requests (Worker.adjust_budget): more seconds or fits, or stop now."""
+        requests = getattr(self.worker, "budget_requests", None)
+        for extra_s, extra_fits, stop in (requests() if requests else ()):
+            if extra_s and self.budget.wall_s is not None:
+                self.budget = replace(self.budget, wall_s=self.budget.wall_s + extra_s)
+            if extra_fits and self.budget.max_fits is not None:
+                self.budget = replace(self.budget, max_fits=self.budget.max_fits + extra_fits)
+            if (extra_s or extra_fits) and self.stop_rule in ("wall", "max_fits"):
+                self.stop_rule = ""
+                self.wall_refused = False
+            if stop and not self.stop_rule:
+                self.stop_rule = USER_STOP
+
+    def may_start(self, predicted_s: float) -> str:
+        """'' if a fit predicted at ``predicted_s`` may start; else "max_fits" or "wall"."""
+        why = may_start_fit(self.budget, self.elapsed(), predicted_s, self.fits_started(),
+                            self.refit_reserve())
+        if why == "max_fits":
+            self.stop_rule = self.stop_rule or "max_fits"
+        elif why == "wall":
+            self.wall_refused = True
+        return why
+
+    def past_deadline(self, flying: list[tuple[float, float]]) -> bool:
+        """Whether to kill the fits in flight ((started, predicted s) each) now: the final
+        refit should start, and waiting for them would cost more than new child processes."""
+        wall = self.budget.wall_s
+        if wall is None or not flying or self.elapsed() <= wall - self.refit_reserve():
+            return False
+        return self.worth_killing(flying)
+
+    def worth_killing(self, flying: list[tuple[float, float]]) -> bool:
+        """Whether the fits in flight would take longer to finish than new children take to
+        start (a fit past its predicted time is guessed to need as long again)."""
+        now = time.monotonic()
+        left = []
+        for since, predicted in flying:
+            ran = now - since
+            left.append(ran if math.isnan(predicted) or ran >= predicted else predicted - ran)
+        return max(left, default=0.0) > self.restart_s
+
+    def final_reason(self, status: str, fallback: str) -> str:
+        """The run's stop reason: the rule that stopped it, else what ScreenRun/TuneRun said."""
+        if status != "done":
+            return fallback
+        if not self.stop_rule and (self.wall_refused or fallback.startswith("budget of")):
+            self.stop_rule = "wall"
+        return self.reason() or fallback
+
+    # -- reporting ------------------------------------------------------------------------
+    def update(self, force: bool = False, final: bool = False, reason: str = "") -> None:
+        """Emit a BudgetUpdate (at most every UPDATE_EVERY_S unless forced)."""
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last_update < UPDATE_EVERY_S:
+                return
+            try:
+                history = self.history()
+                cost = self.cost()
+            except RuntimeError:  # the worker changed a dict under the ticker: next time
+                return
+            self._last_update = now
+            states, _ = verdict(self.budget, history)
+            self.worker.emit(BudgetUpdate(
+                run_id=self.run_id, phase="done" if final else self.phase,
+                elapsed_s=round(history.elapsed_s, 2), wall_s=self.budget.wall_s,
+                fits=history.fits, fits_started=history.started, max_fits=self.budget.max_fits,
+                best_model=self.best_model, best_score=self.best_score,
+                baseline_score=(self.baseline_score if self.baseline_score is not None
+                                else math.nan),
+                trace=tuple((s, v) for s, _, v in self.trace), rules=states,
+                stop_reason=reason or self.reason(), cost=cost, final=final))
+
+    def _tick_loop(self) -> None:
+        while not self._stop_ticking.wait(UPDATE_EVERY_S / 4):
+            if not getattr(self.worker, "busy", True):
+                return  # the job ended without finish() (an error): stop reporting
+            self.update()
+
+    @contextmanager
+    def ticking(self, phase: str) -> Iterator[None]:
+        """Mark a phase (the ticker thread keeps the updates coming while the worker waits)."""
+        before, self.phase = self.phase, phase
+        try:
+            yield
+        finally:
+            self.phase = before
+
+    def finish(self, run_id: int, status: str, reason: str) -> None:
+        """The last BudgetUpdate (before RunFinished) and the budget stored with the run."""
+        self._stop_ticking.set()
+        if self._ticker.is_alive():
+            self._ticker.join()
+        self.update(force=True, final=True, reason=reason)
+        states, _ = verdict(self.budget, self.history())
+        self.worker.ws.update_run_extra(run_id, budget=self.budget.to_dict(), stop={
+            "status": status, "rule": self.stop_rule, "reason": reason,
+            "elapsed_s": round(self.elapsed(), 3), "fits": self.fits,
+            "rules": [[s.rule, s.state, s.detail] for s in states],
+            "trace": [list(p) for p in self.trace]}, cost=self.cost().to_dict())
+
+    # -- hooks called by ScreenRun --------------------------------------------------------
+    def _observe_screen(self, run: ScreenRun) -> None:
+        for result in run.results[self._seen_results:]:
+            cand = next((c for c in run.candidates if c.spec.name == result.model), None)
+            if cand is not None:
+                self.add_cost(result.model, [f for rung in cand.folds.values()
+                                             for f in rung.values()])
+            if result.status == "done":
+                self.note_score(result.model, result.fold_scores, result.baseline)
+        self._seen_results = len(run.results)
+
+    def admit(self, run: ScreenRun, task: Task) -> bool:
+        """Whether a screening fit may start; refusing it skips its model (or stops all).
+
+        Diagnostics start only while the time budget leaves room for them (about two of the
+        model's fits) and for the final refit.
+        """
+        self.screen = run
+        if self._begun_at is not None:  # the children's warm-up before the first fit
+            self.restart_s = max(RESTART_S, time.monotonic() - self._begun_at)
+            self._begun_at = None
+        self._observe_screen(run)
+        cand = task.candidate
+        if task.kind not in ("fold", "diagnose"):
+            return True  # the best model's fit on all rows: the deliverable, never refused
+        if task.kind == "diagnose":
+            if self.budget.wall_s is None:
+                return True
+            points = cand.per_fold_points()
+            guess = 2 * max((s for _, s in points), default=0.0)
+            if self.elapsed() + guess + self.refit_reserve() <= self.budget.wall_s:
+                return True
+            cand.diagnosis = ""  # no time for them: the row stays, without plots
+            return False
+        if not self.stop_rule:
+            self.check()
+        if self.stop_rule:
+            self._stop_screening(run)
+            return False
+        predicted = predict_seconds(cand.per_fold_points(), run.rungs[task.rung],
+                                    2.0 if cand.spec.memory == "quadratic" else 1.2)
+        why = self.may_start(predicted)
+        if why == "max_fits":
+            self._stop_screening(run)
+            return False
+        if why == "wall":
+            left = (self.budget.wall_s or 0.0) - self.elapsed() - self.refit_reserve()
+            run.stop_reason = f"budget of {self.budget.wall_s:g} s spent"
+            run._finalize(cand, "skipped", (
+                f"a fit predicted at {predicted:.1f} s does not fit in the {max(left, 0):.1f} s "
+                "left of the budget"), keep_partial=True)
+            return False
+        return True
+
+    def tick(self, run: ScreenRun) -> None:
+        """At each poll of ScreenRun: rules, the deadline, and a BudgetUpdate now and then."""
+        self.screen = run
+        self.apply_requests()
+        if self.budget.wall_s != run.job.budget_s:  # extended from the dashboard
+            run.job = replace(run.job, budget_s=self.budget.wall_s)
+        self._observe_screen(run)
+        # The best model's fit on all rows is never killed: the worker would only redo it.
+        refitting = any(t.kind not in ("fold", "diagnose") for t, _ in run.running.values())
+        if not self.stop_rule and self.check():
+            self._stop_screening(run)
+            flying = [(since, predict_seconds(t.candidate.per_fold_points(), run.rungs[t.rung]))
+                      for t, since in run.running.values() if t.kind == "fold"]
+            if flying and not refitting and self.worth_killing(flying):
+                self._kill_screening(run, "stopped: " + self.reason())
+        flying = [(since, predict_seconds(t.candidate.per_fold_points(), run.rungs[t.rung]))
+                  for t, since in run.running.values() if t.kind == "fold"]
+        if flying and not refitting and self.past_deadline(flying):
+            self._kill_screening(run)
+        self.update()
+
+    def _stop_screening(self, run: ScreenRun) -> None:
+        reason = self.reason()
+        run.stop_reason = reason
+        for cand in run.candidates:
+            if not cand.final:
+                run._finalize(cand, "skipped", f"stopped: {reason}",
+                              keep_partial=True)
+
+    def _kill_screening(self, run: ScreenRun, why: str = "") -> None:
+        """Stop the fits in flight: the time left belongs to the final refit."""
+        self.wall_refused = self.wall_refused or not why
+        lost = list(run.running.values())
+        run.running.clear()
+        run.pool.kill()
+        for task, _ in lost:
+            cand = task.candidate
+            if task.kind == "diagnose":
+                cand.diagnosis = "failed"
+            elif not cand.final:
+                run._finalize(cand, "skipped",
+                              why or "stopped at the end of the time budget", keep_partial=True)
+        for cand in run.candidates:
+            if cand.diagnosis == "pending":
+                cand.diagnosis = ""  # no time left for diagnostics either
+
+    # -- after screening ------------------------------------------------------------------
+    def after_screening(self, run: ScreenRun, status: str, reason: str, problem_file: str,
+                        specs: tuple[ModelSpec, ...], problem_key: str
+                        ) -> tuple[str, str, list[ModelResult], tuple[ModelSpec, ...]]:
+        """Tune the leaders when asked and the budget allows; returns (status, reason,
+        results, extra specs) where an extra spec is the tuned best to refit."""
+        self.screen = run
+        self._observe_screen(run)
+        results = list(run.results)
+        if status != "done" or self.stop_rule or self.wall_refused or not (
+                self.job.tune if self.job.tune is not None else self.budget.wants_tuning):
+            return status, reason, results, ()
+        leaders = tuning.leaders(results, run.test_fraction, specs)
+        if not leaders:
+            self.worker.emit(Notice(message="nothing to tune: no leader has a search space"))
+            return status, reason, results, ()
+        from thrifty_tui.engine.tune_run import TuneRun
+
+        self.phase = "tuning"
+        tune = TuneRun(self, run, leaders, problem_file, problem_key)
+        self.tune = tune
+        status, tune_reason = tune.execute()
+        extra: tuple[ModelSpec, ...] = ()
+        tuned = tune.best_tuned()
+        if tuned is not None and status == "done":
+            result, spec = tuned
+            screened = best_result(results)
+            if screened is None or result.mean > screened.mean:
+                results.append(result)
+                self.worker.ws.add_result(self.run_id, result)
+                self.worker.emit(ModelScored(run_id=self.run_id, result=result,
+                                             done=len(results), total=len(results)))
+                extra = (spec,)
+        if status == "done" and not self.stop_rule:
+            reason = tune_reason
+        return status, reason, results, extra

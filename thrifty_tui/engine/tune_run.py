@@ -1,0 +1,343 @@
+"""Tuning of the leaders once screening is done, within what is left of the budget.
+
+``TuneRun`` searches the leaders' hyperparameters with successive halving on the screening
+rungs (same subsamples, same folds), cheap configurations first, storing each trial as it
+finishes so that a restarted run loads what it had done instead of fitting it again. The
+``BudgetGuard`` (engine/budget_guard.py) admits each fit and says when to stop.
+
+Only the standard library is used here: this code runs in the app's process.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from thrifty_tui.core import tuning
+from thrifty_tui.core.budget import money
+from thrifty_tui.core.errors import describe_error
+from thrifty_tui.core.events import TrialFinished, TuningStarted
+from thrifty_tui.core.racing import predict_seconds
+from thrifty_tui.core.records import FoldResult, ModelResult
+
+if TYPE_CHECKING:
+    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.engine.budget_guard import BudgetGuard
+    from thrifty_tui.engine.screen_run import ScreenRun
+
+POLL_SECONDS = 0.05
+MAX_BRACKETS = 200  # per leader: a guard against a loop of brackets that all fail at once
+
+
+@dataclass(eq=False)
+class Trial:
+    """One configuration of one leader, climbing the rungs while it stays in the top third."""
+
+    leader: ModelSpec
+    number: int
+    params: dict[str, Any]
+    spec: ModelSpec
+    cost: float
+    rung: int = -1  # screening rung index it is being evaluated at
+    folds: dict[int, FoldResult] = field(default_factory=dict)
+    submitted: set[int] = field(default_factory=set)
+    records: dict[int, tuning.TrialRecord] = field(default_factory=dict)
+    out: bool = False  # skipped for the budget, or not promoted
+
+
+@dataclass(eq=False)
+class Bracket:
+    """Successive halving of one batch of configurations of one leader."""
+
+    leader: ModelSpec
+    index: int
+    trials: list[Trial]
+    position: int = 0  # index into TuneRun.rungs
+
+    def alive(self) -> list[Trial]:
+        return [t for t in self.trials if not t.out]
+
+
+class TuneRun:
+    """Searches the leaders' hyperparameters within what is left of the budget."""
+
+    def __init__(self, guard: BudgetGuard, run: ScreenRun, leaders: tuple[ModelSpec, ...],
+                 problem_file: str, problem_key: str):
+        self.guard, self.run, self.leaders = guard, run, leaders
+        self.worker = guard.worker
+        self.problem_file, self.problem_key = problem_file, problem_key
+        self.rungs = tuning.tuning_rungs(len(run.rungs))
+        self.size = tuning.bracket_size(len(self.rungs))
+        self.running: dict[Future, tuple[Trial, int, int]] = {}
+        self.started_at: dict[Future, tuple[float, float]] = {}  # (when, predicted seconds)
+        self._predicted = math.nan
+        self.brackets: list[Bracket] = []
+        self.fits_done = 0
+        self.done_trials: list[tuple[Trial, tuning.TrialRecord]] = []
+        self.bounded = guard.budget.wall_s is not None or guard.budget.max_fits is not None
+        self.reason = "tuning finished"
+        for leader in leaders:
+            cand = next((c for c in run.candidates if c.spec.name == leader.name), None)
+            if cand is not None:
+                guard.points.setdefault(leader.name, []).extend(cand.per_fold_points())
+
+    # -- the loop -------------------------------------------------------------------------
+    def execute(self) -> tuple[str, str]:
+        from thrifty_tui.engine.screen_run import RunCancelled
+
+        g = self.guard
+        left = None if g.budget.wall_s is None else round(g.budget.wall_s - g.elapsed(), 1)
+        fits_left = None if g.budget.max_fits is None else g.budget.max_fits - g.fits_started()
+        self.worker.emit(TuningStarted(
+            run_id=g.run_id, leaders=tuple(s.name for s in self.leaders),
+            rungs=tuple(self.run.rungs[r] for r in self.rungs), bracket_size=self.size,
+            seconds_left=left, fits_left=fits_left))
+        for leader in self.leaders:
+            self._new_bracket(leader)
+        try:
+            while True:
+                self._check_cancel()
+                self._advance()
+                if not g.stop_rule:
+                    self._fill()
+                if not self.running and (g.stop_rule or not self._has_work()):
+                    break
+                if self.running:
+                    done, _ = wait(list(self.running), timeout=POLL_SECONDS,
+                                   return_when=FIRST_COMPLETED)
+                    self._handle(done)
+                g.apply_requests()
+                if not g.stop_rule and g.check() and self.running and g.worth_killing(
+                        [(since, p) for since, p in self.started_at.values()]):
+                    self._kill("stopped: " + g.reason())
+                if self.running and g.past_deadline(list(self.started_at.values())):
+                    self._kill("stopped at the end of the time budget")
+                g.update()
+        except RunCancelled:
+            self.run.pool.kill()
+            self.running.clear()
+            return "cancelled", "cancelled by the user during tuning"
+        n = len(self.done_trials)
+        if g.wall_refused and not g.stop_rule:
+            g.stop_rule = "wall"
+        return "done", g.reason() or (
+            f"tuning finished: {n} trials of {len(self.leaders)} model(s) — best "
+            f"{g.best_score:.4g} after {g.fits} fits in {g.elapsed():.0f} s")
+
+    def _check_cancel(self) -> None:
+        from thrifty_tui.engine.screen_run import RunCancelled
+
+        if self.worker._cancel.is_set():
+            raise RunCancelled
+
+    def _new_bracket(self, leader: ModelSpec) -> None:
+        index = sum(1 for b in self.brackets if b.leader is leader)
+        configs = tuning.sample_configs(leader, self.size, self.run.job.seed,
+                                        skip=index * self.size)
+        trials = []
+        for i, params in enumerate(configs):
+            number = index * self.size + i
+            spec = tuning.with_params(leader, params, f"{leader.name} #{number}")
+            trials.append(Trial(leader, number, params, spec, tuning.cost_proxy(params, leader)))
+        trials.sort(key=lambda t: t.cost)  # cheap configurations first
+        bracket = Bracket(leader, index, trials)
+        self.brackets.append(bracket)
+        for trial in trials:
+            self._enter(trial, self.rungs[0])
+
+    def _enter(self, trial: Trial, rung: int) -> None:
+        """Put ``trial`` on ``rung``; a trial finished by an earlier run is loaded, not refit."""
+        trial.rung, trial.folds, trial.submitted = rung, {}, set()
+        key = self._key(trial, rung)
+        stored = [r for r in self.worker.ws.trials(key=key) if r.status in ("done", "failed")]
+        if stored:
+            self._record(trial, replace(stored[-1], run_id=self.guard.run_id), resumed=True)
+
+    def _key(self, trial: Trial, rung: int) -> str:
+        return tuning.trial_key(self.problem_key, trial.leader.name, trial.params,
+                                self.run._real_rung(rung))
+
+    def _has_work(self) -> bool:
+        return any(self._ready(b) for b in self.brackets) or any(
+            self._can_advance(b) for b in self.brackets)
+
+    def _ready(self, bracket: Bracket) -> list[tuple[Trial, int]]:
+        if bracket.position >= len(self.rungs):
+            return []
+        rung = self.rungs[bracket.position]
+        out = []
+        for trial in bracket.alive():
+            if trial.rung != rung or rung in trial.records:
+                continue
+            out += [(trial, k) for k in range(self.run.n_folds_at(rung))
+                    if k not in trial.submitted]
+        return out
+
+    def _can_advance(self, bracket: Bracket) -> bool:
+        if bracket.position >= len(self.rungs):
+            return False
+        rung = self.rungs[bracket.position]
+        alive = bracket.alive()
+        return all(rung in t.records for t in alive)
+
+    def _advance(self) -> None:
+        """Promote the best third of each bracket whose rung is complete; new brackets."""
+        for bracket in list(self.brackets):
+            while self._can_advance(bracket):
+                rung = self.rungs[bracket.position]
+                alive = bracket.alive()
+                scores = [(i, t.records[rung].mean if t.records[rung].status == "done"
+                           else math.nan) for i, t in enumerate(alive)]
+                keep = set(tuning.promote(scores, len(alive)))
+                bracket.position += 1
+                for i, trial in enumerate(alive):
+                    if i not in keep or bracket.position >= len(self.rungs):
+                        trial.out = trial.out or i not in keep
+                    else:
+                        self._enter(trial, self.rungs[bracket.position])
+                if bracket.position >= len(self.rungs) and not self.guard.stop_rule:
+                    brackets_of = sum(1 for b in self.brackets if b.leader is bracket.leader)
+                    if (self.bounded or brackets_of < tuning.UNBOUNDED_BRACKETS) and (
+                            brackets_of < MAX_BRACKETS and self._worth_another(bracket.leader)):
+                        self._new_bracket(bracket.leader)
+
+    def _worth_another(self, leader: ModelSpec) -> bool:
+        """A new bracket only while time could still fit one of its small-rung fits."""
+        g = self.guard
+        if g.budget.wall_s is None:
+            return True
+        predicted = predict_seconds(g.points.get(leader.name, []), self.run.rungs[self.rungs[0]])
+        return not g.may_start(predicted if not math.isnan(predicted) else 0.0)
+
+    def _fill(self) -> None:
+        g = self.guard
+        while len(self.running) < self.run.pool.max_workers:
+            # Bracket by bracket across the leaders (a cheap leader must not starve a dear
+            # one), small rungs first, cheap configurations first within a rung.
+            ready = [(b.index, b.position, t.cost, t.number, t, k) for b in self.brackets
+                     for t, k in self._ready(b)]
+            if not ready:
+                return
+            _, _, _, _, trial, fold = min(ready, key=lambda r: r[:4] + (r[5],))
+            rows = self.run.rungs[trial.rung]
+            points = [(f.rows, f.fit_seconds) for f in trial.folds.values()] or g.points.get(
+                trial.leader.name, [])
+            predicted = predict_seconds(points, rows) if points else math.nan
+            why = g.may_start(predicted)
+            if why == "max_fits":
+                return
+            if why == "wall":
+                trial.out = True  # it cannot finish in time; cheaper ones may still
+                continue
+            self._predicted = predicted
+            self._submit(trial, fold)
+
+    def _submit(self, trial: Trial, fold: int) -> None:
+        from thrifty_tui.core import tasks
+
+        future = self.run.pool.submit(tasks.evaluate_fold_task, self.problem_file, trial.spec,
+                                      self.run._real_rung(trial.rung), fold, None)
+        trial.submitted.add(fold)
+        self.running[future] = (trial, trial.rung, fold)
+        self.started_at[future] = (time.monotonic(), self._predicted)
+
+    def _handle(self, done: set[Future]) -> None:
+        broken = False
+        for future in done:
+            trial, rung, fold = self.running.pop(future)
+            self.started_at.pop(future, None)
+            try:
+                result: FoldResult = future.result()
+            except BrokenExecutor:
+                broken = True
+                result = FoldResult(trial.spec.name, rung, self.run.rungs[rung], fold, "failed",
+                                    math.nan, 0.0, 0.0, 0.0, "its process died")
+            except Exception as err:  # noqa: BLE001 - a failing trial is a failed row
+                result = FoldResult(trial.spec.name, rung, self.run.rungs[rung], fold, "failed",
+                                    math.nan, 0.0, 0.0, 0.0, describe_error(err))
+            else:
+                self.fits_done += 1
+            if trial.rung != rung or rung in trial.records:
+                continue
+            trial.folds[fold] = result
+            self.guard.add_cost(trial.leader.name, [result])
+            if result.status != "done" or len(trial.folds) == self.run.n_folds_at(rung):
+                self._finish_trial(trial, rung)
+        if broken:
+            self._kill("its process died")
+
+    def _finish_trial(self, trial: Trial, rung: int) -> None:
+        folds = [trial.folds[k] for k in sorted(trial.folds)]
+        failed = next((f for f in folds if f.status != "done"), None)
+        record = tuning.TrialRecord(
+            key=self._key(trial, rung), run_id=self.guard.run_id, model=trial.leader.name,
+            trial=trial.number, params=tuple(sorted(trial.params.items())),
+            rung=self.run._real_rung(rung), rows=self.run.rungs[rung],
+            fold_scores=() if failed else tuple(f.score for f in folds),
+            status="failed" if failed else "done",
+            fit_seconds=round(sum(f.fit_seconds for f in folds), 3),
+            cpu_seconds=round(sum(f.cpu_seconds for f in folds), 3),
+            peak_mb=round(max((f.peak_mb for f in folds), default=0.0), 1),
+            error=failed.error if failed else "")
+        self.worker.ws.add_trial(record)
+        # Other folds of a failed trial may still be running: their results are dropped.
+        self._record(trial, record, resumed=False)
+
+    def _record(self, trial: Trial, record: tuning.TrialRecord, resumed: bool) -> None:
+        rung = trial.rung
+        trial.records[rung] = record
+        full = rung == len(self.run.rungs) - 1
+        if record.status == "done":
+            self.done_trials.append((trial, record))
+            if full:
+                self.guard.note_score(f"{trial.leader.name} #{trial.number}", record.fold_scores)
+                self.guard.points.setdefault(f"{trial.leader.name} #{trial.number}", []).extend(
+                    (f.rows, f.fit_seconds) for f in trial.folds.values())
+        price = self.guard.budget.price_per_cpu_hour
+        self.worker.emit(TrialFinished(
+            run_id=self.guard.run_id, model=trial.leader.name, trial=trial.number,
+            params=tuple((k, str(v)) for k, v in sorted(trial.params.items())), rung=rung,
+            rows=record.rows, fold_scores=record.fold_scores, mean=record.mean,
+            std=statistics.pstdev(record.fold_scores) if len(record.fold_scores) > 1 else 0.0,
+            status=record.status, fit_seconds=record.fit_seconds,
+            cpu_seconds=record.cpu_seconds, peak_mb=record.peak_mb,
+            money=money(record.cpu_seconds, price), resumed=resumed, full_data=full,
+            best_so_far=self.guard.best_score, error=record.error))
+
+    def _kill(self, why: str) -> None:
+        """Stop every fit in flight (their trials are left unfinished, not stored)."""
+        lost = list(self.running.values())
+        self.running.clear()
+        self.started_at.clear()
+        self.run.pool.kill()
+        for trial, rung, _ in lost:
+            if rung not in trial.records:
+                trial.out = True
+        if why.startswith("stopped at the end"):
+            self.guard.wall_refused = True
+
+    # -- the result -----------------------------------------------------------------------
+    def best_tuned(self) -> tuple[ModelResult, ModelSpec] | None:
+        """The best configuration cross-validated on all rows, as a leaderboard row + spec."""
+        last = len(self.run.rungs) - 1
+        full = [(t, r) for t, r in self.done_trials if t.rung == last and r.rung ==
+                self.run._real_rung(last) and r.fold_scores]
+        if not full:
+            return None
+        trial, record = max(full, key=lambda tr: tr[1].mean)
+        name = f"{trial.leader.name} (tuned)"
+        spec = tuning.with_params(trial.leader, trial.params, name)
+        params = tuple((k, str(v)) for k, v in sorted(tuning.base_params(spec).items()))
+        result = ModelResult(
+            model=name, status="done", fold_scores=record.fold_scores,
+            fit_seconds=record.fit_seconds, params=params, tier=trial.leader.tier,
+            rows=record.rows, cpu_seconds=record.cpu_seconds, peak_mb=record.peak_mb,
+            learning_curve=tuple((self.run.rungs[r], rec.mean) for r, rec in
+                                 sorted(trial.records.items()) if rec.fold_scores))
+        self.guard.points.setdefault(name, []).extend(
+            self.guard.points.get(f"{trial.leader.name} #{trial.number}", []))
+        return result, spec
