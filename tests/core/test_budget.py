@@ -7,9 +7,22 @@ import math
 import pytest
 
 from thrifty_tui.core.budget import (
-    MET, NOT_YET, OFF, Budget, History, check_rules, first_met, improvement_over,
-    load_budget_file, may_start_fit, money, noise_of, resolve_budget, stop_reason,
-    target_as_score, verdict,
+    MET,
+    NOT_YET,
+    OFF,
+    Budget,
+    History,
+    check_rules,
+    first_met,
+    improvement_over,
+    load_budget_file,
+    may_start_fit,
+    money,
+    noise_of,
+    resolve_budget,
+    stop_reason,
+    target_as_score,
+    verdict,
 )
 from thrifty_tui.core.errors import DataError
 
