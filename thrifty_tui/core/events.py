@@ -372,3 +372,26 @@ class BudgetUpdate(Event):
 
 EVENT_NAMES.update({TuningStarted: "tuning_started", TrialFinished: "trial",
                     BudgetUpdate: "budget"})
+
+
+# -- "would more help?" (issue 5) -------------------------------------------------------------
+from thrifty_tui.core.projection import Projection  # noqa: E402
+
+
+@dataclass(frozen=True)
+class ProjectionReady(Event):
+    """After screening: the leader's score and one fit's time projected at more rows."""
+
+    run_id: int
+    metric: str
+    screened_rows: int  # rows the run cross-validated on (a sample, or all)
+    source_rows: int  # rows in the data before any sample
+    projection: Projection
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["projection"] = self.projection.to_dict()
+        return out
+
+
+EVENT_NAMES[ProjectionReady] = "projection"

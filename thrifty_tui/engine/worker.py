@@ -56,6 +56,8 @@ class Worker:
         # to this lane, which the worker thread also serves between the polls of a long job.
         self._quick: queue.Queue[Job] = queue.Queue()
         self._serving_quick = False
+        # The dashboard's "extend" and "stop now" for the running job's budget guard.
+        self._budget_requests: queue.Queue[tuple[float, int, bool]] = queue.Queue()
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="thrifty-worker", daemon=True)
         self._ready = threading.Event()
@@ -96,6 +98,21 @@ class Worker:
                 self._run_guarded(job, quick=True)
         finally:
             self._serving_quick = False
+
+    def adjust_budget(self, extra_s: float = 0.0, extra_fits: int = 0,
+                      stop: bool = False) -> None:
+        """From any thread: give the running job more seconds or fits, or stop it now (it
+        keeps and refits the best so far, unlike cancel)."""
+        self._budget_requests.put((float(extra_s), int(extra_fits), bool(stop)))
+
+    def budget_requests(self) -> list[tuple[float, int, bool]]:
+        """The adjustments asked for since the last call (the budget guard applies them)."""
+        out = []
+        while True:
+            try:
+                out.append(self._budget_requests.get_nowait())
+            except queue.Empty:
+                return out
 
     def cancel(self) -> None:
         """Ask the running job to stop at its next check (fits in progress are killed)."""
@@ -263,6 +280,12 @@ class Worker:
                 run, status, stop_reason, problem_file, specs, tuning.problem_key(
                     summary, job.target, job.seed, job.racing, job.label_set))
             best = best_result(results)
+            if status == "done":
+                from thrifty_tui.engine.projection_report import projection_event
+
+                projected = projection_event(run, best, {**summary, "seed": job.seed})
+                if projected is not None:
+                    self.emit(projected)
             if best is not None and status == "done":
                 spec = next(s for s in (*tuned, *specs) if s.name == best.model)
                 try:

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.signal import Signal
 
 from thrifty_tui.config import Settings
+from thrifty_tui.core.budget import Budget
 from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, JobFailed, Notice, RunFinished,
     RunStarted,
@@ -18,6 +19,7 @@ from thrifty_tui.core.events import (
 from thrifty_tui.engine.jobs import Job, OpenDataset, Restore, Screen as ScreenJob
 from thrifty_tui.engine.worker import Worker
 from thrifty_tui.tui.bridge import EngineEvent, make_emit
+from thrifty_tui.tui.screens.budget import BudgetScreen
 from thrifty_tui.tui.screens.export import ExportDialog
 from thrifty_tui.tui.screens.label import LabelScreen
 from thrifty_tui.tui.screens.leaderboard import LeaderboardScreen
@@ -30,7 +32,8 @@ class ThriftyApp(App[None]):
 
     TITLE = "thrifty-tui"
     CSS_PATH = "thrifty.tcss"
-    MODES = {"load": LoadScreen, "board": LeaderboardScreen, "label": LabelScreen}
+    MODES = {"load": LoadScreen, "board": LeaderboardScreen, "label": LabelScreen,
+             "budget": BudgetScreen}
     DEFAULT_MODE = "load"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -40,6 +43,7 @@ class ThriftyApp(App[None]):
         Binding("x", "cancel_run", "Cancel", id="cancel"),
         Binding("e", "export", "Export", id="export"),
         Binding("a", "switch_mode('label')", "Label", id="label"),
+        Binding("d", "switch_mode('budget')", "Budget", id="budget"),
     ]
 
     def __init__(self, settings: Settings):
@@ -48,6 +52,7 @@ class ThriftyApp(App[None]):
         super().__init__()
         self.settings = settings
         self.state = UiState(target=settings.target)
+        self.state.rules = Budget(wall_s=settings.budget_s)
         self.engine_signal: Signal[Event] = Signal(self, "engine")
         self.worker: Worker | None = None
         if not settings.animations:
@@ -116,7 +121,8 @@ class ThriftyApp(App[None]):
             return
         self.state.screen_pending = True
         self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
-                              seed=self.settings.seed, budget_s=self.settings.budget_s))
+                              seed=self.settings.seed, budget_s=self.state.rules.wall_s,
+                              budget=self.state.rules))
         self.refresh_bindings()
         self.switch_mode("board")
 
@@ -154,6 +160,8 @@ class ThriftyApp(App[None]):
                             lambda: self.switch_mode("board"))
         yield SystemCommand("Screen models", "Cross-validate the model zoo (s)",
                             self.action_screen_models)
+        yield SystemCommand("Budget dashboard", "Done rules, time and fits spent, the verdict (d)",
+                            lambda: self.switch_mode("budget"))
         yield SystemCommand("Cancel run", "Stop the running screening (x)", self.action_cancel_run)
         yield SystemCommand("Export bundle", "Write the best model as a bundle (e)",
                             self.action_export)

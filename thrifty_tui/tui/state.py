@@ -12,6 +12,8 @@ from thrifty_tui.core.events import (
 from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated
 from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.tui.widgets.label_view import LabelingState, fold_labeling
+from thrifty_tui.core.budget import Budget
+from thrifty_tui.tui.budget_state import BudgetView
 
 
 @dataclass
@@ -34,6 +36,8 @@ class UiState:
     progress: RunProgress | None = None
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     ties: tuple[str, ...] = ()
+    budget: BudgetView = field(default_factory=BudgetView)  # the dashboard's run
+    rules: Budget = field(default_factory=Budget)  # done rules for the next run (dashboard)
 
     @property
     def run_active(self) -> bool:
@@ -50,6 +54,7 @@ class UiState:
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
+        self.budget.apply(event)
         if isinstance(event, LabelingOpened | LabelSaved | LearningUpdated):
             self.labeling = fold_labeling(self.labeling, event)
             return

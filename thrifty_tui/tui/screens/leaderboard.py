@@ -171,7 +171,11 @@ class LeaderboardScreen(Screen):
         if state.finished is not None:
             f = state.finished
             bar.update(total=1, progress=1)
-            text = f"{f.status} in {f.elapsed_s:.1f} s · {f.stop_reason}"
+            update = state.budget.update  # the cost meter: thrift you can see
+            cost = (f" · {update.cost.cpu_s:.0f} CPU-s" + (
+                f" · {update.cost.money:.3f}" if update.cost.money is not None else "")
+                if update is not None and update.run_id == f.run_id else "")
+            text = f"{f.status} in {f.elapsed_s:.1f} s{cost} · {f.stop_reason}"
         else:
             progress = state.progress
             if progress is not None:

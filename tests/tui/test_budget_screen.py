@@ -1,0 +1,77 @@
+"""The budget dashboard driven by keys: rules set on screen reach the run, the gauges and the
+verdict update live, and the stop reason shows when the run ends."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable, Input, Static
+from tui_helpers import SIZE, wait_for
+
+from thrifty_tui.config import SAMPLE_DIR
+
+CARS = str(SAMPLE_DIR / "car_prices.csv")
+
+
+def text_of(app, selector: str) -> str:
+    content = app.screen.query_one(selector, Static).content
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def set_rules(pilot, app, line: str) -> None:
+    await pilot.press("r")
+    rules = app.screen.query_one("#rules-input", Input)
+    assert rules.display and rules.has_focus
+    rules.value = ""
+    await pilot.press(*line)
+    await pilot.press("enter")
+
+
+async def test_rules_from_the_dashboard_stop_the_run_and_the_verdict_shows(make_app):
+    app = make_app(path=CARS, target="Price")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+        await pilot.press("d")
+        assert app.current_mode == "budget"
+        assert "no run yet" in text_of(app, "#budget-title")
+        await set_rules(pilot, app, "max_fits=12")
+        assert app.state.rules.max_fits == 12 and app.state.rules.wall_s is None
+        assert not app.screen.query_one("#rules-input", Input).display
+        table = app.screen.query_one("#rules", DataTable)
+        assert table.get_cell("max_fits", "set") == "12"
+        assert table.get_cell("max_fits", "state").plain == "not yet"
+
+        await pilot.press("s")  # screening starts (and shows the leaderboard)
+        assert app.current_mode == "board"
+        await pilot.press("d")
+        assert app.current_mode == "budget"
+        seen = set()
+        await wait_for(pilot, lambda: (seen.add(text_of(app, "#fits-text"))
+                                       or app.state.budget.finished is not None), timeout=120)
+        # Live: the fits gauge was drawn at more than one count while the run went on.
+        assert len(seen) >= 2, seen
+        view = app.state.budget
+        assert view.finished.status == "done"
+        assert view.update.final and view.update.fits_started <= 12
+        verdict = text_of(app, "#verdict")
+        assert verdict.startswith("Done: maximum of 12 fits reached"), verdict
+        assert text_of(app, "#fits-text").endswith("of 12")
+        assert table.get_cell("max_fits", "state").plain == "met"
+        assert "CPU-s" in text_of(app, "#cost")
+        title = text_of(app, "#budget-title")
+        assert f"run {view.run_id}" in title and view.update.best_model in title
+
+
+async def test_a_wrong_rules_line_is_refused_and_changes_nothing(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await set_rules(pilot, app, "seconds=30 target_score=0.8")
+        assert (app.state.rules.wall_s, app.state.rules.target_score) == (30.0, 0.8)
+        await set_rules(pilot, app, "max_fits=lots")
+        assert app.screen.query_one("#rules-input", Input).display  # still open to fix
+        assert (app.state.rules.wall_s, app.state.rules.max_fits) == (30.0, None)
+        messages = [n.message for n in app._notifications]
+        assert any("max_fits" in m for m in messages), messages
+        await pilot.press("escape")
+        assert not app.screen.query_one("#rules-input", Input).display
+        assert text_of(app, "#time-text").strip() == "0 s of 30 s"

@@ -1,0 +1,288 @@
+"""Budget dashboard: what is spent, each done rule's state, the verdict, and when to stop."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual_plotext import PlotextPlot
+
+from thrifty_tui.core.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget
+from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.events import Event
+from thrifty_tui.tui.budget_state import BUDGET_EVENTS, parse_rules, rules_text
+
+STATE_STYLE = {MET: "bold green", NOT_YET: "yellow", "off": "dim"}
+EXTEND_FRACTION = 0.5  # "+" adds half the budget again (time and fits)
+
+
+def shown(score: float, metric: str) -> str:
+    """A score as people read it: losses (neg_ metrics) positive."""
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return "—"
+    value = -score if metric.startswith("neg_") else score
+    return f"{value:.4f}" if abs(value) < 100 else f"{value:,.1f}"
+
+
+def setting_of(rule: str, budget: Budget) -> str:
+    """What the user set for ``rule`` (the dashboard's 'set' column)."""
+    value = {"target": budget.target_score, "min_improvement": budget.min_improvement,
+             "max_fits": budget.max_fits, "wall": budget.wall_s, "patience": budget.patience,
+             "noise_floor": budget.noise_floor}[rule]
+    if value is None or value is False:
+        return "—"
+    if rule == "min_improvement":
+        return f"{value:.0%}"
+    if rule == "wall":
+        return f"{value:g} s"
+    if rule == "noise_floor":
+        return f"on ({budget.window} fits)"
+    if rule == "patience":
+        return f"{value} fits"
+    return f"{value:g}"
+
+
+class BudgetScreen(Screen):
+    """Gauges for time and fits, best-so-far over time, each rule, the verdict, the cost."""
+
+    BINDINGS = [
+        Binding("r", "edit_rules", "Rules", id="budget-rules"),
+        Binding("plus", "extend", "Extend", id="budget-extend"),
+        Binding("exclamation_mark", "stop_now", "Stop", id="budget-stop"),
+        Binding("enter", "accept", "Accept", id="budget-accept"),
+        Binding("escape", "leave_rules", "Back", show=False, id="budget-escape"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static("[b]Budget[/b]  set the done rules with r, then s screens and tunes",
+                     id="budget-title", classes="screen-title")
+        with Horizontal(classes="gauge-row"):
+            yield Static("time", classes="gauge-label")
+            yield ProgressBar(id="time-gauge", show_eta=False, show_percentage=True)
+            yield Static("", id="time-text", classes="gauge-text")
+        with Horizontal(classes="gauge-row"):
+            yield Static("fits", classes="gauge-label")
+            yield ProgressBar(id="fits-gauge", show_eta=False, show_percentage=True)
+            yield Static("", id="fits-text", classes="gauge-text")
+        with Horizontal(id="budget-body"):
+            yield PlotextPlot(id="best-plot")
+            with Vertical(id="rules-pane"):
+                yield DataTable(id="rules", cursor_type="none", show_cursor=False)
+        yield Static("", id="verdict")
+        yield Static("", id="cost")
+        yield Static("", id="projection")
+        yield Input(placeholder="seconds=60 max_fits=200 target_score=0.7 min_improvement=0.2 "
+                                "patience=30 noise_floor=on price_per_cpu_hour=0.05",
+                    id="rules-input", select_on_focus=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#rules", DataTable)
+        table.add_column("rule", key="rule", width=20)
+        table.add_column("set", key="set", width=8)
+        table.add_column("state", key="state", width=7)
+        for rule in RULE_ORDER:
+            table.add_row(RULE_LABELS[rule], "—", Text("off", style="dim"), key=rule)
+        rules_input = self.query_one("#rules-input", Input)
+        rules_input.display = False
+        if not self.app.settings.animations:
+            rules_input.cursor_blink = False
+        self.app.engine_signal.subscribe(self, self.on_engine)
+        self.render_state()
+
+    # -- engine events ----------------------------------------------------------------------
+    def on_engine(self, event: Event) -> None:
+        # The app folded the event into state.budget already (even while this screen was not
+        # shown); here it is only drawn.
+        if isinstance(event, BUDGET_EVENTS):
+            self.render_state()
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render_state(self) -> None:
+        view = self.app.state.budget
+        rules: Budget = self.app.state.rules
+        update = view.update
+        metric = view.metric or (update and "") or ""
+        title = "[b]Budget[/b]  "
+        if view.run_id is None:
+            title += "no run yet: set the done rules with r, then s screens (and tunes)"
+        else:
+            phase = update.phase if update is not None else "starting"
+            if view.finished is not None:
+                phase = view.finished.status
+            best = (f" · best [b]{update.best_model}[/b] {shown(update.best_score, metric)}"
+                    if update is not None and update.best_model else "")
+            title += f"run {view.run_id} · {metric} · {phase}{best}"
+        self.query_one("#budget-title", Static).update(title)
+        wall = update.wall_s if update is not None else rules.wall_s
+        elapsed = update.elapsed_s if update is not None else 0.0
+        self._gauge("time", elapsed, wall, f"{elapsed:.0f} s", "s")
+        fits = update.fits_started if update is not None else 0
+        max_fits = update.max_fits if update is not None else rules.max_fits
+        self._gauge("fits", fits, max_fits, f"{fits}", "")
+        self._render_rules(rules)
+        self._render_plot(metric, rules)
+        self._render_verdict(metric)
+        self._render_cost()
+        self._render_projection(metric)
+
+    def _gauge(self, name: str, value: float, limit: float | None, now: str, unit: str) -> None:
+        bar = self.query_one(f"#{name}-gauge", ProgressBar)
+        text = self.query_one(f"#{name}-text", Static)
+        if limit:
+            bar.display = True
+            bar.update(total=float(limit), progress=min(float(value), float(limit)))
+            text.update(f" {now} of {limit:g}{(' ' + unit) if unit else ''}")
+        else:
+            bar.display = False  # (an indeterminate bar would pulse as if something ran)
+            text.update(f"{now} · no limit")
+
+    def _render_rules(self, rules: Budget) -> None:
+        table = self.query_one("#rules", DataTable)
+        update = self.app.state.budget.update
+        states = {r.rule: r for r in update.rules} if update is not None else {}
+        budget = rules
+        for rule in RULE_ORDER:
+            state = states.get(rule)
+            label = state.state if state is not None else (
+                "off" if setting_of(rule, budget) == "—" else NOT_YET)
+            table.update_cell(rule, "set", setting_of(rule, budget))
+            table.update_cell(rule, "state", Text(label, style=STATE_STYLE.get(label, "")))
+
+    def _render_plot(self, metric: str, rules: Budget) -> None:
+        plot = self.query_one("#best-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        update = self.app.state.budget.update
+        trace = list(update.trace) if update is not None else []
+        sign = -1.0 if metric.startswith("neg_") else 1.0
+        if trace:
+            xs = [t for t, _ in trace] + [max(update.elapsed_s, trace[-1][0])]
+            ys = [sign * s for _, s in trace] + [sign * trace[-1][1]]
+            plt.plot(xs, ys, marker="braille")
+            plt.scatter(xs[:-1], ys[:-1], marker="dot")
+        if rules.target_score is not None and metric:
+            target = rules.target_score
+            plt.hline(abs(target) if metric.startswith("neg_") else target, "green")
+        if update is not None and not math.isnan(update.baseline_score):
+            plt.hline(sign * update.baseline_score, "gray")
+        plt.title("best so far (green: target · gray: baseline)")
+        plt.xlabel("seconds")
+        plot.refresh()
+
+    def _render_verdict(self, metric: str) -> None:
+        view = self.app.state.budget
+        verdict = self.query_one("#verdict", Static)
+        if view.finished is not None:
+            f = view.finished
+            reason = (view.update.stop_reason if view.update is not None
+                      and view.update.stop_reason else f.stop_reason)
+            if f.status == "done":
+                verdict.update(Text.assemble(("Done: ", "bold green"), reason,
+                                             (" — Enter accepts the model and exports it",
+                                              "dim")))
+            else:
+                verdict.update(Text.assemble((f"Stopped ({f.status}): ", "bold yellow"),
+                                             reason or "—"))
+        elif view.update is not None:
+            reason = view.update.stop_reason
+            if reason:
+                verdict.update(Text.assemble(("Stopping: ", "bold yellow"), reason))
+            else:
+                waiting = ", ".join(f"{r.label} ({r.detail})" if r.detail else r.label
+                                    for r in view.update.rules if r.state == NOT_YET)
+                verdict.update(Text.assemble(
+                    ("Running: ", "bold cyan"),
+                    f"waiting for {waiting}" if waiting else
+                    "no done rule set: screening runs to the end (r sets rules)"))
+        else:
+            verdict.update(Text("Rules: " + (rules_text(self.app.state.rules) or "none — "
+                                             "screening only, no time limit"), style="dim"))
+
+    def _render_cost(self) -> None:
+        update = self.app.state.budget.update
+        cost_line = self.query_one("#cost", Static)
+        if update is None:
+            cost_line.update("")
+            return
+        c = update.cost
+        money = (f" · {c.money:.4f} at {c.price_per_cpu_hour:g}/CPU-h"
+                 if c.money is not None and c.price_per_cpu_hour is not None else "")
+        trials = self.app.state.budget.trials
+        tuned = f" · {len(trials)} trials" if trials else ""
+        cost_line.update(f"[b]Cost[/b] {c.cpu_s:.1f} CPU-s · {c.wall_s:.1f} s wall · "
+                         f"peak {c.peak_mb:.0f} MB{tuned}{money}")
+
+    def _render_projection(self, metric: str) -> None:
+        ready = self.app.state.budget.projection
+        line = self.query_one("#projection", Static)
+        if ready is None:
+            line.update("[b]Would more help?[/b] [dim]after screening, from the leader's "
+                        "learning curve[/dim]")
+            return
+        p = ready.projection
+        points = " · ".join(
+            f"{pt.rows:,} rows → {shown(pt.score, metric)} [{shown(pt.low, metric)}–"
+            f"{shown(pt.high, metric)}]" for pt in p.points if not math.isnan(pt.score))
+        line.update(Text.assemble(("Would more help? ", "bold"), f"{p.model}: {p.advice}",
+                                  ("\n" + points) if points else ""))
+
+    # -- actions ------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        view = self.app.state.budget
+        # Hidden, not greyed, when they cannot run: the footer must fit 80 columns.
+        if action in ("extend", "stop_now"):
+            return view.running
+        if action == "accept":
+            return self.app.state.can_export
+        return True
+
+    def action_edit_rules(self) -> None:
+        rules_input = self.query_one("#rules-input", Input)
+        rules_input.value = rules_text(self.app.state.rules)
+        rules_input.display = True
+        rules_input.focus()
+
+    def action_leave_rules(self) -> None:
+        rules_input = self.query_one("#rules-input", Input)
+        rules_input.display = False
+        self.set_focus(None)
+
+    def on_input_submitted(self, message: Input.Submitted) -> None:
+        if message.input.id != "rules-input":
+            return
+        try:
+            self.app.state.rules = parse_rules(message.value)
+        except DataError as err:
+            self.notify(str(err), title="Rules not changed", severity="error")
+            return
+        self.action_leave_rules()
+        shown_rules = rules_text(self.app.state.rules)
+        self.notify(shown_rules or "no rules: screening only, no time limit",
+                    title="Rules for the next run")
+        self.render_state()
+
+    def action_extend(self) -> None:
+        update = self.app.state.budget.update
+        extra_s = (update.wall_s or 0.0) * EXTEND_FRACTION if update is not None else 0.0
+        extra_fits = int((update.max_fits or 0) * EXTEND_FRACTION) if update is not None else 0
+        if not extra_s and not extra_fits:
+            self.notify("this run has no time or fit limit to extend", severity="warning")
+            return
+        self.app.worker.adjust_budget(extra_s=extra_s, extra_fits=extra_fits)
+        self.notify(f"+{extra_s:.0f} s, +{extra_fits} fits", title="Budget extended")
+
+    def action_stop_now(self) -> None:
+        self.app.worker.adjust_budget(stop=True)
+        self.notify("stopping: the best so far is refitted and kept", title="Stop now")
+
+    def action_accept(self) -> None:
+        self.app.action_export()
+
+
