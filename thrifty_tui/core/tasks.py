@@ -90,8 +90,12 @@ def open_dataset(path: str) -> DatasetOpened:
 def prepare_problem(path: str, target: str, task: str | None, metric: str | None, seed: int,
                     problem_file: str,
                     labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
-                    sample_rows: int | None = None) -> dict[str, Any]:
+                    sample_rows: int | None = None,
+                    roles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """Fix target, roles and folds once; save the problem for the other children.
+
+    ``roles`` = (column, role) pairs the user chose on the Load screen; they override the
+    inferred roles.
 
     ``labels`` = (rows, labels) from the label store: only those rows, with the labels as
     column ``target``.
@@ -118,7 +122,8 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
         else:
             frame = random_sample(frame, sample_rows, seed)
             sample = {"method": "random", "rows": len(frame), "seed": seed}
-    problem = make_problem(frame, target, task=task, metric=metric, seed=seed)
+    problem = make_problem(frame, target, task=task, metric=metric, seed=seed,
+                           roles=dict(roles) or None)
     joblib.dump(problem, problem_file)
     _PROBLEMS.clear()
     _PROBLEMS[problem_file] = problem
