@@ -111,6 +111,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     table = _table(path)
     frame = table.frame if labels is None else attach_labels(table.frame, *labels, target)
     sample: dict[str, Any] = {"method": "all rows", "rows": len(frame), "seed": seed}
+    source_rows = len(frame)  # before any sample: "would more rows help?" projects to it
     if sample_rows is not None and sample_rows < 1:
         raise DataError("--sample needs a positive number of rows")
     if sample_rows is not None and sample_rows < len(frame):
@@ -122,6 +123,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
         else:
             frame = random_sample(frame, sample_rows, seed)
             sample = {"method": "random", "rows": len(frame), "seed": seed}
+    sample["source_rows"] = source_rows
     problem = make_problem(frame, target, task=task, metric=metric, seed=seed,
                            roles=dict(roles) or None)
     joblib.dump(problem, problem_file)
