@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from thrifty_tui.core.data import LoadedTable
     from thrifty_tui.core.diagnostics import Diagnostics
-    from thrifty_tui.core.events import DatasetOpened
     from thrifty_tui.core.records import FoldResult, ModelResult
     from thrifty_tui.core.screening import Problem
     from thrifty_tui.core.zoo import ModelSpec
@@ -69,22 +68,6 @@ def _table(path: str) -> LoadedTable:
         _TABLES.clear()  # keep one table per child: bounded memory
         _TABLES[key] = load_table(path)
     return _TABLES[key]
-
-
-def open_dataset(path: str) -> DatasetOpened:
-    """Read ``path`` and describe it for the Load screen."""
-    from thrifty_tui.core.data import preview_rows
-    from thrifty_tui.core.events import DatasetOpened
-    from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
-
-    table = _table(path)
-    frame = table.frame
-    target = suggest_target(frame)
-    return DatasetOpened(
-        path=table.source, fingerprint=table.fingerprint, n_rows=len(frame),
-        columns=infer_schema(frame, target=None), preview=preview_rows(frame),
-        suggested_target=target, suggested_task=suggest_task(frame[target]),
-        notices=table.notices)
 
 
 def prepare_problem(path: str, target: str, task: str | None, metric: str | None, seed: int,
