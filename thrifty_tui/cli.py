@@ -189,6 +189,19 @@ def _emit_line(obj: dict[str, Any]) -> None:
     print(json.dumps(_clean(obj), default=_json_default), flush=True)
 
 
+def _process_age() -> float:
+    """Seconds since this process started (interpreter start and imports), 0 if unknown:
+    a 10 s budget means 10 s of the user's time, from the command's start."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            start_ticks = float(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime = float(fh.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _budget_flags(args: argparse.Namespace) -> Any:
     """The done rules given as flags (None where not given: thrifty.toml may set them)."""
     from thrifty_tui.core.budget import Budget
@@ -224,7 +237,8 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
                          metric=args.metric, max_fit_seconds=args.max_fit_seconds,
                          max_memory_mb=args.max_memory_mb, zoo_path=args.zoo,
                          racing=not args.no_racing, sample_rows=args.sample,
-                         budget_s=args.budget, budget=_budget_flags(args), tune=args.tune))
+                         budget_s=args.budget, budget=_budget_flags(args), tune=args.tune,
+                         started_at=time.monotonic() - _process_age()))
     finished: RunFinished | None = None
     spent: BudgetUpdate | None = None
     bundle: str | None = None

@@ -163,12 +163,27 @@ class BudgetGuard:
                        money=money(cpu, price), price_per_cpu_hour=price, by_model=by_model)
 
     def refit_reserve(self) -> float:
-        """Seconds to keep for the final refit of the best model on all rows."""
-        if not self.best_model or self.budget.wall_s is None:
+        """Seconds to keep for the final refit of the best model on all rows (before any
+        model has all rows, the racing leader's: its fits on the largest rung it finished,
+        extrapolated). Some model is always refit, so this is kept from the start."""
+        if self.budget.wall_s is None:
             return 0.0
-        points = self.points.get(self.best_model, [])
+        points = self.points.get(self.best_model, []) if self.best_model else []
+        if not points and self.screen is not None:
+            leader = self._racing_leader(self.screen)
+            points = leader.per_fold_points() if leader is not None else []
         guess = predict_seconds(points, self.n_rows) if points else math.nan
         return (0.0 if math.isnan(guess) else guess) + REFIT_OVERHEAD_S
+
+    @staticmethod
+    def _racing_leader(run: ScreenRun) -> Any:
+        """The candidate with the best score on the largest rung that any model finished."""
+        best, key = None, (-1, -math.inf)
+        for cand in run.candidates:
+            curve = run.learning_curve(cand)
+            if curve and (curve[-1][0], curve[-1][1]) > key:
+                best, key = cand, (curve[-1][0], curve[-1][1])
+        return best
 
     # -- the rules ------------------------------------------------------------------------
     def check(self) -> str:
@@ -392,6 +407,12 @@ class BudgetGuard:
         for cand in run.candidates:
             if cand.diagnosis == "pending":
                 cand.diagnosis = ""  # no time left for diagnostics either
+            if not cand.final and not why:
+                # The deadline: no other model gets a fit either (and new children would be
+                # started for nothing).
+                run._finalize(cand, "skipped", f"budget of {self.budget.wall_s:g} s spent",
+                              keep_partial=True)
+        run.stop_reason = run.stop_reason if why else f"budget of {self.budget.wall_s:g} s spent"
 
     # -- after screening ------------------------------------------------------------------
     def after_screening(self, run: ScreenRun, status: str, reason: str, problem_file: str,
@@ -402,6 +423,8 @@ class BudgetGuard:
         self.screen = run
         self._observe_screen(run)
         results = list(run.results)
+        if status == "done" and best_result(results) is None:
+            return self._best_partial(run, status, reason, results, specs)
         if status != "done" or self.stop_rule or self.wall_refused or not (
                 self.job.tune if self.job.tune is not None else self.budget.wants_tuning):
             return status, reason, results, ()
@@ -429,3 +452,27 @@ class BudgetGuard:
         if status == "done" and not self.stop_rule:
             reason = tune_reason
         return status, reason, results, extra
+
+    def _best_partial(self, run: ScreenRun, status: str, reason: str, results: list[ModelResult],
+                      specs: tuple[ModelSpec, ...]
+                      ) -> tuple[str, str, list[ModelResult], tuple[ModelSpec, ...]]:
+        """No model reached all rows before a rule stopped the run: rather than nothing, the
+        best on the largest racing rung any model completed is refit (its row says so)."""
+        partial = [r for r in results if r.fold_scores and r.rows]
+        if not partial:
+            return status, reason, results, ()
+        rows = max(r.rows for r in partial)
+        top = max((r for r in partial if r.rows == rows), key=lambda r: r.mean)
+        spec = next((s for s in specs if s.name == top.model), None)
+        if spec is None:
+            return status, reason, results, ()
+        name = f"{top.model} (on {rows:,} rows)"
+        result = replace(top, model=name, status="done",
+                         error=f"cross-validated on {rows:,} of {self.n_rows:,} rows only: "
+                               "the budget ran out before any model reached all rows")
+        results.append(result)
+        self.worker.ws.add_result(self.run_id, result)
+        self.worker.emit(ModelScored(run_id=self.run_id, result=result, done=len(results),
+                                     total=len(results)))
+        self.note_score(name, result.fold_scores, result.baseline)
+        return status, reason, results, (replace(spec, name=name),)

@@ -13,11 +13,9 @@ class Job:
 
 @dataclass(frozen=True)
 class OpenDataset(Job):
-    """Read a file and report a preview, shape, column roles and a profile for ``target``
-    (None: the suggested target)."""
+    """Read a file and report a preview, shape and column roles."""
 
     path: str
-    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +34,9 @@ class Screen(Job):
     # budget). Merged over the [budget] table of a thrifty.toml beside the data.
     budget: Any = None
     tune: bool | None = None  # tune the leaders after screening (None: when a rule is set)
+    # time.monotonic() when the user asked for the run: the time budget counts from there
+    # (the CLI passes its process's start). None: when the worker takes the job.
+    started_at: float | None = None
     zoo_path: str | None = None  # a user's TOML zoo; else thrifty-zoo.toml beside the data
     max_fit_seconds: float | None = None  # hard cap on one fit; the fit is killed past it
     max_memory_mb: float | None = None  # per child process; past it a fit is an OOM row
@@ -44,9 +45,6 @@ class Screen(Job):
     # Use this label set's labels (thrifty-tui label) as the target, named ``target``:
     # only the labeled rows of ``path`` are screened.
     label_set: int | None = None
-    # The user's column roles from the Load screen, (column, role value) pairs: they override
-    # the inferred roles when features are built.
-    roles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
