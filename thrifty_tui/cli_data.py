@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -139,8 +138,64 @@ def _sample(args: argparse.Namespace) -> int:
         raise DataError(f"output must end in .csv or .parquet, not {out.name!r}")
     if out.parent and not out.parent.exists():
         raise DataError(f"no such folder for the output: {out.parent}")
-    frame, record = sample_file(args.path, args.rows, stratify=args.stratify, seed=args.seed,
-                                min_per_class=args.min_per_class)
+    # Opened first: a workspace that cannot be written fails in a moment, not after the sample.
+    workspace = _open_workspace(getattr(args, "workspace", None))
+    try:
+        frame, record = sample_file(args.path, args.rows, stratify=args.stratify,
+                                    seed=args.seed, min_per_class=args.min_per_class)
+        _write(frame, out)
+        sample_id = record_sample(workspace, record, out)
+    finally:
+        workspace.close()
+    where = f"sample {sample_id} in {workspace.root}"
+    if args.json:
+        print(json.dumps(_clean({**record.to_dict(), "output": str(out),
+                                 "workspace": str(workspace.root), "sample_id": sample_id})),
+              flush=True)
+        return 0
+    how = (f"stratified by {record.stratify!r}, at least {record.min_per_class} per class"
+           if record.stratify else "random")
+    print(f"sampled {record.rows:,} of {record.source_rows:,} rows ({how}, seed {record.seed}) "
+          f"-> {out} in {record.seconds:.1f} s; recorded as {where}", flush=True)
+    for label, source, sample in record.classes[:20]:
+        share = source / record.source_rows if record.source_rows else 0.0
+        got = sample / record.rows if record.rows else 0.0
+        print(f"  {label or '(missing)'}: {sample:,} of {source:,} ({got:.2%} vs {share:.2%})")
+    for note in record.notices:
+        print(f"note: {note}", file=sys.stdout)
+    return 0
+
+
+def _open_workspace(explicit: str | None) -> Any:
+    """The workspace ``run`` would use (--workspace, $THRIFTY_WORKSPACE, the default)."""
+    import sqlite3
+
+    from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.workspace import Workspace, resolve_workspace
+
+    root = resolve_workspace(explicit)
+    try:
+        return Workspace(root)
+    except (OSError, sqlite3.Error) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise DataError(f"cannot open the workspace {root}: {reason}") from err
+
+
+def record_sample(workspace: Any, record: Any, out: Path) -> int:
+    """Put a sample written by ``sample`` in the workspace's samples table, as ``run --sample``
+    records its own: the source's fingerprint, method, rows and seed (no run)."""
+    fingerprint = {"path": record.source, "size": record.size_bytes, "mtime": record.mtime,
+                   "sha256": record.sha256, "hashed": record.hashed}
+    return workspace.add_sample(fingerprint, record.method, record.rows, record.seed,
+                                output=str(out.resolve()), stratify=record.stratify,
+                                min_per_class=record.min_per_class,
+                                source_rows=record.source_rows, engine=record.engine)
+
+
+def _write(frame: Any, out: Path) -> None:
+    """Write the sample to ``out`` atomically (a temporary file, then a rename)."""
+    from thrifty_tui.core.errors import DataError
+
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         if out.suffix.lower() == ".csv":
@@ -152,17 +207,3 @@ def _sample(args: argparse.Namespace) -> int:
         raise DataError(f"cannot write {out}: {err.strerror or err}") from err
     finally:
         tmp.unlink(missing_ok=True)
-    if args.json:
-        print(json.dumps(_clean({**record.to_dict(), "output": str(out)})), flush=True)
-        return 0
-    how = (f"stratified by {record.stratify!r}, at least {record.min_per_class} per class"
-           if record.stratify else "random")
-    print(f"sampled {record.rows:,} of {record.source_rows:,} rows ({how}, seed {record.seed}) "
-          f"-> {out} in {record.seconds:.1f} s", flush=True)
-    for label, source, sample in record.classes[:20]:
-        share = source / record.source_rows if record.source_rows else 0.0
-        got = sample / record.rows if record.rows else 0.0
-        print(f"  {label or '(missing)'}: {sample:,} of {source:,} ({got:.2%} vs {share:.2%})")
-    for note in record.notices:
-        print(f"note: {note}", file=sys.stdout)
-    return 0

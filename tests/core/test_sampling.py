@@ -251,7 +251,25 @@ def test_record_is_plain_data(big_csv):
 
 # -- CLI ------------------------------------------------------------------------------------------
 
-def test_cli_sample_writes_csv_and_parquet(big_csv, tmp_path, capsys):
+@pytest.fixture
+def workspace_env(tmp_path, monkeypatch):
+    """$THRIFTY_WORKSPACE in tmp_path: `sample` records there, not in the folder tests run in."""
+    root = tmp_path / "env-ws"
+    monkeypatch.setenv("THRIFTY_WORKSPACE", str(root))
+    return root
+
+
+def _samples(root: Path) -> list[dict]:
+    from thrifty_tui.core.workspace import Workspace
+
+    ws = Workspace(root)
+    try:
+        return ws.samples()
+    finally:
+        ws.close()
+
+
+def test_cli_sample_writes_csv_and_parquet(big_csv, tmp_path, capsys, workspace_env):
     out = tmp_path / "s.csv"
     assert data_cli(["sample", str(big_csv), "--rows", "300", "--stratify", "label",
                      "--seed", "4", "-o", str(out)]) == 0
@@ -281,10 +299,51 @@ def test_cli_defaults_match_the_core_and_the_parser_stays_light():
     assert out.stdout.strip() == "[]"
 
 
-def test_cli_sample_errors_are_one_line(big_csv, tmp_path, capsys):
+def test_cli_sample_errors_are_one_line(big_csv, tmp_path, capsys, workspace_env):
     assert data_cli(["sample", str(big_csv), "--rows", "10", "--stratify", "nope",
                      "-o", str(tmp_path / "o.csv")]) == 2
     assert "no column named 'nope'" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "o.csv").exists()
     assert data_cli(["sample", str(big_csv), "--rows", "ten", "-o", "o.csv"]) == 2
     assert "whole number" in one_error_line(capsys.readouterr().err)
+    assert not workspace_env.exists() or _samples(workspace_env) == []  # nothing recorded
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    assert data_cli(["sample", str(big_csv), "--rows", "10", "-o", str(tmp_path / "o.csv"),
+                     "--workspace", str(blocked / "ws")]) == 2
+    assert "cannot open the workspace" in one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_sample_is_recorded_in_the_workspace_run_would_use(big_csv, tmp_path, capsys,
+                                                              monkeypatch, workspace_env):
+    """--workspace, else $THRIFTY_WORKSPACE, else ./thrifty-workspace: as `run --sample`."""
+    out = tmp_path / "s.csv"
+    assert data_cli(["sample", str(big_csv), "--rows", "300", "--stratify", "label",
+                     "--seed", "4", "-o", str(out), "--workspace", str(tmp_path / "ws")]) == 0
+    assert "recorded as sample 1 in " in capsys.readouterr().out
+    (sample,) = _samples(tmp_path / "ws")
+    source = big_csv.stat()
+    assert (sample["method"], sample["rows"], sample["seed"]) == ("stratified", 300, 4)
+    assert sample["source"] == str(big_csv.resolve()) and sample["size_bytes"] == source.st_size
+    assert math.isclose(sample["mtime"], source.st_mtime) and sample["hashed"] == "content"
+    assert len(sample["sha256"]) == 64 and sample["run_id"] is None
+    assert sample["extra"]["output"] == str(out) and sample["extra"]["stratify"] == "label"
+    assert sample["extra"]["source_rows"] == 60_000
+    assert not workspace_env.exists()  # --workspace wins over the environment
+
+    # Again without --workspace: recorded in $THRIFTY_WORKSPACE, same source fingerprint.
+    assert data_cli(["sample", str(big_csv), "--rows", "50", "-o", str(tmp_path / "p.parquet"),
+                     "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    (env_sample,) = _samples(workspace_env)
+    assert printed["sample_id"] == env_sample["id"] and printed["workspace"] == str(workspace_env)
+    assert (env_sample["method"], env_sample["rows"], env_sample["seed"]) == ("random", 50, 0)
+    assert env_sample["sha256"] == sample["sha256"]
+
+    monkeypatch.delenv("THRIFTY_WORKSPACE")
+    monkeypatch.chdir(tmp_path)
+    assert data_cli(["sample", str(big_csv), "--rows", "20", "--seed", "9", "-o", "d.csv"]) == 0
+    (default_sample,) = _samples(tmp_path / "thrifty-workspace")
+    assert (default_sample["rows"], default_sample["seed"]) == (20, 9)
+    assert default_sample["extra"]["output"] == str(tmp_path / "d.csv")

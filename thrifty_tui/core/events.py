@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from thrifty_tui.core.diagnostics import Diagnostics
+from thrifty_tui.core.profile_records import Profile
 from thrifty_tui.core.records import ColumnInfo, ModelResult
 
 
@@ -34,6 +35,8 @@ def _plain(value: Any) -> Any:
         return d
     if isinstance(value, ColumnInfo | Diagnostics):
         return asdict(value)
+    if isinstance(value, Profile):
+        return value.to_dict()
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
@@ -51,6 +54,11 @@ class DatasetOpened(Event):
     suggested_target: str
     suggested_task: str
     notices: tuple[str, ...] = ()
+    # The Load screen's profile (for ``target``: the suggested one or the one asked for).
+    profile: Profile | None = None
+    target: str = ""
+    bytes_per_row: float = 0.0  # in memory as a pandas frame, measured on the profiled rows
+    rows_exact: bool = True  # n_rows counted over the whole file (else estimated)
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,7 @@ class JobFailed(Event):
     job: str
     message: str
     user_error: bool = True
+    cancelled: bool = False  # the user stopped the job (not an error)
 
 
 @dataclass(frozen=True)
@@ -284,6 +293,17 @@ class LearningUpdated(Event):
     fit_seconds: float
 
 
+@dataclass(frozen=True)
+class LoadProgress(Event):
+    """A file is being read: the phase, its share done when known, and seconds so far."""
+
+    path: str
+    phase: str
+    fraction: float | None
+    elapsed_s: float
+
+
+EVENT_NAMES[LoadProgress] = "load_progress"
 EVENT_NAMES.update({LabelingOpened: "labeling_opened", LabelSaved: "label_saved",
                     LearningUpdated: "learning"})
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from thrifty_tui.core.data import LoadedTable
     from thrifty_tui.core.diagnostics import Diagnostics
-    from thrifty_tui.core.events import DatasetOpened
     from thrifty_tui.core.records import FoldResult, ModelResult
     from thrifty_tui.core.screening import Problem
     from thrifty_tui.core.zoo import ModelSpec
@@ -71,27 +70,15 @@ def _table(path: str) -> LoadedTable:
     return _TABLES[key]
 
 
-def open_dataset(path: str) -> DatasetOpened:
-    """Read ``path`` and describe it for the Load screen."""
-    from thrifty_tui.core.data import preview_rows
-    from thrifty_tui.core.events import DatasetOpened
-    from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
-
-    table = _table(path)
-    frame = table.frame
-    target = suggest_target(frame)
-    return DatasetOpened(
-        path=table.source, fingerprint=table.fingerprint, n_rows=len(frame),
-        columns=infer_schema(frame, target=None), preview=preview_rows(frame),
-        suggested_target=target, suggested_task=suggest_task(frame[target]),
-        notices=table.notices)
-
-
 def prepare_problem(path: str, target: str, task: str | None, metric: str | None, seed: int,
                     problem_file: str,
                     labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
-                    sample_rows: int | None = None) -> dict[str, Any]:
+                    sample_rows: int | None = None,
+                    roles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """Fix target, roles and folds once; save the problem for the other children.
+
+    ``roles`` = (column, role) pairs the user chose on the Load screen; they override the
+    inferred roles.
 
     ``labels`` = (rows, labels) from the label store: only those rows, with the labels as
     column ``target``.
@@ -107,6 +94,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     table = _table(path)
     frame = table.frame if labels is None else attach_labels(table.frame, *labels, target)
     sample: dict[str, Any] = {"method": "all rows", "rows": len(frame), "seed": seed}
+    source_rows = len(frame)  # before any sample: "would more rows help?" projects to it
     if sample_rows is not None and sample_rows < 1:
         raise DataError("--sample needs a positive number of rows")
     if sample_rows is not None and sample_rows < len(frame):
@@ -118,7 +106,9 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
         else:
             frame = random_sample(frame, sample_rows, seed)
             sample = {"method": "random", "rows": len(frame), "seed": seed}
-    problem = make_problem(frame, target, task=task, metric=metric, seed=seed)
+    sample["source_rows"] = source_rows
+    problem = make_problem(frame, target, task=task, metric=metric, seed=seed,
+                           roles=dict(roles) or None)
     joblib.dump(problem, problem_file)
     _PROBLEMS.clear()
     _PROBLEMS[problem_file] = problem

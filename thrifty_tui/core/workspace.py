@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS results (
     extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS results_run ON results(run_id);
+CREATE TABLE IF NOT EXISTS samples (
+    id INTEGER PRIMARY KEY, source TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+    mtime REAL NOT NULL, sha256 TEXT NOT NULL, hashed TEXT NOT NULL, method TEXT NOT NULL,
+    rows INTEGER NOT NULL, seed INTEGER NOT NULL, created_at REAL NOT NULL,
+    run_id INTEGER, extra TEXT NOT NULL DEFAULT '{}'
+);
 """
 
 
@@ -79,6 +85,30 @@ class Workspace:
             "INSERT INTO datasets (path, fingerprint, n_rows, n_cols, opened_at) VALUES (?,?,?,?,?)",
             (path, fingerprint, n_rows, n_cols, time.time()))
         return int(cur.lastrowid)
+
+    def add_sample(self, fingerprint: dict, method: str, rows: int, seed: int,
+                   run_id: int | None = None, **extra: object) -> int:
+        """Record a sample taken of a file: its fingerprint (``SourceFingerprint.to_dict()``:
+        path, size, mtime, sha256, hashed), how it was drawn, how many rows, the seed."""
+        cur = self.db.execute(
+            "INSERT INTO samples (source, size_bytes, mtime, sha256, hashed, method, rows, seed,"
+            " created_at, run_id, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (fingerprint["path"], fingerprint["size"], fingerprint["mtime"],
+             fingerprint["sha256"], fingerprint["hashed"], method, rows, seed, time.time(),
+             run_id, json.dumps(extra, default=str)))
+        return int(cur.lastrowid)
+
+    def samples(self) -> list[dict]:
+        """Every recorded sample, oldest first, as plain dicts."""
+        cur = self.db.execute("SELECT id, source, size_bytes, mtime, sha256, hashed, method, rows,"
+                              " seed, created_at, run_id, extra FROM samples ORDER BY id")
+        names = [d[0] for d in cur.description]
+        out = []
+        for row in cur.fetchall():
+            item = dict(zip(names, row, strict=True))
+            item["extra"] = json.loads(item["extra"] or "{}")
+            out.append(item)
+        return out
 
     def start_run(self, path: str, target: str, task: str, metric: str, n_rows: int,
                   n_folds: int, models: tuple[str, ...], seed: int,

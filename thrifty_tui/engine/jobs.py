@@ -13,9 +13,11 @@ class Job:
 
 @dataclass(frozen=True)
 class OpenDataset(Job):
-    """Read a file and report a preview, shape and column roles."""
+    """Read a file and report a preview, shape, column roles and a profile for ``target``
+    (None: the suggested target)."""
 
     path: str
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Screen(Job):
     # Use this label set's labels (thrifty-tui label) as the target, named ``target``:
     # only the labeled rows of ``path`` are screened.
     label_set: int | None = None
+    # The user's column roles from the Load screen, (column, role value) pairs: they override
+    # the inferred roles when features are built.
+    roles: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -217,9 +217,41 @@ class Worker:
                 raise Cancelled
 
     def _open(self, job: OpenDataset) -> None:
-        from thrifty_tui.core import tasks
+        """Read or sample the file and profile it in a child, relaying its progress a few
+        times a second; cancel kills the child (a thread inside pandas cannot be stopped)."""
+        from thrifty_tui.core.events import LoadProgress
+        from thrifty_tui.engine.remote import call
+
+        started = time.monotonic()
         precheck(job.path)  # cheap checks here, for a message without a child round trip
-        event: DatasetOpened = self._wait(self.pool.submit(tasks.open_dataset, job.path))
+        self.emit(LoadProgress(path=job.path, phase="starting", fraction=None, elapsed_s=0.0))
+        progress = self.ws.artifacts / f"load-{time.time_ns()}.progress"
+        future = self.pool.submit(call, "thrifty_tui.core.loading", "open_for_load", job.path,
+                                  job.target, str(progress))
+        last = 0.0
+        try:
+            while True:
+                done, _ = wait([future], timeout=POLL_SECONDS)
+                if done:
+                    break
+                if self.checkpoint():
+                    self.pool.kill()
+                    self.emit(JobFailed(job="OpenDataset", cancelled=True,
+                                        message=f"stopped loading {Path(job.path).name}"))
+                    return
+                if time.monotonic() - last >= 0.25:  # a few updates a second is plenty
+                    last = time.monotonic()
+                    try:
+                        phase, fraction = json.loads(progress.read_text(encoding="utf-8"))
+                    except (OSError, ValueError, TypeError):
+                        phase, fraction = "starting", None
+                    self.emit(LoadProgress(path=job.path, phase=str(phase),
+                                           fraction=None if fraction is None else float(fraction),
+                                           elapsed_s=round(last - started, 1)))
+            event: DatasetOpened = future.result()
+        finally:
+            progress.unlink(missing_ok=True)
+            Path(f"{progress}.tmp").unlink(missing_ok=True)
         self.ws.add_dataset(event.path, event.fingerprint, event.n_rows, len(event.columns))
         self.emit(event)
 
@@ -239,9 +271,12 @@ class Worker:
         zoo_path = job.zoo_path or find_zoo_file(job.path)
         zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
         labels = labeling.screen_labels(self, job) if job.label_set is not None else None
+        from thrifty_tui.engine.remote import call  # a sample of a big file is streamed
+
         summary = self._wait(self.pool.submit(
-            tasks.prepare_problem, job.path, job.target, job.task, job.metric, job.seed,
-            problem_file, labels and labels[:2], job.sample_rows))
+            call, "thrifty_tui.core.loading", "prepare_problem", job.path, job.target, job.task,
+            job.metric, job.seed, problem_file, labels and labels[:2], job.sample_rows,
+            job.roles))
         if labels:
             summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
         notices = list(summary["notices"])
@@ -258,6 +293,8 @@ class Worker:
                                    summary["n_rows"], summary["n_folds"], names, job.seed,
                                    tuple(notices), rungs, excluded, job.max_fit_seconds)
         self.current_run_id = run_id
+        if summary["sample"]["method"] != "all rows":
+            self._record_sample(job.path, summary["sample"], run_id)
         run_dir = self.ws.run_dir(run_id)
         public = {k: v for k, v in summary.items() if k != "schema"}
         (run_dir / "problem.json").write_text(json.dumps(
@@ -315,6 +352,16 @@ class Worker:
         guard.finish(run_id, status, stop_reason)
         self.ws.finish_run(finished)
         self.emit(finished)
+
+    def _record_sample(self, path: str, sample: dict[str, Any], run_id: int | None) -> None:
+        """Put a sample taken of ``path`` in the workspace: the source's fingerprint (size,
+        mtime, hash of the content or of sampled blocks), method, size and seed."""
+        from thrifty_tui.engine.remote import call
+
+        fingerprint = self._wait(self.pool.submit(call, "thrifty_tui.core.loading",
+                                                  "fingerprint", path))
+        self.ws.add_sample(fingerprint, sample["method"], int(sample["rows"]),
+                           int(sample["seed"]), run_id=run_id)
 
     def _manifest(self, run_id: int) -> tuple[str, dict[str, Any]]:
         """The refit model's file and the manifest of run ``run_id`` (everything but hashes,

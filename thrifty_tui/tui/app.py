@@ -88,8 +88,13 @@ class ThriftyApp(App[None]):
     # -- engine events ------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
+        # A new profile of the same file (another target) must not repeat the file's notes.
+        new_file = isinstance(event, DatasetOpened) and (
+            self.state.dataset is None or self.state.dataset.path != event.path)
         self.state.apply(event)
-        if isinstance(event, JobFailed):
+        if isinstance(event, JobFailed) and event.cancelled:
+            self.notify(event.message, title="Cancelled")
+        elif isinstance(event, JobFailed):
             title = "Cannot do that" if event.user_error else "Internal error"
             self.notify(event.message, title=title, severity="error", timeout=8)
         elif isinstance(event, ExportFinished):
@@ -101,7 +106,7 @@ class ThriftyApp(App[None]):
                         title=f"Screening {event.status}")
         elif isinstance(event, Notice):
             self.log(event.message)
-        elif isinstance(event, DatasetOpened):
+        elif isinstance(event, DatasetOpened) and new_file:
             for note in event.notices:
                 self.notify(note, title="Note", severity="warning")
         if isinstance(event, RunStarted | BoardRestored | RunFinished | DatasetOpened
@@ -110,9 +115,16 @@ class ThriftyApp(App[None]):
         self.engine_signal.publish(event)
 
     # -- actions ------------------------------------------------------------------------------
-    def open_path(self, path: str) -> None:
-        self.state.loading = path
-        self.submit(OpenDataset(path=path))
+    def open_path(self, path: str, target: str | None = None) -> None:
+        """Read (or sample) and profile ``path`` for ``target`` (default: the current one)."""
+        self.state.loading, self.state.load_progress = path, None
+        self.submit(OpenDataset(path=path, target=target or self.state.target))
+        self.refresh_bindings()
+
+    def cancel_load(self) -> None:
+        """Stop reading the file being opened (its child process is killed)."""
+        if self.worker is not None and self.state.loading is not None:
+            self.worker.cancel()
 
     def action_screen_models(self) -> None:
         dataset, target = self.state.dataset, self.state.target
@@ -122,11 +134,16 @@ class ThriftyApp(App[None]):
         self.state.screen_pending = True
         self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
                               seed=self.settings.seed, budget_s=self.state.rules.wall_s,
-                              budget=self.state.rules))
+                              budget=self.state.rules,
+                              sample_rows=self.state.sample_rows,
+                              roles=tuple(sorted(self.state.roles.items()))))
         self.refresh_bindings()
         self.switch_mode("board")
 
     def action_cancel_run(self) -> None:
+        if self.state.loading is not None and not self.state.run_active:
+            self.cancel_load()
+            return
         if self.worker is not None and self.state.run_active:
             self.worker.cancel()
             self.notify("Stopping the run…")
@@ -144,16 +161,33 @@ class ThriftyApp(App[None]):
         self.push_screen(ExportDialog(default, run_id=finished.run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_mode" and parameters == (self.current_mode,):
+            return False  # no key to go where you are: the footer must fit 80 columns
         if action == "screen_models":
             return None if self.state.run_active or self.state.dataset is None else True
+        # On the Load screen keys that cannot run now are hidden, not greyed: its own keys
+        # need the room in an 80-column footer.
+        unavailable = False if self.current_mode in ("load", "budget") else None
         if action == "export":
-            return True if self.state.can_export else None
+            return True if self.state.can_export else unavailable
         if action == "cancel_run":
-            return True if self.state.run_active else None
+            return True if self.state.run_active or self.state.loading is not None \
+                else unavailable
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if isinstance(screen, LoadScreen):
+            yield SystemCommand("Open a file", "A path with completion, or the folder tree (o)",
+                                screen.action_open_picker)
+            yield SystemCommand("Task", "auto → classification → regression (t)",
+                                screen.action_cycle_task)
+            yield SystemCommand("Column role", "The highlighted column: numeric → category → "
+                                "text → date → id-like, not used (r)", screen.action_cycle_role)
+            yield SystemCommand("Sample size", "Screen all rows or a seeded sample (z)",
+                                screen.action_cycle_sample)
+            yield SystemCommand("Cancel loading", "Stop reading the file being opened (Esc)",
+                                self.cancel_load)
         yield SystemCommand("Load data", "Open a file and choose the target (l)",
                             lambda: self.switch_mode("load"))
         yield SystemCommand("Leaderboard", "Show the live leaderboard (b)",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from thrifty_tui.core.diagnostics import Diagnostics
 from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, LeaderTies,
+    LoadProgress,
     ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, RunFinished, RunProgress, RunStarted,
 )
 from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated
@@ -30,6 +31,9 @@ class UiState:
     exporting: str | None = None
     last_export: ExportFinished | None = None
     loading: str | None = None
+    load_progress: LoadProgress | None = None  # the latest, while a file is being read
+    roles: dict[str, str] = field(default_factory=dict)  # the user's role per column
+    sample_rows: int | None = None  # screen a sample of this many rows (None: all)
     screen_pending: bool = False
     labeling: LabelingState | None = None  # the open label set (label screen)
     racing: dict[str, ModelUpdate] = field(default_factory=dict)
@@ -59,10 +63,18 @@ class UiState:
             self.labeling = fold_labeling(self.labeling, event)
             return
         if isinstance(event, DatasetOpened):
-            self.dataset, self.loading = event, None
+            if self.dataset is None or self.dataset.path != event.path:
+                self.roles, self.sample_rows = {}, None  # choices belong to one file
+            self.dataset, self.loading, self.load_progress = event, None, None
             names = [c.name for c in event.columns]
-            if self.target not in names:
+            if event.target in names:
+                self.target = event.target
+            elif self.target not in names:
                 self.target = event.suggested_target
+            self.roles.pop(self.target or "", None)
+        elif isinstance(event, LoadProgress):
+            if self.loading is not None:
+                self.load_progress = event
         elif isinstance(event, RunStarted):
             self.run, self.results, self.running, self.finished = event, {}, [], None
             self.screen_pending = False
@@ -98,7 +110,7 @@ class UiState:
             if event.job == "Export":
                 self.exporting = None
             if event.job == "OpenDataset":
-                self.loading = None
+                self.loading, self.load_progress = None, None
             if event.job == "Screen":
                 self.screen_pending = False
                 self.running = []
