@@ -52,6 +52,7 @@ async def test_rules_from_the_dashboard_stop_the_run_and_the_verdict_shows(make_
         view = app.state.budget
         assert view.finished.status == "done"
         assert view.update.final and view.update.fits_started <= 12
+        await wait_for(pilot, lambda: text_of(app, "#verdict").startswith("Done: "), 5)
         verdict = text_of(app, "#verdict")
         assert verdict.startswith("Done: maximum of 12 fits reached"), verdict
         assert text_of(app, "#fits-text").endswith("of 12")
@@ -75,3 +76,28 @@ async def test_a_wrong_rules_line_is_refused_and_changes_nothing(make_app):
         await pilot.press("escape")
         assert not app.screen.query_one("#rules-input", Input).display
         assert text_of(app, "#time-text").strip() == "0 s of 30 s"
+
+
+async def test_extend_then_stop_now_keeps_the_best_so_far(make_app, gss):
+    app = make_app(path=gss, target="gender")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None)
+        await pilot.press("d")
+        await set_rules(pilot, app, "seconds=40")
+        await pilot.press("s", "d")
+        view = app.state.budget
+        await wait_for(pilot, lambda: view.update is not None and view.update.wall_s == 40)
+        await pilot.press("plus")  # +50 %: the guard takes it at its next check
+        await wait_for(pilot, lambda: view.update.wall_s == 60 or view.finished is not None)
+        assert view.update.wall_s == 60, "the extension did not reach the run"
+        await wait_for(pilot, lambda: text_of(app, "#time-text").endswith("of 60 s"), 5)
+        # Stop as soon as a model has a full-data score: the best so far is kept and refitted.
+        await wait_for(pilot, lambda: view.update.best_model or view.finished is not None)
+        await pilot.press("exclamation_mark")
+        await wait_for(pilot, lambda: view.finished is not None, timeout=120)
+        assert view.finished.status == "done" and view.finished.model_path
+        assert view.finished.stop_reason.startswith("stopped by the user"), \
+            view.finished.stop_reason
+        await wait_for(pilot, lambda: text_of(app, "#verdict").startswith("Done: "), 5)
+        assert text_of(app, "#verdict").startswith("Done: stopped by the user")
+        assert view.update.elapsed_s < 60
