@@ -82,6 +82,48 @@ def test_leakage_suspects_are_flagged_and_honest_features_are_not():
     assert "predicts 'target' almost perfectly" in message and "balanced accuracy" in message
 
 
+def test_user_roles_redo_the_role_warnings_without_the_data():
+    """Roles chosen on the Load screen change the warnings that follow from a role; the
+    data is not read again (the profile alone holds what is needed)."""
+    data = load_breast_cancer(as_frame=True).frame
+    frame = data.assign(
+        diagnosis_code=data["target"].map({0: "M", 1: "B"}),
+        patient_id=[f"P{i:05d}" for i in range(len(data))],
+        ward=["A"] * len(data),
+        note=[None if i % 3 else f"n{i % 5}" for i in range(len(data))],  # 67 % missing
+    )
+    result = profile(frame, target="target")
+    kinds = _kinds(result)
+    assert kinds["id-like"] == {"patient_id"} and kinds["constant"] == {"ward"}
+    assert kinds["leakage"] == {"diagnosis_code"} and kinds["high-missing"] == {"note"}
+    assert result.with_roles({}) is result
+
+    changed = result.with_roles({"patient_id": "categorical", "ward": Role.NUMERIC,
+                                 "diagnosis_code": "id-like", "note": "id-like",
+                                 "target": "numeric", "not a column": "text"})
+    roles = {c.name: c.role for c in changed.columns}
+    assert roles["patient_id"] == Role.CATEGORICAL and roles["ward"] == Role.NUMERIC
+    assert roles["diagnosis_code"] == Role.ID and roles["target"] == Role.TARGET
+    kinds = _kinds(changed)
+    # Their own id-like / constant warnings go; a leak kept out of the features is no longer
+    # one; a column set to id-like says so (and not that it looks like a row identifier).
+    assert kinds["id-like"] == {"diagnosis_code", "note"} and "constant" not in kinds
+    assert "leakage" not in kinds and "high-missing" not in kinds
+    said = {w.column: w.message for w in changed.warnings}
+    assert said["diagnosis_code"] == ("'diagnosis_code' is set to id-like; it is not used as a "
+                                      "feature")
+    # Target warnings and the other columns' warnings stay, in the profile's order.
+    assert [w for w in changed.warnings if w.kind not in ("id-like",)] == \
+        [w for w in result.warnings if w.column not in
+         {"patient_id", "ward", "diagnosis_code", "note"}]
+    # The Load screen applies all the user's roles to the worker's profile each time: a column
+    # whose choice is undone gets its warnings back, the leak included.
+    back = result.with_roles({"patient_id": "categorical"})
+    assert _kinds(back)["leakage"] == {"diagnosis_code"} and "id-like" not in _kinds(back)
+    # The inferred role, chosen again, changes nothing.
+    assert result.with_roles({"diagnosis_code": result.column("diagnosis_code").role}) is result
+
+
 def test_regression_leak_and_iris_is_not_a_leak():
     diabetes = load_diabetes(as_frame=True).frame
     diabetes["target_in_dollars"] = diabetes["target"] * 1_000 + 7
@@ -107,6 +149,8 @@ def test_constant_datetime_and_target_warnings():
     result = profile(frame, target="y")
     kinds = _kinds(result)
     assert kinds["constant"] == {"same", "empty"} and kinds["datetime"] == {"day"}
+    dates = next(w.message for w in result.warnings if w.kind == "datetime")
+    assert "year, month, day, weekday and hour" in dates  # date parts are features
     assert kinds["one-class"] == {"y"}
     assert result.column("day").role == Role.DATETIME
     empty = profile(frame.assign(y=None), target="y")

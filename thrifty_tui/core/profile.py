@@ -23,6 +23,7 @@ from thrifty_tui.core.profile_records import (
     Profile,
     ProfileWarning,
     TargetProfile,
+    column_warning,
 )
 from thrifty_tui.core.records import Role
 from thrifty_tui.core.schema import infer_role, suggest_task
@@ -31,7 +32,6 @@ DEFAULT_SAMPLE_ROWS = 50_000
 FULL_LOAD_BYTES = 64 << 20  # read whole below this (compressed files count 6x their size)
 LEAK_SCORE = 0.98  # balanced accuracy (classification) or R² (regression) on held-out rows
 LEAK_BINS = 32
-HIGH_MISSING = 0.5
 MAX_CLASSES_SHOWN = 30
 
 
@@ -127,7 +127,7 @@ def _profile_rows(frame: pd.DataFrame, target: str | None, rows: int, rows_exact
     columns = tuple(_column_profile(frame[name]) for name in frame.columns)
     if target is not None:
         columns = tuple(replace(c, role=Role.TARGET) if c.name == target else c for c in columns)
-    warnings = [w for c in columns if (w := _column_warning(c, len(frame)))]
+    warnings = [w for c in columns if (w := column_warning(c, len(frame)))]
     target_profile = None
     if target is not None:
         target_profile, target_warnings = _target_profile(whole_target, rows, exact_counts,
@@ -153,24 +153,6 @@ def _column_profile(col: pd.Series) -> ColumnProfile:
     return ColumnProfile(name=str(col.name), dtype=str(col.dtype), role=infer_role(col),
                          missing_fraction=float(col.isna().mean()) if len(col) else 0.0,
                          n_unique=n_unique, examples=examples, **stats)
-
-
-def _column_warning(col: ColumnProfile, n_rows: int) -> ProfileWarning | None:
-    name = repr(col.name)
-    if col.role == Role.ID:
-        return ProfileWarning("id-like", col.name, f"{name} looks like a row identifier "
-                              f"({col.n_unique:,} distinct values in {n_rows:,} rows); it is not "
-                              f"used as a feature")
-    if col.role == Role.CONSTANT:
-        what = "is empty" if col.n_unique == 0 else f"holds a single value ({col.examples[0]!r})"
-        return ProfileWarning("constant", col.name, f"{name} {what}; it is not used as a feature")
-    if col.role == Role.DATETIME:
-        return ProfileWarning("datetime", col.name,
-                              f"{name} holds dates; it is not used as a feature yet")
-    if col.missing_fraction >= HIGH_MISSING:
-        return ProfileWarning("high-missing", col.name,
-                              f"{name} is {col.missing_fraction:.0%} missing")
-    return None
 
 
 def _target_profile(y: pd.Series, rows: int, exact_counts: dict[str, int] | None,
