@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
 
 import pytest
-from textual.widgets import DirectoryTree, Input, OptionList, ProgressBar
+from textual.widgets import DirectoryTree, Footer, Input, OptionList, ProgressBar
+from textual.widgets._footer import FooterKey
 from tui_helpers import SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.events import RunStarted
+from thrifty_tui.core.events import RunFinished, RunStarted
 from thrifty_tui.core.workspace import Workspace
 from thrifty_tui.engine.jobs import Screen as ScreenJob
 
@@ -211,3 +213,108 @@ async def test_target_roles_task_and_sample_size_reach_the_screening(make_app, m
     assert roles["year"] == "categorical" and "title" not in roles
     assert sample["method"] == "stratified" and sample["rows"] == 2000
     assert sample["source"].endswith("movies.csv") and sample["hashed"] == "content"
+
+
+def _footer_keys(app) -> list[tuple[str, int, bool]]:
+    """The footer's keys as drawn: (key, right edge, greyed)."""
+    footer = app.screen.query_one(Footer)
+    return [(k.key, k.region.right, k.has_class("-disabled")) for k in footer.query(FooterKey)]
+
+
+async def test_every_key_of_the_footer_fits_80_columns_in_every_state(make_app):
+    """Loaded or not, a load running, a run running, a model to export, the picker open: the
+    footer's keys all fit 80 columns, the one to cancel with is among them, and a key left
+    out of the footer still works."""
+    app = make_app(path=str(SAMPLE_DIR / "car_prices.csv"), target="Price")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None and not app.state.loading)
+        state, dataset = app.state, app.state.dataset
+        done = RunFinished(run_id=1, status="done", best_model="linear", best_score=0.9,
+                           metric="r2", elapsed_s=1.0, stop_reason="all models screened",
+                           model_path="model.joblib")
+        for loaded, loading, running, exportable, picker in itertools.product((True, False),
+                                                                             repeat=5):
+            state.dataset = dataset if loaded else None
+            state.loading = "/data/big.csv" if loading else None
+            state.screen_pending = running
+            state.finished = done if exportable else None
+            if picker:
+                await pilot.press("o")
+            app.refresh_bindings()
+            await pilot.pause(0.05)
+            keys = _footer_keys(app)
+            where = {"loaded": loaded, "loading": loading, "running": running,
+                     "exportable": exportable, "picker": picker, "keys": keys}
+            assert keys and max(right for _, right, _ in keys) <= SIZE[0], where
+            if picker:
+                assert [k for k, _, _ in keys] == ["escape"], where
+                await pilot.press("escape")
+                continue
+            assert "o" in {k for k, _, _ in keys}, where
+            if loading or running:
+                assert "x" in {k for k, _, _ in keys}, where
+        # Loaded, a load running, a model to export: Budget and Label left the footer...
+        state.dataset, state.loading, state.screen_pending = dataset, "/data/big.csv", False
+        state.finished = done
+        app.refresh_bindings()
+        await pilot.pause(0.05)
+        shown = {k for k, _, _ in _footer_keys(app)}
+        assert {"o", "t", "r", "z", "s", "x", "e"} <= shown and not {"a", "d"} & shown
+        palette = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Budget dashboard", "Label data"} <= palette  # ...are in the palette...
+        await pilot.press("d")  # ...and still work
+        assert app.current_mode == "budget"
+        state.loading, state.finished = None, None
+        app.switch_mode("load")
+        await pilot.pause(0.05)
+        assert {k for k, _, _ in _footer_keys(app)} == {"o", "t", "r", "z", "q", "b", "s", "a",
+                                                         "d"}  # room for all: nothing left out
+
+
+def _roles_csv(path: Path) -> Path:
+    """A row counter (id-like), a constant, a number, a leak of the target and the target."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    y = rng.choice(["yes", "no"], 400)
+    pd.DataFrame({"row_id": np.arange(400), "site": ["lab"] * 400,
+                  "dose": rng.integers(0, 50, 400), "code": np.where(y == "yes", "P", "N"),
+                  "y": y}).to_csv(path, index=False)
+    return path
+
+
+async def test_a_role_change_redoes_the_warnings_without_reading_the_file(make_app, tmp_path):
+    app = make_app(path=str(_roles_csv(tmp_path / "roles.csv")), target="y")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None
+                       and app.state.dataset.profile is not None and not app.state.loading)
+        columns = app.screen.query_one("#columns", OptionList)
+        names = [c.name for c in app.state.dataset.profile.columns]
+        await wait_for(pilot, lambda: columns.option_count == len(names))
+        jobs: list = []
+        real_submit = app.worker.submit
+        app.worker.submit = lambda job: (jobs.append(job), real_submit(job))
+        profile = app.screen.query_one("#profile")
+        status = app.screen.query_one("#load-status")
+        before = str(profile.render())
+        assert "'row_id' looks like a row identifier" in before
+        assert "'site' holds a single value" in before and "'code' predicts 'y'" in before
+        assert "⚠ 3" in str(status.render())
+        columns.highlighted = names.index("row_id")
+        await pilot.press("r")  # id-like -> numeric
+        columns.highlighted = names.index("site")
+        await pilot.press("r")  # constant -> numeric
+        columns.highlighted = names.index("code")
+        await pilot.press("r", "r", "r")  # category -> text -> date -> id-like: not used
+        await pilot.pause()
+        assert app.state.roles == {"row_id": "numeric", "site": "numeric", "code": "id-like"}
+        after = str(profile.render())
+        assert "row identifier" not in after and "single value" not in after
+        assert "predicts" not in after  # a leak kept out of the features is no longer one
+        assert "'code' is set to id-like; it is not used as a feature" in after
+        assert "code: id-like ·" in after  # the highlighted column's role
+        assert "id-like*" in str(columns.get_option_at_index(names.index("code")).prompt)
+        assert "numeric*" in str(columns.get_option_at_index(names.index("row_id")).prompt)
+        assert "⚠ 1" in str(status.render())
+        assert jobs == [] and app.state.loading is None  # nothing read again

@@ -196,6 +196,8 @@ class ThriftyApp(App[None]):
                             self.action_screen_models)
         yield SystemCommand("Budget dashboard", "Done rules, time and fits spent, the verdict (d)",
                             lambda: self.switch_mode("budget"))
+        yield SystemCommand("Label data", "Label rows by hand; a model learns from them (a)",
+                            lambda: self.switch_mode("label"))
         yield SystemCommand("Cancel run", "Stop the running screening (x)", self.action_cancel_run)
         yield SystemCommand("Export bundle", "Write the best model as a bundle (e)",
                             self.action_export)

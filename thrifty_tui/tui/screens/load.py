@@ -7,10 +7,11 @@ Every read happens in the worker (``OpenDataset``): the screen renders the lates
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
@@ -26,6 +27,7 @@ from textual.widgets.option_list import Option
 
 from thrifty_tui.core.events import DatasetOpened, Event, JobFailed, LoadProgress, RunStarted
 from thrifty_tui.core.records import Role
+from thrifty_tui.tui.footer_fit import FittedFooter
 from thrifty_tui.tui.widgets.load_view import (
     PathSuggester,
     column_label,
@@ -42,10 +44,13 @@ TASKS = (None, "classification", "regression")
 PREVIEW_COLUMNS = 60  # a preview of thousands of columns helps no one and costs a lot
 
 
-class LoadScreen(Screen):
+class LoadScreen(FittedFooter, Screen):
     """Pick the data and what to predict; `s` then screens models on it."""
 
-    BINDINGS = [
+    # At 80 columns not every key fits while a load or a run can be cancelled (x) or a model
+    # exported (e): greyed keys leave the footer first, then these (they still work).
+    FOOTER_DROP = ("budget", "label", "sample-size", "board")
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_picker", "Open", id="open"),
         Binding("t", "cycle_task", "Task", id="task"),
         Binding("r", "cycle_role", "Role", id="role"),
@@ -177,7 +182,7 @@ class LoadScreen(Screen):
         state = self.app.state
         dataset = state.dataset
         assert dataset is not None and dataset.profile is not None
-        profile = dataset.profile
+        profile = dataset.profile.with_roles(state.roles)  # warnings as the roles leave them
         tp = profile.target if profile.target is not None and \
             profile.target.name == state.target else None
         task = state.task or (f"{tp.task or '?'} (auto)" if tp else "auto")

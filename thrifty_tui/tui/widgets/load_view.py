@@ -99,11 +99,11 @@ def _duration(seconds: float) -> str:
 def profile_text(dataset: DatasetOpened, target: str | None, task: str | None,
                  roles: dict[str, str], highlighted: str | None) -> Text:
     """The profile panel: shape, the target (task, balance, rows dropped), the highlighted
-    column, then the warnings."""
+    column, then the warnings (as the user's roles leave them)."""
     out = Text()
-    profile = dataset.profile
-    if profile is None:
+    if dataset.profile is None:
         return Text("no profile")
+    profile = dataset.profile.with_roles(roles)
     exact = "exact" if dataset.rows_exact and profile.rows_exact else "estimated"
     out.append(f"{profile.rows:,} rows ({exact}) × {len(profile.columns):,} cols", "bold")
     out.append("\n" if profile.method == "all rows" else f"\nprofiled: {profile.method}\n",
