@@ -304,6 +304,8 @@ def main() -> None:
     parser.add_argument("--halving-cap", type=float, default=240.0)
     parser.add_argument("--write", action="store_true", help="write the section of RESULTS.md")
     parser.add_argument("--render", action="store_true", help="only write what was measured")
+    parser.add_argument("--thrifty-only", action="store_true",
+                        help="re-run only thrifty-tui (after an engine change) for --budgets")
     parser.add_argument("--child", choices=["halving"])
     parser.add_argument("--folder")
     parser.add_argument("--target")
@@ -319,6 +321,19 @@ def main() -> None:
         return
     names = a.only or list(DEFAULT_SETS)
     sets = [ds for ds in sb.DATASETS if ds.name in names]
+    if a.thrifty_only:
+        for budget in a.budgets:
+            for ds in sets:
+                row = state["sets"][ds.name].setdefault("budgets", {}).setdefault(str(budget), {})
+                row["thrifty"] = run_thrifty(ds, budget)
+                print(ds.name, budget, "thrifty", _score(row["thrifty"]),
+                      _ratio(row["thrifty"], budget), row["thrifty"].get("stop_reason", ""),
+                      flush=True)
+                _save(state)
+        state["load_end"] = sb.load()
+        _save(state)
+        write_section(render(state))
+        return
     state.setdefault("sets", {})
     state.update(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine=sb.machine(),
                  load_start=sb.load())

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 UPDATE_EVERY_S = 0.4  # BudgetUpdate at least this often while a job runs (the UI throttles)
 USER_STOP = "user"  # the stop rule when the dashboard's "stop now" was pressed
 REFIT_OVERHEAD_S = 0.5  # dispatch, pickling and the model's dump, on top of the fit itself
+MAX_RESERVE_SHARE = 0.2  # of the time budget, kept at most for the final refit
 RESTART_S = 1.5  # new child processes after a kill: start, imports, loading the problem
 
 
@@ -172,8 +173,12 @@ class BudgetGuard:
         if not points and self.screen is not None:
             leader = self._racing_leader(self.screen)
             points = leader.per_fold_points() if leader is not None else []
-        guess = predict_seconds(points, self.n_rows) if points else math.nan
-        return (0.0 if math.isnan(guess) else guess) + REFIT_OVERHEAD_S
+        # Linear in the rows from one measured size (fits on small rungs are mostly fixed
+        # costs), and at most a fifth of the budget: one refit past the budget is the
+        # allowance, and a pessimistic guess must not stop screening at its first rung.
+        guess = predict_seconds(points, self.n_rows, 1.0) if points else math.nan
+        guess = 0.0 if math.isnan(guess) else guess
+        return min(guess + REFIT_OVERHEAD_S, MAX_RESERVE_SHARE * self.budget.wall_s)
 
     @staticmethod
     def _racing_leader(run: ScreenRun) -> Any:
@@ -423,7 +428,7 @@ class BudgetGuard:
         self.screen = run
         self._observe_screen(run)
         results = list(run.results)
-        if status == "done" and best_result(results) is None:
+        if status == "done" and best_result([r for r in results if not r.baseline]) is None:
             return self._best_partial(run, status, reason, results, specs)
         if status != "done" or self.stop_rule or self.wall_refused or not (
                 self.job.tune if self.job.tune is not None else self.budget.wants_tuning):
@@ -456,9 +461,10 @@ class BudgetGuard:
     def _best_partial(self, run: ScreenRun, status: str, reason: str, results: list[ModelResult],
                       specs: tuple[ModelSpec, ...]
                       ) -> tuple[str, str, list[ModelResult], tuple[ModelSpec, ...]]:
-        """No model reached all rows before a rule stopped the run: rather than nothing, the
-        best on the largest racing rung any model completed is refit (its row says so)."""
-        partial = [r for r in results if r.fold_scores and r.rows]
+        """No model but the baseline reached all rows before a rule stopped the run: rather
+        than the baseline (or nothing), the best model on the largest racing rung any model
+        completed is refit (its row says so)."""
+        partial = [r for r in results if r.fold_scores and r.rows and not r.baseline]
         if not partial:
             return status, reason, results, ()
         rows = max(r.rows for r in partial)
