@@ -60,13 +60,15 @@ class FittedFooter:
 
     FOOTER_DROP: ClassVar[tuple[str, ...]] = ()  # binding ids left out first, in this order
     FOOTER_COMPACT: ClassVar[bool] = False  # the screen's Footer(compact=...)
+    FOOTER_RESERVE: ClassVar[int] = 0  # columns the footer keeps for itself (^p palette: 14)
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         screen: Any = self
         bindings: dict[str, ActiveBinding] = super().active_bindings  # type: ignore[misc]
-        return fit_bindings(bindings, screen.app.get_key_display, screen.size.width,
-                            self.FOOTER_DROP, self.FOOTER_COMPACT)
+        return fit_bindings(bindings, screen.app.get_key_display,
+                            screen.size.width - self.FOOTER_RESERVE, self.FOOTER_DROP,
+                            self.FOOTER_COMPACT)
 
     def on_resize(self, event: events.Resize) -> None:
         self.refresh_bindings()  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
+from thrifty_tui.tui.footer_fit import FittedFooter
 from thrifty_tui.core.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import Event
@@ -47,8 +48,13 @@ def setting_of(rule: str, budget: Budget) -> str:
     return f"{value:g}"
 
 
-class BudgetScreen(Screen):
+class BudgetScreen(FittedFooter, Screen):
     """Gauges for time and fits, best-so-far over time, each rule, the verdict, the cost."""
+
+    # Keys left out of the footer first when it would not fit 80 columns (they still work).
+    FOOTER_DROP = ("label", "load", "board")
+    FOOTER_COMPACT = True
+    FOOTER_RESERVE = 14  # ^p palette
 
     BINDINGS = [
         Binding("r", "edit_rules", "Rules", id="budget-rules"),

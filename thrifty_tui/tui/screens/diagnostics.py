@@ -8,14 +8,20 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from thrifty_tui.tui.footer_fit import FittedFooter
 from thrifty_tui.core.diagnostics import PLOT_KINDS, confusion_text
 from thrifty_tui.tui.widgets.plot_panel import DiagnosticsPlot
 
 BOARD_KIND = "models"  # fit time vs score across all models of the run
 
 
-class DiagnosticsScreen(Screen):
+class DiagnosticsScreen(FittedFooter, Screen):
     """← → switch plots; Escape goes back to the leaderboard."""
+
+    # Keys left out of the footer first when it would not fit 80 columns (they still work).
+    FOOTER_DROP = ("label", "budget", "load", "board")
+    FOOTER_COMPACT = True
+    FOOTER_RESERVE = 14  # ^p palette
 
     BINDINGS = [
         Binding("right,n", "next_plot", "Next plot", id="next-plot"),

@@ -24,6 +24,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from thrifty_tui.tui.footer_fit import FittedFooter
 from thrifty_tui.core.events import Event, JobFailed, LabelingOpened, LabelSaved, LearningUpdated
 from thrifty_tui.core.labels import LABEL_KEYS
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
@@ -61,8 +62,13 @@ class InFlight(NamedTuple):
     pressed: float
 
 
-class LabelScreen(Screen):
+class LabelScreen(FittedFooter, Screen):
     """Label the rows of a file with single keys; undo, skip, search; learn while labeling."""
+
+    # Keys left out of the footer first when it would not fit 80 columns (they still work).
+    FOOTER_DROP = ("budget", "board", "load", "export")
+    FOOTER_COMPACT = True
+    FOOTER_RESERVE = 14  # ^p palette
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(key, f"label({i})", f"Label {i + 1}", show=False, id=f"label-{i + 1}")

@@ -12,6 +12,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
+from thrifty_tui.tui.footer_fit import FittedFooter
 from thrifty_tui.core.events import (
     BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
     ModelUpdate, RunFinished, RunProgress, RunStarted,
@@ -37,8 +38,13 @@ def score_text(metric: str, mean: float, std: float) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-class LeaderboardScreen(Screen):
+class LeaderboardScreen(FittedFooter, Screen):
     """Models and their cross-validated scores; the best is starred, its equals marked ≈."""
+
+    # Keys left out of the footer first when it would not fit 80 columns (they still work).
+    FOOTER_DROP = ("label", "load", "weak")
+    FOOTER_COMPACT = True
+    FOOTER_RESERVE = 14  # ^p palette
 
     BINDINGS = [
         Binding("enter", "diagnose", "Diagnostics", id="diagnose"),
