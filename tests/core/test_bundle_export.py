@@ -50,7 +50,7 @@ def exported(tmp_path_factory):
     worker = Worker(folder / "ws", events.put, max_procs=1).start()  # one child: less start-up
     try:
         worker.submit(Screen(path=str(data), target="Comedy", seed=1, zoo=specs,
-                             budget_s=300, racing=False))
+                             budget_s=300, racing=False, tune=False))
         finished = _until(events, RunFinished)[-1]
         assert finished.status == "done", finished.stop_reason
         worker.submit(Export(path=str(folder / "comedy"), run_id=finished.run_id))
