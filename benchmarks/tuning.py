@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import time
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import screening as sb  # noqa: E402 - the screening benchmark's data sets, split and children
+import screening as sb
 
 REPO = sb.REPO
 WORK = REPO / "benchmarks" / "_data" / "tuning"
