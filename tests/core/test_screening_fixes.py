@@ -1,5 +1,5 @@
-"""Screening fixes with measured values: target scaling, name columns as text, cheaper text
-features for trees, fast vocabularies in skops, the refit collapse check."""
+"""Screening fixes with measured values: target scaling, name columns as text (a category for
+trees), cheaper text features for trees, fast vocabularies in skops, the refit collapse check."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ from threadpoolctl import threadpool_limits
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core import screening
 from thrifty_tui.core.data import load_table
-from thrifty_tui.core.features import TEXT_COMPONENTS, ScaledTarget, Tfidf, tree_features
+from thrifty_tui.core.features import (
+    TEXT_COMPONENTS,
+    ScaledTarget,
+    Tfidf,
+    categorical_mask,
+    linear_features,
+    tree_features,
+)
 from thrifty_tui.core.records import Role
 from thrifty_tui.core.schema import infer_role, infer_schema
 from thrifty_tui.core.screening import evaluate, make_problem, refit
 from thrifty_tui.core.tasks import refit_collapsed
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.core.zoo import has_free_text, load_zoo, models_for, spec_by_name
 
 PETS = Path("/work/shared/data/openintro_seattlepets.csv.gz")
 
@@ -97,9 +104,63 @@ def test_a_column_of_many_rare_names_is_text_not_a_category():
 @pytest.mark.skipif(not PETS.exists(), reason="shared data set not present")
 def test_seattle_pet_names_are_text_and_breeds_categories():
     frame = pd.read_csv(PETS)
-    roles = {c.name: c.role for c in infer_schema(frame, target="species")}
-    assert roles["animal_name"] == Role.TEXT
-    assert roles["primary_breed"] == Role.CATEGORICAL
+    schema = {c.name: c for c in infer_schema(frame, target="species")}
+    assert schema["animal_name"].role == Role.TEXT and schema["animal_name"].short_text
+    assert schema["primary_breed"].role == Role.CATEGORICAL
+
+
+def _names_and_sentences(n_rows: int = 3000) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    words = np.array(["the", "night", "of", "a", "long", "road", "river", "last", "man", "day",
+                      "city", "love", "war", "house", "blue", "dark", "star", "king", "girl"])
+    sentences = [" ".join(rng.choice(words, rng.integers(2, 6))) + f" {i}"
+                 for i in range(n_rows)]
+    return pd.DataFrame({"name": _names(n_rows), "title": sentences,
+                         "size": rng.normal(size=n_rows),
+                         "y": rng.choice(["a", "b"], n_rows)})
+
+
+def test_short_text_is_a_category_for_trees_and_character_ngrams_for_linear_models():
+    """Names (one short word a value) are text, but trees get their frequent values as one
+    ordinal column (native categorical in HGB), not ten TF-IDF components: on seattle pets the
+    components cost HGB more CPU for no better score. Sentences keep the components."""
+    frame = _names_and_sentences()
+    schema = tuple(c for c in infer_schema(frame, target="y") if c.role != Role.TARGET)
+    by_name = {c.name: c for c in schema}
+    assert by_name["name"].role == by_name["title"].role == Role.TEXT
+    assert by_name["name"].short_text and not by_name["title"].short_text
+    X = frame.drop(columns="y")
+    trees = tree_features(schema).fit(X)
+    out = trees.transform(X)
+    assert out.shape[1] == 1 + 1 + TEXT_COMPONENTS  # size, name as a category, title as SVD
+    assert "text:name" not in trees.named_transformers_
+    assert {n: cols for n, _, cols in trees.transformers_}["cat"] == ["name"]
+    mask = categorical_mask(schema)
+    assert len(mask) == out.shape[1] and sum(mask) == 1
+    names_column = out[:, mask.index(True)]
+    assert names_column.max() <= 250 and names_column.min() >= -1  # capped levels, ints
+    # The linear set keeps character n-grams for the names.
+    linear = linear_features(schema).fit(X)
+    union = linear.named_transformers_["text:name"].named_steps["tfidf"]
+    assert dict(union.transformer_list)["chars"].analyzer == "char_wb"
+
+
+def test_naive_bayes_is_for_sentences_not_names():
+    """``needs_text`` models (complement NB on word counts) run for documents, not names."""
+    frame = _names_and_sentences()
+    schema = infer_schema(frame, target="y")
+    only_names = tuple(c for c in schema if c.name != "title")
+    assert has_free_text(schema) and not has_free_text(only_names)
+    nb = "complement NB"
+    assert nb in {s.name for s in models_for("classification", load_zoo(None), 3000, schema)}
+    assert nb not in {s.name for s in models_for("classification", load_zoo(None), 3000,
+                                                 only_names)}
+
+
+def test_movie_titles_are_sentences_not_short_text():
+    frame = load_table(SAMPLE_DIR / "movies.csv").frame
+    title = {c.name: c for c in infer_schema(frame, target="Comedy")}["title"]
+    assert title.role == Role.TEXT and not title.short_text
 
 
 def test_trees_get_word_tfidf_in_a_few_components():

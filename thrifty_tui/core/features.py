@@ -8,6 +8,11 @@ Three feature sets serve the whole zoo:
   categorical support), text as word TF-IDF reduced to a few dense SVD components (no
   character n-grams: on movie titles they cost HistGradientBoosting ~6x the time for no gain,
   and every dense component is one more column for each boosting round), dates as parts.
+  Short text (one word a value: names, codes; ``ColumnInfo.short_text``) is a category for
+  trees: its frequent values as ordinals, one column. Its word "components" are little more
+  than its frequent values spread over ten dense columns (seattle pets' names, 10 k rows,
+  5-fold: HGB 13.8 -> 8.3 CPU-s, accuracy 0.986 either way); character n-grams, which let a
+  linear model generalise over name endings and shared parts, stay in the linear sets.
 """
 
 from __future__ import annotations
@@ -183,6 +188,17 @@ def columns_with(schema: Sequence[ColumnInfo], role: Role) -> list[str]:
     return [c.name for c in schema if c.role == role]
 
 
+def tree_categories(schema: Sequence[ColumnInfo]) -> list[str]:
+    """Columns that trees see as categories: categorical ones, then short text (names)."""
+    return columns_with(schema, Role.CATEGORICAL) + [
+        c.name for c in schema if c.role == Role.TEXT and c.short_text]
+
+
+def tree_texts(schema: Sequence[ColumnInfo]) -> list[str]:
+    """Text columns that trees see as TF-IDF components: sentences, not short text."""
+    return [c.name for c in schema if c.role == Role.TEXT and not c.short_text]
+
+
 def _text_pipeline(dense_components: int | None, max_features: int = 20_000) -> Pipeline:
     """Sparse word and character n-grams (linear models), or for trees (``dense_components``)
     word TF-IDF reduced by SVD."""
@@ -240,7 +256,8 @@ def linear_features(schema: Sequence[ColumnInfo], nonneg: bool = False) -> Colum
 
 
 def tree_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
-    """Features for trees and boosting: raw numbers, ordinal categories, dense text."""
+    """Features for trees and boosting: raw numbers, ordinal categories (and short text),
+    dense text."""
     parts: list[tuple[str, object, object]] = []
     numeric = columns_with(schema, Role.NUMERIC)
     if numeric:
@@ -248,7 +265,7 @@ def tree_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
     dates = columns_with(schema, Role.DATETIME)
     if dates:
         parts.append(("date", DateParts(), dates))
-    categorical = columns_with(schema, Role.CATEGORICAL)
+    categorical = tree_categories(schema)
     if categorical:
         parts.append(("cat", Pipeline([
             ("str", CategoryStrings()),
@@ -257,7 +274,7 @@ def tree_features(schema: Sequence[ColumnInfo]) -> ColumnTransformer:
                                        encoded_missing_value=-1, min_frequency=5,
                                        max_categories=250)),
         ]), categorical))
-    for name in columns_with(schema, Role.TEXT):
+    for name in tree_texts(schema):
         parts.append((f"text:{name}", _text_pipeline(TEXT_COMPONENTS, 5_000), [name]))
     if not parts:
         raise ValueError("no usable feature columns")
@@ -269,8 +286,8 @@ def categorical_mask(schema: Sequence[ColumnInfo]) -> list[bool]:
     """Which outputs of ``tree_features`` are categorical (for native categorical support)."""
     mask = [False] * len(columns_with(schema, Role.NUMERIC))
     mask += [False] * (len(DATE_PARTS) * len(columns_with(schema, Role.DATETIME)))
-    mask += [True] * len(columns_with(schema, Role.CATEGORICAL))
-    mask += [False] * (TEXT_COMPONENTS * len(columns_with(schema, Role.TEXT)))
+    mask += [True] * len(tree_categories(schema))
+    mask += [False] * (TEXT_COMPONENTS * len(tree_texts(schema)))
     return mask
 
 

@@ -32,6 +32,9 @@ class ColumnInfo:
     role: Role
     missing_fraction: float
     n_unique: int
+    # Values of one short word (names, codes), not sentences: as text, trees get the column's
+    # frequent values as a capped category instead of word TF-IDF components.
+    short_text: bool = False
 
 
 @dataclass(frozen=True)

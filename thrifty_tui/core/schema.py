@@ -14,6 +14,7 @@ __all__ = [
     "Role",
     "infer_role",
     "infer_schema",
+    "is_short_text",
     "suggest_target",
     "suggest_task",
 ]
@@ -65,14 +66,26 @@ def infer_role(series: pd.Series) -> Role:
     if _looks_like_dates(text):
         return Role.DATETIME
     unique_ratio = n_unique / n
-    mean_words = float(text.str.count(r"\s+").mean()) + 1.0
-    if unique_ratio > 0.3 and (mean_words >= 2.0 or text.str.len().mean() > 25):
+    if unique_ratio > 0.3 and not is_short_text(text):
         return Role.TEXT
     if unique_ratio > 0.95 and n > 50:
         return Role.ID
     if _mostly_rare_words(text, n_unique):
         return Role.TEXT
     return Role.CATEGORICAL
+
+
+# Sentences have two words or more on average, or are long; below both, values are names or codes.
+SENTENCE_WORDS = 2.0
+SENTENCE_CHARS = 25
+
+
+def is_short_text(text: pd.Series) -> bool:
+    """Values of about one short word (names, codes, tags), not sentences (titles, reviews)."""
+    if not len(text):
+        return False
+    mean_words = float(text.str.count(r"\s+").mean()) + 1.0
+    return mean_words < SENTENCE_WORDS and float(text.str.len().mean()) <= SENTENCE_CHARS
 
 
 # The one-hot encoder keeps this many levels (the rest become one "infrequent" column).
@@ -103,10 +116,13 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
     for name in frame.columns:
         col = sample[name]
         role = Role.TARGET if name == target else infer_role(col)
+        strings = not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
+                       or pd.api.types.is_datetime64_any_dtype(col))
         infos.append(ColumnInfo(
             name=str(name), dtype=str(col.dtype), role=role,
             missing_fraction=float(col.isna().mean()) if len(col) else 0.0,
             n_unique=int(col.nunique(dropna=True)),
+            short_text=strings and is_short_text(col.dropna().astype(str)),
         ))
     return tuple(infos)
 

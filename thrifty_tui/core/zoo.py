@@ -165,10 +165,17 @@ def find_zoo_file(data_path: str | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def has_free_text(schema: Sequence[ColumnInfo]) -> bool:
+    """A text column of sentences: what ``needs_text`` models (naive Bayes on word counts)
+    are for. Short text (names, codes) is text for the linear models' character n-grams, but
+    not documents."""
+    return any(c.role == Role.TEXT and not c.short_text for c in schema)
+
+
 def models_for(task: str, zoo: Sequence[ModelSpec] | None = None, n_rows: int = 0,
                schema: Sequence[ColumnInfo] = ()) -> tuple[ModelSpec, ...]:
     """The specs that apply, baseline first, then by tier (stable within a tier)."""
-    has_text = any(c.role == Role.TEXT for c in schema)
+    has_text = has_free_text(schema)
     specs = [s for s in (zoo if zoo is not None else default_zoo())
              if not s.applies_to(task, n_rows, has_text)]
     return tuple(sorted(specs, key=lambda s: (not s.baseline, s.tier)))

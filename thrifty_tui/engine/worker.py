@@ -257,7 +257,8 @@ class Worker:
 
     def _screen(self, job: Screen) -> None:
         from thrifty_tui.core import tasks, tuning
-        from thrifty_tui.core.zoo import default_zoo, find_zoo_file, load_zoo, models_for
+        from thrifty_tui.core.zoo import (default_zoo, find_zoo_file, has_free_text, load_zoo,
+                                          models_for)
         from thrifty_tui.engine.screen_run import ScreenRun
         from thrifty_tui.engine.budget_guard import BudgetGuard
 
@@ -282,7 +283,7 @@ class Worker:
         notices = list(summary["notices"])
         if zoo_path and not job.zoo:
             notices.append(f"models from {zoo_path}")
-        has_text = any(c.role == "text" for c in summary["schema"])
+        has_text = has_free_text(summary["schema"])
         excluded = tuple(f"{s.name}: {why}" for s in zoo
                          if (why := s.applies_to(summary["task"], summary["n_rows"], has_text))
                          and summary["task"] in s.tasks)
