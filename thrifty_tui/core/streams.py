@@ -138,7 +138,7 @@ class ParquetStream(_Stream):
         return float(self.rows)
 
     def query(self, sql: str, control: Any = None, phase: str = "", fetch: str = "rows") -> Any:
-        con = connect()
+        con = connect(progress=control is not None)
         try:
             return run_query(con, sql.format(src=self.relation), fetch, control, phase)
         except ScanCancelled:
