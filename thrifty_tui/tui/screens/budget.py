@@ -169,10 +169,18 @@ class BudgetScreen(FittedFooter, Screen):
         trace = list(update.trace) if update is not None else []
         sign = -1.0 if metric.startswith("neg_") else 1.0
         if trace:
-            xs = [t for t, _ in trace] + [max(update.elapsed_s, trace[-1][0])]
-            ys = [sign * s for _, s in trace] + [sign * trace[-1][1]]
+            # A step line: the best holds until the next model beats it.
+            xs, ys = [], []
+            for i, (t, score) in enumerate(trace):
+                if i:
+                    xs.append(t)
+                    ys.append(sign * trace[i - 1][1])
+                xs.append(t)
+                ys.append(sign * score)
+            xs.append(max(update.elapsed_s, trace[-1][0]))
+            ys.append(sign * trace[-1][1])
             plt.plot(xs, ys, marker="braille")
-            plt.scatter(xs[:-1], ys[:-1], marker="dot")
+            plt.scatter([t for t, _ in trace], [sign * v for _, v in trace], marker="dot")
         if rules.target_score is not None and metric:
             target = rules.target_score
             plt.hline(abs(target) if metric.startswith("neg_") else target, "green")
