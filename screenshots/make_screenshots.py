@@ -36,6 +36,10 @@ async def main(size: tuple[int, int]) -> None:
             await wait_for(pilot, lambda: app.state.dataset is not None)
             await pilot.pause(0.3)
             app.save_screenshot(str(HERE / f"load{suffix}.svg"))
+            # Define done first: a time budget and a target on the budget dashboard.
+            await pilot.press("d", "r")
+            app.screen.query_one("#rules-input").value = ""
+            await pilot.press(*"seconds=90 target_score=0.62 patience=60", "enter")
             await pilot.press("s")
             await wait_for(pilot, lambda: len(app.state.results) >= 2)
             app.save_screenshot(str(HERE / f"leaderboard-live{suffix}.svg"))
@@ -57,6 +61,10 @@ async def main(size: tuple[int, int]) -> None:
             await pilot.pause(0.3)
             app.save_screenshot(str(HERE / f"export{suffix}.svg"))
             await pilot.press("escape")
+            await pilot.press("d")
+            await wait_for(pilot, lambda: app.state.budget.projection is not None, 30)
+            await pilot.pause(0.5)
+            app.save_screenshot(str(HERE / f"budget{suffix}.svg"))
 
 
 if __name__ == "__main__":
