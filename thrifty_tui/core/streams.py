@@ -7,6 +7,7 @@ with ``{src}`` standing for the file, and turns fetched rows back into a typed p
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +36,7 @@ from thrifty_tui.core.errors import DataError
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
-class _Stream:
+class _Stream(ABC):
     name: str
     names: tuple[str, ...]
     rejected = 0
@@ -54,9 +55,9 @@ class _Stream:
     def notices(self) -> list[str]:
         return []
 
+    @abstractmethod
     def estimate_rows(self) -> float:
         """Roughly how many rows the file holds (sets how many candidates a scan keeps)."""
-        raise NotImplementedError
 
 
 class CsvStream(_Stream):

@@ -13,21 +13,13 @@ from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
 from thrifty_tui.tui.footer_fit import FittedFooter
-from thrifty_tui.core.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget
+from thrifty_tui.core.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import Event
 from thrifty_tui.tui.budget_state import BUDGET_EVENTS, parse_rules, rules_text
 
 STATE_STYLE = {MET: "bold green", NOT_YET: "yellow", "off": "dim"}
 EXTEND_FRACTION = 0.5  # "+" adds half the budget again (time and fits)
-
-
-def shown(score: float, metric: str) -> str:
-    """A score as people read it: losses (neg_ metrics) positive."""
-    if score is None or (isinstance(score, float) and math.isnan(score)):
-        return "—"
-    value = -score if metric.startswith("neg_") else score
-    return f"{value:.4f}" if abs(value) < 100 else f"{value:,.1f}"
 
 
 def setting_of(rule: str, budget: Budget) -> str:
@@ -121,7 +113,7 @@ class BudgetScreen(FittedFooter, Screen):
             phase = update.phase if update is not None else "starting"
             if view.finished is not None:
                 phase = view.finished.status
-            best = (f" · best [b]{update.best_model}[/b] {shown(update.best_score, metric)}"
+            best = (f" · best [b]{update.best_model}[/b] {show_score(update.best_score, metric)}"
                     if update is not None and update.best_model else "")
             title += f"run {view.run_id} · {metric} · {phase}{best}"
         self.query_one("#budget-title", Static).update(title)
@@ -242,8 +234,8 @@ class BudgetScreen(FittedFooter, Screen):
             return
         p = ready.projection
         points = " · ".join(
-            f"{pt.rows:,} rows → {shown(pt.score, metric)} [{shown(pt.low, metric)}–"
-            f"{shown(pt.high, metric)}]" for pt in p.points if not math.isnan(pt.score))
+            f"{pt.rows:,} rows → {show_score(pt.score, metric)} [{show_score(pt.low, metric)}–"
+            f"{show_score(pt.high, metric)}]" for pt in p.points if not math.isnan(pt.score))
         line.update(Text.assemble(("Would more help? ", "bold"), f"{p.model}: {p.advice}",
                                   ("\n" + points) if points else ""))
 
