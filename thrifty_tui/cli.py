@@ -11,8 +11,6 @@ import sys
 import time
 from typing import Any, NoReturn
 
-from thrifty_tui.cli_data import positive_int
-
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 
 
@@ -32,6 +30,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
 
 
@@ -70,13 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
                            "done rule is set)")
     tune.add_argument("--no-tune", dest="tune", action="store_const", const=False,
                       help="screen only; do not tune the leaders afterwards")
-    p_run.add_argument("--max-fits", type=positive_int, metavar="N",
+    p_run.add_argument("--max-fits", type=_positive_int, metavar="N",
                        help="at most N fits (one model on one CV fold; the final refit aside)")
     p_run.add_argument("--target-score", type=float, metavar="X",
                        help="done once the best CV score reaches X (for rmse/mae: the error)")
     p_run.add_argument("--min-improvement", type=_positive, metavar="F",
                        help="done once the loss is a fraction F below the baseline's (0.2)")
-    p_run.add_argument("--patience", type=positive_int, metavar="N",
+    p_run.add_argument("--patience", type=_positive_int, metavar="N",
                        help="done after N fits without a gain of at least --patience-delta")
     p_run.add_argument("--patience-delta", type=float, metavar="D", help="δ for --patience")
     p_run.add_argument("--noise-floor", action="store_const", const=True, default=None,

@@ -25,23 +25,24 @@ DEFAULT_SAMPLE_ROWS = 50_000  # profile.DEFAULT_SAMPLE_ROWS
 DEFAULT_MIN_PER_CLASS = 10  # sampling.DEFAULT_MIN_PER_CLASS
 
 
-def int_at_least(text: str, minimum: int) -> int:
-    """An argparse value: a whole number of at least ``minimum`` (one message for all)."""
+def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least {minimum}")
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
     return value
 
 
-def positive_int(text: str) -> int:
-    return int_at_least(text, 1)
-
-
 def _non_negative_int(text: str) -> int:
-    return int_at_least(text, 0)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
 
 
 def add_subcommands(subparsers: Any) -> None:
@@ -50,14 +51,14 @@ def add_subcommands(subparsers: Any) -> None:
     p.add_argument("path")
     p.add_argument("--target", help="column to check as the target (balance, leakage)")
     p.add_argument("--json", action="store_true", help="the profile as one JSON object")
-    p.add_argument("--sample-rows", type=positive_int, default=DEFAULT_SAMPLE_ROWS,
+    p.add_argument("--sample-rows", type=_positive_int, default=DEFAULT_SAMPLE_ROWS,
                    help=f"rows the statistics come from (default {DEFAULT_SAMPLE_ROWS:,})")
     p.add_argument("--quick", action="store_true",
                    help="read only the first rows of a big file (row count estimated)")
     p.add_argument("--seed", type=_non_negative_int, default=0)
     s = subparsers.add_parser("sample", help="downsample a file of any size to CSV or Parquet")
     s.add_argument("path")
-    s.add_argument("--rows", type=positive_int, required=True, help="rows to keep")
+    s.add_argument("--rows", type=_positive_int, required=True, help="rows to keep")
     s.add_argument("--stratify", metavar="COL", help="keep the class shares of this column")
     s.add_argument("--seed", type=_non_negative_int, default=0)
     s.add_argument("--min-per-class", type=_non_negative_int, default=DEFAULT_MIN_PER_CLASS,
