@@ -49,6 +49,24 @@ def test_cost_prediction_follows_the_measured_growth():
     assert predict_seconds([(1000, 1.0), (3000, 9.0)], 9000) == pytest.approx(81.0)
     assert math.isnan(predict_seconds([], 1000))
     assert predict_seconds([(1000, 2.0)], 2000, default_exponent=1.0) == pytest.approx(4.0)
+    # Flat growth (a fixed number of boosting rounds) is believed down to rows ** 0.3 ...
+    assert predict_seconds([(1000, 1.0), (3000, 1.1)], 9000) == pytest.approx(1.1 * 3 ** 0.3)
+    # ... and a zoo entry's cost_exponent extrapolates a single measured size.
+    assert predict_seconds([(1000, 1.0)], 9000, default_exponent=0.5) == pytest.approx(3.0)
+
+
+def test_zoo_cost_exponent_is_read_and_checked(tmp_path):
+    from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.zoo import load_zoo, spec_by_name
+
+    assert spec_by_name("hist gradient boosting", load_zoo()).growth == 0.5
+    assert spec_by_name("RBF SVM", load_zoo()).growth == 2.0  # quadratic memory
+    assert spec_by_name("decision tree", load_zoo()).growth == 1.2
+    bad = tmp_path / "zoo.toml"
+    bad.write_text('[[model]]\nname = "m"\nestimator = "sklearn.tree:DecisionTreeClassifier"\n'
+                   'cost_exponent = -1\n')
+    with pytest.raises(DataError, match="cost_exponent"):
+        load_zoo(bad)
 
 
 @pytest.mark.parametrize("t,df", [(0.3, 4), (2.1, 4), (3.7, 9), (-1.2, 2), (8.0, 4)])

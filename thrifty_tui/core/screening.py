@@ -338,7 +338,11 @@ def evaluate(spec: ModelSpec, problem: Problem, should_stop=lambda: False) -> Mo
 
 
 def refit(spec: ModelSpec, problem: Problem):
-    """Fit ``spec`` on all rows of the problem: the model that gets exported."""
+    """Fit ``spec`` on all rows of the problem (or its ``fit_rows``): the exported model."""
     model = build_model(spec, problem)
-    model.fit(problem.X, problem.y)
+    X, y = problem.X, problem.y
+    if spec.fit_rows is not None and problem.order is not None and spec.fit_rows < len(y):
+        rows = np.sort(np.asarray(problem.order)[:spec.fit_rows])  # a stratified subsample
+        X, y = X.iloc[rows], y.iloc[rows]
+    model.fit(X, y)
     return model

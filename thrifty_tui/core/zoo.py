@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 import os
 import tomllib
 from collections.abc import Callable, Sequence
@@ -49,6 +50,19 @@ class ModelSpec:
     memory: str = "linear"  # or "quadratic": memory grows with rows squared
     needs_text: bool = False
     space: tuple[tuple[str, tuple[str, tuple[Any, ...]]], ...] = field(default_factory=tuple)
+    # The final fit's rows (a stratified prefix of the racing order), None for all rows: set
+    # only when a time budget leaves no room to fit the best model on every row.
+    fit_rows: int | None = None
+    # How fit time grows with the rows (time ~ rows ** exponent) until fits at two sizes are
+    # measured; None: 2.0 for quadratic-memory models, else 1.2.
+    cost_exponent: float | None = None
+
+    @property
+    def growth(self) -> float:
+        """The exponent that extrapolates a fit's time from one measured size."""
+        if self.cost_exponent is not None:
+            return self.cost_exponent
+        return 2.0 if self.memory == "quadratic" else 1.2
 
     def applies_to(self, task: str, n_rows: int, has_text: bool) -> str:
         """'' when the spec should be tried, else why it is left out."""
@@ -115,7 +129,22 @@ def spec_from_entry(entry: dict[str, Any], source: str = "zoo") -> ModelSpec:
     return ModelSpec(name=name, tier=tier, build=build, tasks=tasks,
                      baseline=bool(entry.get("baseline", False)),
                      max_rows=entry.get("max_rows"), memory=str(entry.get("memory", "linear")),
-                     needs_text=bool(entry.get("needs_text", False)), space=space)
+                     needs_text=bool(entry.get("needs_text", False)), space=space,
+                     cost_exponent=_exponent(entry, name, source))
+
+
+def _exponent(entry: dict[str, Any], name: str, source: str) -> float | None:
+    value = entry.get("cost_exponent")
+    if value is None:
+        return None
+    try:
+        exponent = float(value)
+    except (TypeError, ValueError):
+        exponent = math.nan
+    if not 0.0 < exponent <= 3.0:
+        raise DataError(f"{source}: model {name!r} has cost_exponent {value!r}; "
+                        "use a number in (0, 3]")
+    return exponent
 
 
 BUNDLED_ZOOS = {"default": "zoo.toml", "full": "zoo.toml", "quick": "quick-zoo.toml"}

@@ -170,15 +170,25 @@ class BudgetGuard:
         if self.budget.wall_s is None:
             return 0.0
         points = self.points.get(self.best_model, []) if self.best_model else []
+        growth = self._growth(self.best_model)
         if not points and self.screen is not None:
             leader = self._racing_leader(self.screen)
             points = leader.per_fold_points() if leader is not None else []
-        # Linear in the rows from one measured size (fits on small rungs are mostly fixed
-        # costs), and at most a fifth of the budget: one refit past the budget is the
+            growth = min(1.0, leader.spec.growth) if leader is not None else 1.0
+        # At most linear in the rows from one measured size (fits on small rungs are mostly
+        # fixed costs), and at most a fifth of the budget: one refit past the budget is the
         # allowance, and a pessimistic guess must not stop screening at its first rung.
-        guess = predict_seconds(points, self.n_rows, 1.0) if points else math.nan
+        guess = predict_seconds(points, self.n_rows, growth) if points else math.nan
         guess = 0.0 if math.isnan(guess) else guess
         return min(guess + REFIT_OVERHEAD_S, MAX_RESERVE_SHARE * self.budget.wall_s)
+
+    def _growth(self, model: str) -> float:
+        """The single-size cost exponent of ``model`` (at most 1: see refit_reserve)."""
+        if self.screen is not None:
+            for cand in self.screen.candidates:
+                if model in (cand.spec.name, f"{cand.spec.name} (tuned)"):
+                    return min(1.0, cand.spec.growth)
+        return 1.0
 
     @staticmethod
     def _racing_leader(run: ScreenRun) -> Any:
@@ -353,7 +363,15 @@ class BudgetGuard:
             self._stop_screening(run)
             return False
         predicted = predict_seconds(cand.per_fold_points(), run.rungs[task.rung],
-                                    2.0 if cand.spec.memory == "quadratic" else 1.2)
+                                    cand.spec.growth)
+        if math.isnan(predicted) and self.budget.wall_s is not None:
+            # Not measured yet: as dear as the dearest fit measured on these rows (cheap
+            # tiers go first), plus new children, since it may have to be killed at the
+            # deadline. Taken as free, a random forest's first fit on 11 k rows once started
+            # 1 s before the deadline and, killed, held the run 3 s past it.
+            predicted = self.restart_s + max(
+                (f.fit_seconds for c in run.candidates
+                 for f in c.folds.get(task.rung, {}).values()), default=0.0)
         why = self.may_start(predicted)
         if why == "max_fits":
             self._stop_screening(run)
@@ -462,23 +480,69 @@ class BudgetGuard:
                       specs: tuple[ModelSpec, ...]
                       ) -> tuple[str, str, list[ModelResult], tuple[ModelSpec, ...]]:
         """No model but the baseline reached all rows before a rule stopped the run: rather
-        than the baseline (or nothing), the best model on the largest racing rung any model
-        completed is refit (its row says so)."""
+        than the baseline (or nothing), the best of the models cut short (``partial_winner``)
+        is refit (its row says so)."""
         partial = [r for r in results if r.fold_scores and r.rows and not r.baseline]
         if not partial:
             return status, reason, results, ()
-        rows = max(r.rows for r in partial)
-        top = max((r for r in partial if r.rows == rows), key=lambda r: r.mean)
+        top = partial_winner(partial)
+        rows = top.rows
         spec = next((s for s in specs if s.name == top.model), None)
         if spec is None:
             return status, reason, results, ()
         name = f"{top.model} (on {rows:,} rows)"
+        fit_rows = self.partial_fit_rows(top.model, rows, tuple(run.rungs))
+        fitted = ("" if fit_rows is None else
+                  f"; the final model is fitted on {fit_rows:,} rows, as many as the time "
+                  "left allowed")
         result = replace(top, model=name, status="done",
                          error=f"cross-validated on {rows:,} of {self.n_rows:,} rows only: "
-                               "the budget ran out before any model reached all rows")
+                               f"the budget ran out before any model reached all rows{fitted}")
         results.append(result)
         self.worker.ws.add_result(self.run_id, result)
         self.worker.emit(ModelScored(run_id=self.run_id, result=result, done=len(results),
                                      total=len(results)))
         self.note_score(name, result.fold_scores, result.baseline)
-        return status, reason, results, (replace(spec, name=name),)
+        return status, reason, results, (replace(spec, name=name, fit_rows=fit_rows),)
+
+    def partial_fit_rows(self, model: str, cv_rows: int, sizes: tuple[int, ...]) -> int | None:
+        """Rows for the final fit of a model cross-validated on ``cv_rows`` only: all rows
+        (None) when its predicted fit time fits in what is left of the time budget, else the
+        largest racing size that does (at least ``cv_rows``): the budget holds, and the model
+        still sees more rows than any of its folds did."""
+        wall = self.budget.wall_s
+        points = self.points.get(model, [])
+        if wall is None or not points:
+            return None
+        left = wall - self.elapsed() - REFIT_OVERHEAD_S
+        for size in sorted({*sizes, self.n_rows}, reverse=True):
+            if size < cv_rows:
+                break
+            if predict_seconds(points, size, self._growth(model)) <= left:
+                return None if size >= self.n_rows else size
+        return cv_rows
+
+
+def partial_winner(partial: list[ModelResult]) -> ModelResult:
+    """The best of models cross-validated on different racing rungs.
+
+    Scores on different rows are not comparable (more rows, higher scores), so each
+    challenger meets the champion on the largest rung both completed (their learning
+    curves), starting from the model on the most rows: a model that beat the others on the
+    rows they shared wins even if the time ran out before it reached as many rows as they did.
+    """
+    def at(result: ModelResult, rows: int) -> float:
+        curve = dict(result.learning_curve) if result.learning_curve else {}
+        curve.setdefault(result.rows, result.mean)
+        return curve.get(rows, math.nan)
+
+    ordered = sorted(partial, key=lambda r: (r.rows, r.mean), reverse=True)
+    champion = ordered[0]
+    for challenger in ordered[1:]:
+        shared = ({rows for rows, _ in champion.learning_curve} | {champion.rows}) & (
+            {rows for rows, _ in challenger.learning_curve} | {challenger.rows})
+        if shared:
+            rows = max(shared)
+            if at(challenger, rows) > at(champion, rows):
+                champion = challenger
+    return champion

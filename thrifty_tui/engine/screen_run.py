@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.05
 PROGRESS_EVERY_S = 0.25
+LOOK_TIER = 2  # under a time budget, tiers up to this one get a first look before the leader runs
 DROP_MARGIN = 0.005  # a model must trail the leader by at least this much to be dropped
 
 
@@ -260,9 +261,10 @@ class ScreenRun:
             ready = [t for c in self.candidates for t in self._next_tasks(c)]
             # Rung by rung, cheap tiers first within a rung: every model shows its small-rung
             # score before any pays for more rows, so each is judged against the real leader.
+            # With a time budget the leader goes ahead (see _priority).
+            leader = self._first_rung_leader() if self.job.budget_s is not None else None
             folds = sorted((t for t in ready if t.kind == "fold"),
-                           key=lambda t: (t.rung, t.candidate.spec.tier, t.candidate.order,
-                                          t.fold))
+                           key=lambda t: self._priority(t, leader))
             if not folds and self.refit_state == "pending" and self.refit_candidate:
                 ready.insert(0, Task("refit", self.refit_candidate))
             else:  # the best model's diagnostics first: the bundle needs them
@@ -276,6 +278,29 @@ class ScreenRun:
                 continue  # the guard skipped the fit (or diagnostics), or stopped the run
             self._submit(task)
 
+    def _first_rung_leader(self) -> Candidate | None:
+        """The best model on the first rung among those still racing (not the baseline)."""
+        racing = [c for c in self.candidates if not c.final and not c.spec.baseline
+                  and len(c.folds.get(0, {})) == self.n_folds_at(0)]
+        return max(racing, key=lambda c: statistics.fmean(c.rung_scores(0)), default=None)
+
+    def _priority(self, task: Task, leader: Candidate | None) -> tuple:
+        """Sort key of a ready fold: rung-major, cheap tiers first.
+
+        Under a time budget the first-rung leader is taken to all rows as soon as every model
+        up to the trees and boosting tier (or the leader's, if dearer) has had its first-rung
+        look, ahead of the dearest models' first fits and everyone's larger rungs: when the
+        time runs out, the best model seen has been cross-validated on as many rows as
+        possible (racing everyone rung by rung spent short budgets on small rungs and left the
+        leader on a sample). The baseline always keeps up: it is cheap and the board needs it.
+        """
+        cand = task.candidate
+        ahead = leader is not None and (
+            cand is leader or cand.spec.baseline
+            or (task.rung == 0 and cand.spec.tier <= max(leader.spec.tier, LOOK_TIER)))
+        return (0 if ahead or leader is None else 1, task.rung, cand.spec.tier, cand.order,
+                task.fold)
+
     def _admit(self, task: Task) -> bool:
         """Whether a fold may start now; a model that cannot finish in time is skipped."""
         cand = task.candidate
@@ -284,8 +309,7 @@ class ScreenRun:
         if task.rung > 0 and self._drop_if_worse(cand, task.rung - 1):
             return False
         rows = self._rung_rows(task.rung)
-        predicted = predict_seconds(cand.per_fold_points(), rows,
-                                    2.0 if cand.spec.memory == "quadratic" else 1.2)
+        predicted = predict_seconds(cand.per_fold_points(), rows, cand.spec.growth)
         if self.cap is not None and not math.isnan(predicted) and predicted > self.cap:
             self._finalize(cand, "skipped",
                            f"predicted {predicted:.0f} s per fit on {rows:,} rows > cap "

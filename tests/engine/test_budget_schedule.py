@@ -1,0 +1,100 @@
+"""Short time budgets: the leader goes ahead, the best model cut short is picked fairly, and
+its final fit keeps to the time left (fewer rows) instead of running past the budget."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+
+from thrifty_tui.core.features import linear_features
+from thrifty_tui.core.records import FoldResult, ModelResult
+from thrifty_tui.core.screening import make_problem, refit
+from thrifty_tui.core.zoo import ModelSpec
+from thrifty_tui.engine.budget_guard import partial_winner
+from thrifty_tui.engine.screen_run import Candidate, ScreenRun, Task
+
+
+def _spec(name: str, tier: int, baseline: bool = False) -> ModelSpec:
+    return ModelSpec(name, tier, build=lambda *a, **k: None, baseline=baseline)
+
+
+def _done(cand: Candidate, rung: int, score: float, folds: int = 5) -> None:
+    cand.folds[rung] = {k: FoldResult(model=cand.spec.name, rung=rung, rows=100, fold=k,
+                                      status="done", score=score, fit_seconds=0.1,
+                                      cpu_seconds=0.1, peak_mb=1.0) for k in range(folds)}
+
+
+def _ordered(tasks, leader):
+    return [(t.candidate.spec.name, t.rung) for t in
+            sorted(tasks, key=lambda t: ScreenRun._priority(None, t, leader))]
+
+
+def test_under_a_budget_the_leader_runs_ahead_of_dear_models_and_larger_rungs():
+    base, linear, hgb, forest = (Candidate(_spec("base", 0, True), 0),
+                                 Candidate(_spec("linear", 1), 1), Candidate(_spec("hgb", 2), 2),
+                                 Candidate(_spec("forest", 3), 3))
+    tasks = [Task("fold", forest, 0, 0), Task("fold", linear, 1, 0), Task("fold", hgb, 1, 0),
+             Task("fold", base, 1, 0)]
+    # Without a leader (no budget): rung by rung, cheap tiers first.
+    assert _ordered(tasks, None) == [("forest", 0), ("base", 1), ("linear", 1), ("hgb", 1)]
+    # With hgb leading the first rung: the baseline and the leader first, then the rest.
+    assert _ordered(tasks, hgb) == [("base", 1), ("hgb", 1), ("forest", 0), ("linear", 1)]
+    # A cheap leader waits until models up to the trees tier had their first look.
+    tasks.append(Task("fold", hgb, 0, 0))
+    assert _ordered(tasks, linear)[:3] == [("hgb", 0), ("base", 1), ("linear", 1)]
+
+
+def test_the_first_rung_leader_is_the_best_racing_model_not_the_baseline():
+    run = ScreenRun.__new__(ScreenRun)
+    base, a, b = (Candidate(_spec("base", 0, True), 0), Candidate(_spec("a", 1), 1),
+                  Candidate(_spec("b", 2), 2))
+    run.candidates, run._folds_at, run.n_folds = [base, a, b], {0: 5}, 5
+    assert run._first_rung_leader() is None
+    _done(base, 0, 0.9)
+    _done(a, 0, 0.6)
+    _done(b, 0, 0.7)
+    assert run._first_rung_leader() is b
+    b.status = "dropped"  # final models do not lead
+    assert run._first_rung_leader() is a
+
+
+def _result(name: str, curve: tuple[tuple[int, float], ...]) -> ModelResult:
+    rows, mean = curve[-1]
+    return ModelResult(model=name, status="skipped", fold_scores=(mean,) * 5, fit_seconds=1.0,
+                       rows=rows, learning_curve=curve)
+
+
+def test_the_model_cut_short_is_compared_on_the_rows_both_saw():
+    linear = _result("linear", ((1_000, 0.73), (3_000, 0.75), (9_000, 0.757)))
+    boosting = _result("boosting", ((1_000, 0.76), (3_000, 0.79)))
+    tree = _result("tree", ((1_000, 0.70),))
+    # The linear model has the most rows, but boosting beat it on the 3,000 both saw.
+    assert partial_winner([linear, boosting, tree]).model == "boosting"
+    assert partial_winner([linear, tree]).model == "linear"
+    weaker = _result("weaker boosting", ((1_000, 0.76), (3_000, 0.74)))
+    assert partial_winner([linear, weaker]).model == "linear"
+
+
+def _knn(task, schema, seed):
+    return Pipeline([("features", linear_features(schema)),
+                     ("model", KNeighborsClassifier())])
+
+
+def test_a_final_fit_on_fewer_rows_takes_a_stratified_subsample():
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(3_000) < 0.1, "rare", "common")
+    frame = pd.DataFrame({"x": rng.normal(size=3_000) + (y == "rare"), "y": y})
+    problem = make_problem(frame, "y", "classification", seed=0)
+    spec = ModelSpec("knn", 2, functools.partial(_knn))
+    assert refit(spec, problem)[-1].n_samples_fit_ == 3_000
+    from dataclasses import replace
+
+    small = refit(replace(spec, fit_rows=1_000), problem)[-1]
+    assert small.n_samples_fit_ == 1_000
+    share = float(np.mean(small._y == list(small.classes_).index("rare")))
+    assert share == pytest.approx(np.mean(y == "rare"), abs=0.01)
