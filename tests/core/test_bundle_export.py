@@ -95,6 +95,14 @@ def test_the_manifest_is_built_from_the_workspace(exported):
     budget = manifest["budget"]
     assert budget["budget_s"] == 300 and budget["spent_s"] == finished.elapsed_s
     assert budget["stop_reason"] == finished.stop_reason
+    # The done rules as set, how each ended, and the cost meter travel with the model.
+    assert budget["rules"]["wall_s"] == 300 and budget["rules"]["max_fits"] is None
+    assert budget["stop"]["reason"] == finished.stop_reason
+    assert {r[0]: r[1] for r in budget["stop"]["rules"]}["wall"] == "not yet"
+    assert budget["cost"]["cpu_s"] > 0 and budget["cost"]["by_model"]
+    with zipfile.ZipFile(events[-1].path) as zf:
+        card = zf.read("README.md").decode()
+    assert f"Compute: {budget['cost']['cpu_s']:.1f} CPU-s" in card
     assert manifest["timings"]["run_started"] <= manifest["timings"]["run_finished"]
     assert manifest["timings"]["run_elapsed_s"] == finished.elapsed_s
 

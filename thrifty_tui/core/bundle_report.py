@@ -180,6 +180,18 @@ def model_card(manifest: dict[str, Any]) -> str:
         lines += ["", (f"Screening spent {budget.get('spent_s', '?')} s "
                        f"(budget: {budget.get('budget_s') or 'none'}); "
                        f"stopped because: {budget.get('stop_reason') or '-'}.")]
+        cost = budget.get("cost") or {}
+        if cost.get("cpu_s") is not None:
+            money = cost.get("money")
+            lines.append(f"Compute: {cost['cpu_s']:.1f} CPU-s over {cost.get('wall_s', 0):.1f} s "
+                         f"wall, peak {cost.get('peak_mb', 0):.0f} MB per fit"
+                         + (f", {money:.4f} at {cost.get('price_per_cpu_hour')} per CPU-hour"
+                            if money is not None else "") + ".")
+        stop = budget.get("stop") or {}
+        rules = [r for r in stop.get("rules", []) if len(r) == 3 and r[1] != "off"]
+        if rules:
+            lines.append("Done rules: " + "; ".join(f"{rule} {state} ({detail})"
+                                                      for rule, state, detail in rules) + ".")
     sample = data.get("sample")
     lines += [
         "", "## On what data", "",

@@ -392,6 +392,7 @@ class Worker:
                     "baseline": r.baseline}
 
         classification = run.task == "classification"
+        extra = self.ws.run_extra(run_id)
         manifest = {
             "model": best.model, "params": dict(best.params), "task": run.task,
             "target": run.target, "metric": run.metric, "classes": list(problem["classes"]),
@@ -412,7 +413,11 @@ class Worker:
             "budget": {"budget_s": problem.get("budget_s"),
                        "max_fit_seconds": problem.get("max_fit_seconds"),
                        "spent_s": finished.elapsed_s, "status": finished.status,
-                       "stop_reason": finished.stop_reason},
+                       "stop_reason": finished.stop_reason,
+                       # The done rules as set, each rule's state at the end, the stopping
+                       # rule and the best-so-far trace, and the cost meter (BudgetGuard).
+                       "rules": extra.get("budget"), "stop": extra.get("stop"),
+                       "cost": extra.get("cost")},
             "timings": {"run_started": stamp(started_at), "run_finished": stamp(finished_at),
                         "run_elapsed_s": finished.elapsed_s,
                         "best_model_cv_fit_s": best.fit_seconds},
