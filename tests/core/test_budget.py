@@ -137,6 +137,11 @@ def test_combinations_stop_at_the_first_rule_met_in_a_fixed_order():
     assert first_met(check_rules(budget, history)).rule == "target"
     only_time = History("r2", 12.0, fits=3, trace=((1.0, 3, 0.5),))
     assert verdict(budget, only_time)[1] == "budget of 10 s spent — best 0.500 after 3 fits in 12 s"
+    # Stopped well before the deadline (the fits left could not finish): said as it is.
+    early = History("r2", 7.0, fits=3, trace=((1.0, 3, 0.5),))
+    assert stop_reason("wall", budget, early) == (
+        "budget of 10 s: no fit left that could finish in the 3 s remaining — best 0.500 "
+        "after 3 fits in 7 s")
 
 
 def test_money_is_cpu_hours_times_the_price():

@@ -294,6 +294,10 @@ def stop_reason(rule: str, budget: Budget, history: History) -> str:
     if rule == "max_fits":
         return f"maximum of {budget.max_fits} fits reached — best {shown} {_after(history)}"
     if rule == "wall":
+        left = (budget.wall_s or 0.0) - history.elapsed_s
+        if left > 0.1 * (budget.wall_s or 0.0):  # stopped early: no fit could finish in time
+            return (f"budget of {budget.wall_s:g} s: no fit left that could finish in the "
+                    f"{left:.0f} s remaining — best {shown} {_after(history)}")
         return f"budget of {budget.wall_s:g} s spent — best {shown} {_after(history)}"
     if rule == "patience":
         return (f"no gain of {budget.delta:g} in {budget.patience} fits — best {shown} "
