@@ -240,3 +240,59 @@ def test_a_resumed_run_loads_its_finished_trials_instead_of_fitting_them(engine,
     finally:
         ws.close()
     assert not math.isnan(finished(second).best_score)
+
+
+def _tuned_wins(events) -> str:
+    scored = [e.result for _, e in events if isinstance(e, ModelScored)]
+    return next((r.model for r in scored if r.model.endswith("(tuned)")), "")
+
+
+def test_the_tuned_best_gets_its_diagnostics_from_its_own_out_of_fold_predictions(engine,
+                                                                                 tmp_path):
+    from thrifty_tui.core.events import ModelDiagnosed
+
+    log = tmp_path / "fits.log"
+    events = run(engine, Screen(path=CAR_PRICES, target="Price", tune=True,
+                                zoo=(BASELINE, counting_spec(log)), budget=Budget(max_fits=60)))
+    tuned = _tuned_wins(events)
+    assert tuned, "no tuned configuration beat the screened ridge on car prices"
+    assert finished(events).best_model == tuned
+    diagnosed = [e for _, e in events if isinstance(e, ModelDiagnosed) and e.model == tuned]
+    assert len(diagnosed) == 1
+    diag = diagnosed[0].diagnostics
+    assert diag.task == "regression" and dict(diag.metrics)["r2"] == pytest.approx(
+        finished(events).best_score, abs=0.05)  # out-of-fold r2 over all rows vs fold mean
+    from thrifty_tui.engine.screen_run import diagnostics_path
+
+    run_dir = Path(engine[0].workspace_root) / "artifacts" / "runs" / str(finished(events).run_id)
+    assert diagnostics_path(run_dir, tuned).is_file()  # what the bundle's plots are made from
+
+
+def test_the_dashboards_stop_and_extend_reach_the_running_job(engine, tmp_path):
+    worker, recorder = engine
+    log = tmp_path / "fits.log"
+    zoo = (BASELINE, counting_spec(log))
+    # Extend: a 3 s budget given 30 s more while it runs ends with a 33 s budget, and stops
+    # on the user's stop, pressed once tuning has started.
+    since = len(recorder.events)
+    worker.submit(Screen(path=CAR_PRICES, target="Price", tune=True, zoo=zoo, budget_s=3.0,
+                         budget=Budget(max_fits=10_000)))
+    deadline = time.monotonic() + 60
+    extended = stopped = False
+    while time.monotonic() < deadline:
+        events = recorder.events[since:]
+        if not extended and any(isinstance(e, BudgetUpdate) for _, e in events):
+            worker.adjust_budget(extra_s=30.0)
+            extended = True
+        if not stopped and any(isinstance(e, TrialFinished) for _, e in events):
+            worker.adjust_budget(stop=True)
+            stopped = True
+        if any(isinstance(e, RunFinished | JobFailed) for _, e in events):
+            break
+        time.sleep(0.02)
+    events = recorder.events[since:]
+    done, final = finished(events), final_update(events)
+    assert final.wall_s == 33.0
+    assert done.stop_reason.startswith("stopped by the user — best ")
+    assert rule_states(final)["wall"] == NOT_YET and done.elapsed_s < 33.0
+    assert not math.isnan(done.best_score) and done.model_path  # the best so far is kept

@@ -15,6 +15,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -472,9 +473,39 @@ class BudgetGuard:
                 self.worker.emit(ModelScored(run_id=self.run_id, result=result,
                                              done=len(results), total=len(results)))
                 extra = (spec,)
+                self._diagnose_tuned(run, tune, spec, result)
         if status == "done" and not self.stop_rule:
             reason = tune_reason
         return status, reason, results, extra
+
+    def _diagnose_tuned(self, run: ScreenRun, tune: TuneRun, spec: ModelSpec,
+                        result: ModelResult) -> None:
+        """The tuned best's diagnostics from its trial's out-of-fold predictions, as for a
+        screened model (the bundle's plots), when the time budget leaves room for them."""
+        from thrifty_tui.core import tasks
+        from thrifty_tui.core.events import ModelDiagnosed
+        from thrifty_tui.engine.screen_run import diagnostics_path
+
+        files = tune.oof_files(tune.best_trial) if tune.best_trial is not None else None
+        if not files:
+            return
+        if self.budget.wall_s is not None:
+            guess = 2 * result.fit_seconds / max(1, len(result.fold_scores))
+            if self.elapsed() + guess + self.refit_reserve() > self.budget.wall_s:
+                return  # no time: the row stays, without plots
+        with self.ticking("diagnostics"):
+            try:
+                diag = self.worker._wait(run.pool.submit(
+                    tasks.diagnose_task, run.problem_file, spec, files, result.learning_curve,
+                    str(diagnostics_path(run.run_dir, spec.name))))
+            except Exception as err:  # noqa: BLE001 - plots are advice; the model stands
+                if type(err).__name__ == "Cancelled":
+                    return  # the cancel stays set: the final fit's wait reports it
+                if isinstance(err, BrokenExecutor):
+                    run.pool.kill()
+                self.worker.emit(Notice(message=f"diagnostics of {spec.name} failed: {err}"))
+                return
+        self.worker.emit(ModelDiagnosed(run_id=self.run_id, model=spec.name, diagnostics=diag))
 
     def _best_partial(self, run: ScreenRun, status: str, reason: str, results: list[ModelResult],
                       specs: tuple[ModelSpec, ...]

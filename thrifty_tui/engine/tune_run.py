@@ -80,6 +80,7 @@ class TuneRun:
         self.done_trials: list[tuple[Trial, tuning.TrialRecord]] = []
         self.bounded = guard.budget.wall_s is not None or guard.budget.max_fits is not None
         self.reason = "tuning finished"
+        self.best_trial: Trial | None = None  # set by best_tuned
         for leader in leaders:
             cand = next((c for c in run.candidates if c.spec.name == leader.name), None)
             if cand is not None:
@@ -239,11 +240,25 @@ class TuneRun:
     def _submit(self, trial: Trial, fold: int) -> None:
         from thrifty_tui.core import tasks
 
+        # On all rows the out-of-fold predictions are kept: the tuned best's diagnostics.
+        oof = (self.oof_file(trial, fold) if trial.rung == len(self.run.rungs) - 1 else None)
         future = self.run.pool.submit(tasks.evaluate_fold_task, self.problem_file, trial.spec,
-                                      self.run._real_rung(trial.rung), fold, None)
+                                      self.run._real_rung(trial.rung), fold, oof)
         trial.submitted.add(fold)
         self.running[future] = (trial, trial.rung, fold)
         self.started_at[future] = (time.monotonic(), self._predicted)
+
+    def oof_file(self, trial: Trial, fold: int) -> str:
+        slug = "".join(ch if ch.isalnum() else "-" for ch in trial.leader.name.lower())
+        return str(self.run.run_dir / "oof" / f"tuned-{slug}-{trial.number:04d}-fold{fold}.npz")
+
+    def oof_files(self, trial: Trial) -> list[str] | None:
+        """The trial's out-of-fold prediction files on all rows, if this run wrote them all
+        (a trial resumed from an earlier run has none)."""
+        from pathlib import Path
+
+        files = [self.oof_file(trial, k) for k in range(self.run.n_folds)]
+        return files if all(Path(f).is_file() for f in files) else None
 
     def _handle(self, done: set[Future]) -> None:
         broken = False
@@ -329,6 +344,7 @@ class TuneRun:
         if not full:
             return None
         trial, record = max(full, key=lambda tr: tr[1].mean)
+        self.best_trial = trial
         name = f"{trial.leader.name} (tuned)"
         spec = tuning.with_params(trial.leader, trial.params, name)
         params = tuple((k, str(v)) for k, v in sorted(tuning.base_params(spec).items()))
