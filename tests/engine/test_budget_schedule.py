@@ -98,3 +98,65 @@ def test_a_final_fit_on_fewer_rows_takes_a_stratified_subsample():
     assert small.n_samples_fit_ == 1_000
     share = float(np.mean(small._y == list(small.classes_).index("rare")))
     assert share == pytest.approx(np.mean(y == "rare"), abs=0.01)
+
+
+def _run_with(cands, rungs=(100, 300)) -> ScreenRun:
+    run = ScreenRun.__new__(ScreenRun)
+    run.candidates, run.rungs, run.n_folds = cands, rungs, 5
+    run._folds_at = dict.fromkeys(range(len(rungs)), 5)
+    run.results, run.running, run.retry_alone = [], {}, []
+    run.refit_state, run.refit_candidate, run.model_path = "", None, ""
+    return run
+
+
+def _running_last_folds(run: ScreenRun, cand: Candidate, folds=range(5)) -> None:
+    cand.rung, cand.status = len(run.rungs) - 1, "racing"
+    for k in folds:
+        run.running[object()] = (Task("fold", cand, cand.rung, k), 0.0)
+
+
+def _final(run: ScreenRun, cand: Candidate, status: str, mean: float) -> None:
+    cand.status = status
+    run.results.append(ModelResult(model=cand.spec.name, status=status,
+                                   fold_scores=(mean,) * 5 if status == "done" else (),
+                                   fit_seconds=1.0, baseline=cand.spec.baseline))
+
+
+def test_the_last_model_racing_is_refit_on_the_core_its_last_folds_leave_idle():
+    base, lone = Candidate(_spec("base", 0, True), 0), Candidate(_spec("lone", 1), 1)
+    dropped = Candidate(_spec("dropped", 2), 2)
+    run = _run_with([base, lone, dropped])
+    _final(run, dropped, "dropped", 0.5)
+    _done(lone, 0, 0.7)
+    _running_last_folds(run, lone, folds=range(4))  # fold 4 not submitted yet: no guess
+    run._queue_refit()
+    assert run.refit_state == ""
+    _running_last_folds(run, lone, folds=[4])
+    run._queue_refit()
+    assert (run.refit_state, run.refit_candidate) == ("pending", lone)
+    # It ends best: the speculative refit stands.
+    run.refit_state, run.model_path = "done", "model.joblib"
+    _final(run, lone, "done", 0.7)
+    _final(run, base, "done", 0.5)
+    run._queue_refit()
+    assert (run.refit_state, run.refit_candidate, run.model_path) == (
+        "done", lone, "model.joblib")
+
+
+def test_a_wrong_speculative_refit_gives_way_to_the_best():
+    base, best, lone = (Candidate(_spec("base", 0, True), 0), Candidate(_spec("best", 1), 1),
+                        Candidate(_spec("lone", 2), 2))
+    run = _run_with([base, best, lone])
+    _final(run, base, "done", 0.5)
+    _final(run, best, "done", 0.8)
+    _done(lone, 0, 0.7)
+    _running_last_folds(run, lone)
+    run._queue_refit()
+    assert run.refit_state == ""  # it trails a finished model: no guess
+    _done(lone, 0, 0.9)  # (its last rung unscored yet: the rung before it counts)
+    run._queue_refit()
+    assert (run.refit_state, run.refit_candidate) == ("pending", lone)
+    run.refit_state, run.model_path = "done", "model.joblib"
+    _final(run, lone, "done", 0.75)  # finished below "best" after all
+    run._queue_refit()
+    assert (run.refit_state, run.refit_candidate, run.model_path) == ("pending", best, "")

@@ -423,7 +423,9 @@ class BudgetGuard:
         run.pool.kill()
         for task, _ in lost:
             cand = task.candidate
-            if task.kind == "diagnose":
+            if task.kind == "refit":  # a speculative refit (never killed otherwise): again later
+                run.refit_state = ""
+            elif task.kind == "diagnose":
                 cand.diagnosis = "failed"
             elif not cand.final:
                 run._finalize(cand, "skipped",
