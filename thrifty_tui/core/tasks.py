@@ -58,6 +58,14 @@ def init_child(memory_cap_mb: float | None = None, log_path: str | None = None) 
         os.nice(5)
     except OSError:
         pass
+    # What every fit needs, imported as the child starts: all children start together, so
+    # the one that does not prepare the problem is ready for fits sooner.
+    try:
+        import pandas  # noqa: F401
+        import sklearn.ensemble
+        import sklearn.linear_model  # noqa: F401
+    except (ImportError, MemoryError):  # a tight memory cap: imported when first needed
+        pass
 
 
 def _table(path: str) -> LoadedTable:
