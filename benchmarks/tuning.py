@@ -221,32 +221,8 @@ def _ratio(r: dict[str, Any] | None, budget: float) -> str:
     return f"{r['wall'] / budget:.2f}"
 
 
-NOTES = """\
-### Reading (2026-11-28, the run above; 10 s rows of all sets and 30 s rows of movies and gss
-re-run with `--thrifty-only` after the refit-reserve fix, same machine and load)
-
-- **Wall time**: within 1.05 x B in 9 of 12 runs. Over on movies 10 s (1.35), births 10 s (1.25)
-  and births 30 s (1.09): each time no model but the baseline had reached all rows when the
-  time was up, and the best model of the largest racing rung was then refit on all rows after
-  the budget (the issue's "plus at most one fit"; no --max-fit-seconds cap was set). About 4-7 s
-  of every run is the interpreter, the CSV read and the children's start on this loaded machine,
-  which is why 10 s is mostly start-up. FLAML's own fit ran 1.12-1.38 x B on births.
-- **Score vs FLAML** (same split, same budget): thrifty wins on movies at every budget (+13.9 to
-  +14.9 pt: FLAML cannot use the free-text title), on gss, cars and births at 120 s (+0.4, +1.2,
-  +0.1 pt) and on births at 30 s (+0.2 pt). It loses at the short budgets on gss (-6.1 pt at
-  10 s, -6.4 pt at 30 s: racing spends the time on small rungs of many models and the winner is
-  a linear model scored on 1,828 rows), cars 10 s (-1.4 pt) and 30 s (-0.3 pt), births 10 s
-  (-4.0 pt). vs the default HGB: above it on movies, gss 120 s, cars 120 s, births 30/120 s.
-- **A fifth of FLAML's compute** (thrifty at B vs FLAML at 5 x B, within 0.5 pt): met on movies
-  (10 and 30 s), cars 30 s and births 30 s; missed on gss (10 and 30 s), cars 10 s, births 10 s.
-- **HalvingRandomSearchCV** (HGB over the zoo's space, no time budget): finished only on cars
-  (0.9275 in 106 s); on movies, gss and births it had not finished after 240 s.
-- Where it loses, and why: short budgets on 50 k-300 k rows. The rung-major race lets every
-  model show its small-rung score before any pays for more rows; with 10-30 s that leaves no
-  time to take the leader to all rows or to tune it. A budget-aware schedule (promote the
-  leader to all rows as soon as the time left would not cover one more rung for everyone) is
-  the next step.
-"""
+# The "### Reading" under the figures in RESULTS.md is written by hand after each run, from
+# the figures of that run: --write replaces the whole section, so no stale reading is kept.
 
 
 def render(state: dict[str, Any]) -> str:
@@ -298,7 +274,7 @@ def render(state: dict[str, Any]) -> str:
                                f"{t.get('cpu_s')} CPU-s, load {t.get('load')}")
         if details:
             lines += ["thrifty details: " + "; ".join(details) + ".", ""]
-    return "\n".join(lines).rstrip() + "\n\n" + NOTES
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def write_section(text: str) -> None:
