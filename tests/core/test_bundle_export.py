@@ -92,6 +92,7 @@ def test_the_manifest_is_built_from_the_workspace(exported):
     assert manifest["cv"]["splitter"] == "StratifiedKFold" and manifest["cv"]["seed"] == 1
     assert {r["model"] for r in manifest["leaderboard"]} == {"baseline (dummy)",
                                                             "logistic regression"}
+    assert manifest["fit_rows"] == manifest["n_rows"] == 500  # fitted on every row
     budget = manifest["budget"]
     assert budget["budget_s"] == 300 and budget["spent_s"] == finished.elapsed_s
     assert budget["stop_reason"] == finished.stop_reason
@@ -132,3 +133,14 @@ def test_no_temporary_files_are_left(exported):
     assert Path(events[-1].path).parent == folder
     assert not list(folder.glob(".*.partial"))
     assert not list((folder / "ws" / "artifacts").glob("export-*.progress*"))
+
+
+def test_the_model_card_says_when_the_model_saw_fewer_rows_than_the_data(exported):
+    from thrifty_tui.core.bundle_report import model_card
+
+    _, _, _, events = exported
+    _, manifest = load_bundle(events[-1].path)
+    assert "was fitted on" not in model_card(manifest)
+    cut = {**manifest, "fit_rows": 120}
+    assert ("The model was fitted on 120 of these rows (a stratified subsample): the time "
+            "budget ran out") in model_card(cut)

@@ -201,6 +201,10 @@ def model_card(manifest: dict[str, Any]) -> str:
            f"{sample.get('seed')})." if isinstance(sample, dict) else "; no downsampling recorded."),
         f"Folds: {cv.get('splitter', 'k-fold')} with seed {m.get('seed')}.",
     ]
+    fit_rows = m.get("fit_rows")
+    if isinstance(fit_rows, int) and fit_rows < m.get("n_rows", fit_rows):
+        lines.append(f"The model was fitted on {fit_rows:,} of these rows (a stratified "
+                     "subsample): the time budget ran out before it could be fitted on all.")
     if m.get("classes"):
         lines.append(f"Classes: {', '.join(map(str, m['classes']))}.")
     lines += ["", "| column | dtype | role |", "| --- | --- | --- |"]

@@ -330,6 +330,8 @@ class Worker:
                     with guard.ticking("refit"):
                         model_path = self._wait(self.pool.submit(
                             tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
+                    # Fewer than all rows when a time budget cut the best model short.
+                    self.ws.update_run_extra(run_id, fit_rows=spec.fit_rows or summary["n_rows"])
                 except Cancelled:
                     status, stop_reason = "cancelled", "cancelled by the user during the final fit"
                 except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
@@ -398,6 +400,7 @@ class Worker:
             "target": run.target, "metric": run.metric, "classes": list(problem["classes"]),
             "cv_scores": list(best.fold_scores), "cv_mean": best.mean, "cv_std": best.std,
             "n_folds": run.n_folds, "n_rows": run.n_rows, "seed": problem["seed"],
+            "fit_rows": extra.get("fit_rows") or run.n_rows,  # rows the exported model saw
             "columns": problem["columns"], "run_id": run_id,
             "data": {"path": problem["source"], "fingerprint": problem["fingerprint"],
                      "n_rows": run.n_rows, "sample": problem.get("sample"),
