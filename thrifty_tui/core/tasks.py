@@ -228,8 +228,7 @@ def refit_model(problem_file: str, spec: ModelSpec, model_file: str) -> str:
 CHECK_ROWS = 5_000
 
 
-def refit_and_check(problem_file: str, spec: ModelSpec, model_file: str,
-                    clear_caches: bool = True) -> tuple[str, float]:
+def refit_and_check(problem_file: str, spec: ModelSpec, model_file: str) -> tuple[str, float]:
     """``refit_model``, plus the refit model's score on (up to 5,000 of) its own rows.
 
     A healthy fit scores at least about its cross-validated score on rows it was fitted on;
@@ -241,8 +240,6 @@ def refit_and_check(problem_file: str, spec: ModelSpec, model_file: str,
     from thrifty_tui.core.screening import refit
 
     problem = _problem(problem_file)
-    if clear_caches:  # every model is final: the folds' shared features are not needed
-        clear_feature_caches(Path(problem_file).parent)
     model = refit(spec, problem)
     tmp = model_file + ".tmp"
     joblib.dump(model, tmp, compress=3)

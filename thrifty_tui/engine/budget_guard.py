@@ -487,6 +487,7 @@ class BudgetGuard:
         from thrifty_tui.core import tasks
         from thrifty_tui.core.events import ModelDiagnosed
         from thrifty_tui.engine.screen_run import diagnostics_path
+        from thrifty_tui.engine.worker import Cancelled
 
         files = tune.oof_files(tune.best_trial) if tune.best_trial is not None else None
         if not files:
@@ -500,9 +501,9 @@ class BudgetGuard:
                 diag = self.worker._wait(run.pool.submit(
                     tasks.diagnose_task, run.problem_file, spec, files, result.learning_curve,
                     str(diagnostics_path(run.run_dir, spec.name))))
+            except Cancelled:
+                return  # the cancel stays set: the final fit's wait reports it
             except Exception as err:  # noqa: BLE001 - plots are advice; the model stands
-                if type(err).__name__ == "Cancelled":
-                    return  # the cancel stays set: the final fit's wait reports it
                 if isinstance(err, BrokenExecutor):
                     run.pool.kill()
                 self.worker.emit(Notice(message=f"diagnostics of {spec.name} failed: {err}"))

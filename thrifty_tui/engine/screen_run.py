@@ -39,9 +39,10 @@ DROP_MARGIN = 0.005  # a model must trail the leader by at least this much to be
 
 
 def diagnostics_path(run_dir: Path, model: str) -> Path:
-    """Where a model's diagnostics JSON lives in its run's folder."""
-    slug = "".join(ch if ch.isalnum() else "-" for ch in model.lower()).strip("-")
-    return run_dir / "diagnostics" / f"{slug}.json"
+    """Where a model's diagnostics JSON lives in its run's folder (bundle_report finds it)."""
+    from thrifty_tui.core.bundle_report import model_slug
+
+    return run_dir / "diagnostics" / f"{model_slug(model)}.json"
 
 
 class RunCancelled(Exception):
@@ -383,7 +384,7 @@ class ScreenRun:
         elif task.kind == "refit":
             self.refit_state = "running"
             future = self.pool.submit(tasks.refit_and_check, self.problem_file, cand.spec,
-                                      str(self.run_dir / "model.joblib"), cand.final)
+                                      str(self.run_dir / "model.joblib"))
         else:
             cand.diagnosis = "running"
             future = self.pool.submit(

@@ -15,6 +15,7 @@ import statistics
 import time
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thrifty_tui.core import tuning
@@ -249,14 +250,14 @@ class TuneRun:
         self.started_at[future] = (time.monotonic(), self._predicted)
 
     def oof_file(self, trial: Trial, fold: int) -> str:
-        slug = "".join(ch if ch.isalnum() else "-" for ch in trial.leader.name.lower())
-        return str(self.run.run_dir / "oof" / f"tuned-{slug}-{trial.number:04d}-fold{fold}.npz")
+        from thrifty_tui.core.bundle_report import model_slug
+
+        name = f"tuned-{model_slug(trial.leader.name)}-{trial.number:04d}-fold{fold}.npz"
+        return str(self.run.run_dir / "oof" / name)
 
     def oof_files(self, trial: Trial) -> list[str] | None:
         """The trial's out-of-fold prediction files on all rows, if this run wrote them all
         (a trial resumed from an earlier run has none)."""
-        from pathlib import Path
-
         files = [self.oof_file(trial, k) for k in range(self.run.n_folds)]
         return files if all(Path(f).is_file() for f in files) else None
 

@@ -342,9 +342,9 @@ class Worker:
                     stop_reason = f"fitting {best.model} on all rows failed: {describe_error(err)}"
         finally:
             Path(problem_file).unlink(missing_ok=True)
-            # The folds' shared features (a speculative refit leaves them for the folds
-            # still running; a cancelled run too).
-            shutil.rmtree(problem_file + ".features", ignore_errors=True)
+            # The folds' shared fitted features: kept through tuning (same features, other
+            # model parameters), removed here however the job ended.
+            shutil.rmtree(tasks.feature_cache_dir(problem_file), ignore_errors=True)
         if best is None and status == "done":
             # Keep why (a spent budget, say): "no model finished" alone leaves the user guessing.
             status = "failed"
