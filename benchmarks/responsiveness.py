@@ -62,9 +62,34 @@ def first_paint_seconds(argv: list[str], marker: bytes, timeout: float = 30.0,
                     return time.perf_counter() - started
         raise RuntimeError(f"{argv} did not paint {marker!r} in {timeout} s")
     finally:
-        os.kill(pid, 9)
+        # The app's session holds child processes it may have started (the worker's pool);
+        # kill them all and let them go, so no start-up overlaps the next measurement.
+        try:
+            os.killpg(pid, 9)
+        except ProcessLookupError:
+            pass
         os.waitpid(pid, 0)
         os.close(fd)
+        _wait_until_gone(pid)
+
+
+def _wait_until_gone(pgid: int, timeout: float = 10.0) -> None:
+    """Wait until no process of group ``pgid`` is left (orphans are reaped by init)."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        alive = False
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[2]) == pgid and fields[0] != "Z":
+                    alive = True
+                    break
+        if not alive:
+            return
+        time.sleep(0.05)
 
 
 def measure_first_paint(repeats: int) -> dict[str, list[float]]:

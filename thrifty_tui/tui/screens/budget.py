@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
-from thrifty_tui.tui.footer_fit import FittedFooter
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import Event
@@ -77,7 +77,7 @@ class BudgetScreen(FittedFooter, Screen):
         yield Input(placeholder="seconds=60 max_fits=200 target_score=0.7 min_improvement=0.2 "
                                 "patience=30 noise_floor=on price_per_cpu_hour=0.05",
                     id="rules-input", select_on_focus=False)
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#rules", DataTable)

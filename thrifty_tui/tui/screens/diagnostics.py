@@ -6,9 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
-from thrifty_tui.tui.footer_fit import FittedFooter
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.diagnostics import PLOT_KINDS, confusion_text
 from thrifty_tui.tui.widgets.plot_panel import DiagnosticsPlot
 
@@ -45,7 +45,7 @@ class DiagnosticsScreen(FittedFooter, Screen):
             yield DiagnosticsPlot(id="diag-plot")
             with Vertical(id="diag-side"):
                 yield Static("", id="diag-metrics")
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.show()

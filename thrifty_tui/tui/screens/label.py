@@ -22,9 +22,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
-from thrifty_tui.tui.footer_fit import FittedFooter
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.events import Event, JobFailed, LabelingOpened, LabelSaved, LearningUpdated
 from thrifty_tui.core.labels import LABEL_KEYS
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
@@ -115,7 +115,7 @@ class LabelScreen(FittedFooter, Screen):
         yield Input(id="label-input")
         yield Static("", id="label-status")
         yield Static("", id="label-learn")
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#label-input", Input).display = False

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, ProgressBar, Static
 
-from thrifty_tui.tui.footer_fit import FittedFooter
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.events import (
     BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
     ModelUpdate, RunFinished, RunProgress, RunStarted,
@@ -66,7 +66,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             yield Static("", id="run-status")
         yield DataTable(id="board", cursor_type="row", zebra_stripes=True)
         yield Static("", id="row-detail")
-        yield Footer(compact=True)
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#board", DataTable)

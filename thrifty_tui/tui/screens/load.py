@@ -17,7 +17,6 @@ from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     DirectoryTree,
-    Footer,
     Input,
     OptionList,
     ProgressBar,
@@ -27,7 +26,7 @@ from textual.widgets.option_list import Option
 
 from thrifty_tui.core.events import DatasetOpened, Event, JobFailed, LoadProgress, RunStarted
 from thrifty_tui.core.records import Role
-from thrifty_tui.tui.footer_fit import FittedFooter
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.tui.widgets.load_view import (
     PathSuggester,
     column_label,
@@ -79,7 +78,7 @@ class LoadScreen(FittedFooter, Screen):
             yield Static("", id="load-progress-text")
         yield Static("", id="load-sample")
         yield Static("", id="load-status")
-        yield Footer(show_command_palette=False)
+        yield SteadyFooter(show_command_palette=False)
 
     _noted_path = ""
 
