@@ -108,3 +108,13 @@ def test_the_app_and_its_screens_never_import_scikit_learn_or_pandas():
     # The issue's rule "screens never import scikit-learn": the UI renders events, it does
     # not compute; fitting happens in the worker's children.
     assert _probe(["thrifty_tui.tui.app"], HEAVY)["loaded"] == []
+
+
+def test_the_app_paints_before_it_imports_the_other_screens_and_the_worker():
+    """First paint needs the Load screen only: the rest is imported after the first frame."""
+    code = ("import sys, thrifty_tui.cli, thrifty_tui.tui.app as app; "
+            "print(sorted(m for m in sys.modules if m in app.LATER_MODULES "
+            "or m in ('thrifty_tui.engine.worker', 'plotext', 'textual_plotext')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, check=True).stdout
+    assert out.strip() == "[]"

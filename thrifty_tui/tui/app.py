@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import importlib
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -18,18 +21,23 @@ from thrifty_tui.core.events import (
     RunStarted,
 )
 from thrifty_tui.engine.jobs import Job, OpenDataset, Restore, Screen as ScreenJob
-from thrifty_tui.engine.worker import Worker
 from thrifty_tui.tui.bridge import EngineEvent, make_emit
-from thrifty_tui.tui.screens.budget import BudgetScreen
-from thrifty_tui.tui.screens.export import ExportDialog
-from thrifty_tui.tui.screens.label import LabelScreen
-from thrifty_tui.tui.screens.leaderboard import LeaderboardScreen
 from thrifty_tui.tui.screens.load import LoadScreen
 from thrifty_tui.tui.state import UiState
 
+if TYPE_CHECKING:
+    from thrifty_tui.engine.worker import Worker
 
-def _mode(screen_class: type[Screen]) -> Callable[[], Screen]:
-    """A MODES entry: makes the screen when the mode is first entered, marked as styled.
+# Imported after the first frame (a thread does it while the user reads the Load screen), so
+# start-up paints without them: the other screens (plotext among them) and the worker.
+LATER_MODULES = ("thrifty_tui.tui.screens.leaderboard", "thrifty_tui.tui.screens.budget",
+                 "thrifty_tui.tui.screens.label", "thrifty_tui.tui.screens.export",
+                 "thrifty_tui.tui.screens.diagnostics")
+
+
+def _mode(module: str, name: str) -> Callable[[], Screen]:
+    """A MODES entry: imports and makes the screen when the mode is first entered, marked as
+    styled.
 
     Textual re-parses every stylesheet of the app when it enters a mode whose screen has not
     seen the app's current CSS (a new screen counts as not having seen it). That full re-parse
@@ -39,12 +47,17 @@ def _mode(screen_class: type[Screen]) -> Callable[[], Screen]:
     date; a theme change still re-styles it.
     """
     def make() -> Screen:
-        screen = screen_class()
+        screen = getattr(importlib.import_module(module), name)()
         if screen.app.screen_stack:  # not the first screen: that one sets the variables
             screen._css_update_count = screen.app._css_update_count  # Textual is pinned exactly
         return screen
-    make.__name__ = screen_class.__name__
+    make.__name__ = name
     return make
+
+
+def _import_later_modules() -> None:
+    for module in LATER_MODULES:
+        importlib.import_module(module)
 
 
 def _freeze_heap(collect: bool = False) -> None:
@@ -67,8 +80,10 @@ class ThriftyApp(App[None]):
 
     TITLE = "thrifty-tui"
     CSS_PATH = "thrifty.tcss"
-    MODES = {"load": _mode(LoadScreen), "board": _mode(LeaderboardScreen),
-             "label": _mode(LabelScreen), "budget": _mode(BudgetScreen)}
+    MODES = {"load": _mode("thrifty_tui.tui.screens.load", "LoadScreen"),
+             "board": _mode("thrifty_tui.tui.screens.leaderboard", "LeaderboardScreen"),
+             "label": _mode("thrifty_tui.tui.screens.label", "LabelScreen"),
+             "budget": _mode("thrifty_tui.tui.screens.budget", "BudgetScreen")}
     DEFAULT_MODE = "load"
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -95,13 +110,22 @@ class ThriftyApp(App[None]):
 
     # -- life cycle ---------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.worker = Worker(self.settings.workspace, make_emit(self),
-                             max_procs=self.settings.max_procs).start()
-        # The first job starts child processes that import the science stack: ask for it only
-        # after the first frame is on screen, so start-up paint does not share the CPU with it.
+        # The worker and the first job (which starts child processes that import the science
+        # stack) wait for the first frame, so start-up paint does not share the CPU with them.
         self.call_after_refresh(self._first_jobs)
 
+    def _start_worker(self) -> Worker:
+        if self.worker is None:
+            from thrifty_tui.engine.worker import Worker
+
+            self.worker = Worker(self.settings.workspace, make_emit(self),
+                                 max_procs=self.settings.max_procs).start()
+        return self.worker
+
     def _first_jobs(self) -> None:
+        self._start_worker()
+        threading.Thread(target=_import_later_modules, name="thrifty-imports",
+                         daemon=True).start()
         _freeze_heap(collect=True)  # right after the first frame, while the heap is small
         self.submit(Restore())
         if self.settings.path and self.settings.labels is None:
@@ -119,8 +143,7 @@ class ThriftyApp(App[None]):
 
     def submit(self, job: Job) -> None:
         """Hand a job to the worker (the only way screens cause work)."""
-        assert self.worker is not None
-        self.worker.submit(job)
+        self._start_worker().submit(job)
 
     # -- engine events ------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
@@ -197,6 +220,8 @@ class ThriftyApp(App[None]):
         default = str(Path.cwd() / f"{stem}.thrifty.zip")
 
         # The dialog submits the Export job itself and shows the worker's progress.
+        from thrifty_tui.tui.screens.export import ExportDialog
+
         self.push_screen(ExportDialog(default, run_id=finished.run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
