@@ -116,3 +116,30 @@ async def test_the_heap_is_frozen_while_the_app_runs_and_released_after(make_app
         await wait_for(pilot, lambda: app.state.dataset is not None)
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        from textual.widgets import DataTable
+
+        yield DataTable(id="t")
+
+
+async def test_an_unchanged_board_cell_is_not_updated():
+    """Any cell update makes Textual's DataTable re-render every cell; skip the no-ops."""
+    from rich.text import Text
+    from textual.widgets import DataTable
+
+    from thrifty_tui.tui.screens.leaderboard import LeaderboardScreen
+
+    app = TableApp()
+    async with app.run_test(size=(60, 10)):
+        table = app.query_one("#t", DataTable)
+        table.add_column("model", key="model")
+        table.add_row(Text("ridge"), key="ridge")
+        before = table._update_count
+        LeaderboardScreen._put_cell(table, "ridge", "model", Text("ridge"))
+        assert table._update_count == before  # same text, same style: nothing to redraw
+        LeaderboardScreen._put_cell(table, "ridge", "model", Text("ridge", style="bold green"))
+        assert table._update_count > before  # the best turns bold: redrawn
+        assert table.get_cell("ridge", "model").style == "bold green"

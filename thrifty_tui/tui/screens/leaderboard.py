@@ -129,9 +129,19 @@ class LeaderboardScreen(FittedFooter, Screen):
         table = self.query_one("#board", DataTable)
         if key in table.rows:
             for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
-                table.update_cell(key, col, cell)
+                self._put_cell(table, key, col, cell)
         else:
             table.add_row(*cells, key=key)
+
+    @staticmethod
+    def _put_cell(table: DataTable, row: str, col: str, cell: Text) -> None:
+        """Update one cell only if it changes: an update drops the row's rendered lines, and
+        re-rendering every row on every engine event held the event loop for 20-40 ms."""
+        current = table.get_cell(row, col)
+        if (isinstance(current, Text) and current.plain == cell.plain
+                and current.style == cell.style and current.spans == cell.spans):
+            return
+        table.update_cell(row, col, cell)
 
     def _put_row(self, result: ModelResult) -> None:
         if self.hide_weak and result.status in WEAK:
@@ -161,13 +171,14 @@ class LeaderboardScreen(FittedFooter, Screen):
             model = key.value
             result = self.app.state.results.get(model)
             is_best = best is not None and model == best.model
-            table.update_cell(model, "best", Text("★", style="bold yellow") if is_best else Text(""))
+            self._put_cell(table, model, "best",
+                           Text("★", style="bold yellow") if is_best else Text(""))
             if result is not None:
                 style = "bold green" if is_best else ""
                 cells = self._cells(result)
-                table.update_cell(model, "model", Text(cells[1].plain, style=style))
-                table.update_cell(model, "score", Text(cells[2].plain, style=style))
-                table.update_cell(model, "tie", cells[3])
+                self._put_cell(table, model, "model", Text(cells[1].plain, style=style))
+                self._put_cell(table, model, "score", Text(cells[2].plain, style=style))
+                self._put_cell(table, model, "tie", cells[3])
 
     def _render_progress(self) -> None:
         state = self.app.state
