@@ -7,7 +7,7 @@ import importlib
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -47,7 +47,7 @@ def _mode(module: str, name: str) -> Callable[[], Screen]:
     date; a theme change still re-styles it.
     """
     def make() -> Screen:
-        screen = getattr(importlib.import_module(module), name)()
+        screen = getattr(_import_later(module), name)()
         if screen.app.screen_stack:  # not the first screen: that one sets the variables
             screen._css_update_count = screen.app._css_update_count  # Textual is pinned exactly
         return screen
@@ -55,9 +55,24 @@ def _mode(module: str, name: str) -> Callable[[], Screen]:
     return make
 
 
-def _import_later_modules() -> None:
-    for module in LATER_MODULES:
-        importlib.import_module(module)
+_preload: threading.Thread | None = None
+
+
+def _preload_later_modules() -> None:
+    global _preload
+    if _preload is None:
+        _preload = threading.Thread(target=lambda: [importlib.import_module(m)
+                                                    for m in LATER_MODULES],
+                                    name="thrifty-imports", daemon=True)
+        _preload.start()
+
+
+def _import_later(module: str) -> object:
+    """The module, once the preloading thread is done: two threads importing modules that
+    import each other could each see the other's half-initialised module."""
+    if _preload is not None:
+        _preload.join(timeout=30)
+    return importlib.import_module(module)
 
 
 def _freeze_heap(collect: bool = False) -> None:
@@ -124,8 +139,7 @@ class ThriftyApp(App[None]):
 
     def _first_jobs(self) -> None:
         self._start_worker()
-        threading.Thread(target=_import_later_modules, name="thrifty-imports",
-                         daemon=True).start()
+        _preload_later_modules()
         _freeze_heap(collect=True)  # right after the first frame, while the heap is small
         self.submit(Restore())
         if self.settings.path and self.settings.labels is None:
@@ -220,9 +234,8 @@ class ThriftyApp(App[None]):
         default = str(Path.cwd() / f"{stem}.thrifty.zip")
 
         # The dialog submits the Export job itself and shows the worker's progress.
-        from thrifty_tui.tui.screens.export import ExportDialog
-
-        self.push_screen(ExportDialog(default, run_id=finished.run_id))
+        export: Any = _import_later("thrifty_tui.tui.screens.export")
+        self.push_screen(export.ExportDialog(default, run_id=finished.run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode" and parameters == (self.current_mode,):
