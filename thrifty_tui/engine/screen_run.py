@@ -252,12 +252,9 @@ class ScreenRun:
         cand = next(c for c in self.candidates if c.spec.name == best.model)
         if self.refit_state and cand is self.refit_candidate:
             return  # the speculative refit was of the right model
-        if self.refit_state == "running":
-            return  # a wrong guess still running: the worker refits the best after the run
-        if self.refit_state in ("", "done", "failed") and self.refit_candidate is not cand:
-            self.refit_candidate, self.refit_state, self.model_path = cand, "pending", ""
-        elif not self.refit_state:
-            self.refit_candidate, self.refit_state = cand, "pending"
+        if self.refit_state in ("running", "pending"):
+            return  # a wrong guess under way: the worker refits the best after the run
+        self.refit_candidate, self.refit_state, self.model_path = cand, "pending", ""
 
     def _speculate_refit(self) -> None:
         racing = [c for c in self.candidates if not c.final and not c.spec.baseline]
