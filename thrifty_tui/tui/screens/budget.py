@@ -135,10 +135,10 @@ class BudgetScreen(FittedFooter, Screen):
         if limit:
             bar.display = True
             bar.update(total=float(limit), progress=min(float(value), float(limit)))
-            text.update(f" {now} of {limit:g}{(' ' + unit) if unit else ''}")
+            text.update(f" {now} of {limit:g}{(' ' + unit) if unit else ''}", layout=False)
         else:
             bar.display = False  # (an indeterminate bar would pulse as if something ran)
-            text.update(f"{now} · no limit")
+            text.update(f"{now} · no limit", layout=False)  # a one-line row: no re-layout
 
     def _render_rules(self, rules: Budget) -> None:
         table = self.query_one("#rules", DataTable)
@@ -215,7 +215,7 @@ class BudgetScreen(FittedFooter, Screen):
         update = self.app.state.budget.update
         cost_line = self.query_one("#cost", Static)
         if update is None:
-            cost_line.update("")
+            cost_line.update("", layout=False)
             return
         c = update.cost
         money = (f" · {c.money:.4f} at {c.price_per_cpu_hour:g}/CPU-h"
@@ -223,7 +223,7 @@ class BudgetScreen(FittedFooter, Screen):
         trials = self.app.state.budget.trials
         tuned = f" · {len(trials)} trials" if trials else ""
         cost_line.update(f"[b]Cost[/b] {c.cpu_s:.1f} CPU-s · {c.wall_s:.1f} s wall · "
-                         f"peak {c.peak_mb:.0f} MB{tuned}{money}")
+                         f"peak {c.peak_mb:.0f} MB{tuned}{money}", layout=False)  # height 1
 
     def _render_projection(self, metric: str) -> None:
         ready = self.app.state.budget.projection

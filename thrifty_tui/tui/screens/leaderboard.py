@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, ProgressBar, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
+from thrifty_tui.tui.widgets.board_table import BoardTable
 from thrifty_tui.core.events import (
     BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
     ModelUpdate, RunFinished, RunProgress, RunStarted,
@@ -64,7 +65,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         with Horizontal(id="run-progress-row"):
             yield ProgressBar(id="run-progress", show_eta=False)
             yield Static("", id="run-status")
-        yield DataTable(id="board", cursor_type="row", zebra_stripes=True)
+        yield BoardTable(id="board", cursor_type="row", zebra_stripes=True)
         yield Static("", id="row-detail")
         yield SteadyFooter(compact=True)
 
@@ -207,7 +208,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             done = len(state.results)
             text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}"
                     " · x cancels")
-        self.query_one("#run-status", Static).update(text)
+        self.query_one("#run-status", Static).update(text, layout=False)  # fixed size
 
     def _tick(self) -> None:
         if self.app.state.run_active:
@@ -220,7 +221,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             self._started_at = time.monotonic()
             table.clear()
             self._render_info()
-            self.query_one("#row-detail", Static).update("")
+            self.query_one("#row-detail", Static).update("", layout=False)
         elif isinstance(event, ModelStarted | ModelUpdate):
             if event.model not in self.app.state.results:
                 self._put_racing(event.model)
@@ -242,7 +243,8 @@ class LeaderboardScreen(FittedFooter, Screen):
             self._show_detail()
             return
         elif isinstance(event, JobFailed) and event.job == "Screen":
-            self.query_one("#run-status", Static).update(f"[b red]{event.message}[/]")
+            self.query_one("#run-status", Static).update(f"[b red]{event.message}[/]",
+                                                         layout=False)
             return
         else:
             return
@@ -274,7 +276,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         if result is None:
             update = state.racing.get(key)
             where = f" (rung {update.rung + 1} of {update.n_rungs} done)" if update else ""
-            detail.update(f"[b]{key}[/b]: cross-validating…{where}")
+            detail.update(f"[b]{key}[/b]: cross-validating…{where}", layout=False)
             return
         lines = []
         if result.fold_scores:
@@ -293,7 +295,7 @@ class LeaderboardScreen(FittedFooter, Screen):
                 "no diagnostics saved for this run")
             lines.append(f"cpu {result.cpu_seconds:.1f} s · peak {result.peak_mb:,.0f} MB"
                          f" · {diag}")
-        detail.update("\n".join(lines))
+        detail.update("\n".join(lines), layout=False)
 
     # -- actions --------------------------------------------------------------------------------
     def action_diagnose(self) -> None:
