@@ -36,3 +36,37 @@ def build_collapsing(task, schema, seed):
 
 
 COLLAPSING = ModelSpec("collapsing", 1, build_collapsing, tasks=("regression",))
+
+
+class SlowOnAllRows(BaseEstimator, RegressorMixin):
+    """Ridge that remembers how many rows it was fitted on, and takes ``sleep_s`` seconds to
+    fit on ``slow_rows`` or more (a fit on all rows that cannot finish within the budget)."""
+
+    def __init__(self, slow_rows: int = 10**9, sleep_s: float = 0.0):
+        self.slow_rows = slow_rows
+        self.sleep_s = sleep_s
+
+    def fit(self, X, y):
+        import time
+
+        if len(y) >= self.slow_rows:
+            time.sleep(self.sleep_s)
+        self.n_rows_ = len(y)
+        self.model_ = Ridge().fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def build_counting(task, schema, seed):
+    return Pipeline([("features", linear_features(schema)), ("model", SlowOnAllRows())])
+
+
+def build_slow_on_all(task, schema, seed):
+    return Pipeline([("features", linear_features(schema)),
+                     ("model", SlowOnAllRows(slow_rows=700, sleep_s=60.0))])
+
+
+COUNTING = ModelSpec("counting", 1, build_counting, tasks=("regression",))
+SLOW_ON_ALL = ModelSpec("slow on all rows", 1, build_slow_on_all, tasks=("regression",))

@@ -160,3 +160,23 @@ def test_a_wrong_speculative_refit_gives_way_to_the_best():
     _final(run, lone, "done", 0.75)  # finished below "best" after all
     run._queue_refit()
     assert (run.refit_state, run.refit_candidate, run.model_path) == ("pending", best, "")
+
+
+def test_larger_rungs_keep_the_leaders_whole_refit_but_first_looks_only_a_fifth():
+    """gss at 10 s: boosting led after its first look and racing on left too little for its
+    fit on all rows. A first look may still dip into the reserve (down to a fifth of the
+    budget); a fit on a larger rung, and the whole of its rung, must leave the leader's
+    predicted fit on all rows (up to half of the budget)."""
+    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.engine.budget_guard import BudgetGuard
+
+    hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
+    guard = BudgetGuard.__new__(BudgetGuard)
+    guard.budget, guard.n_rows = Budget(wall_s=10.0), 49_357
+    guard.points, guard.best_model = {"hgb": [(1_828, 0.6)]}, "hgb"
+    guard.screen = _run_with([hgb], rungs=(1_828, 5_484, 16_452, 49_357))
+    whole = 0.6 * (49_357 / 1_828) ** 0.5 + 0.5  # the predicted refit, plus its overhead
+    assert guard.refit_reserve(0) == pytest.approx(2.0)  # a fifth of 10 s
+    assert guard.refit_reserve(1) == pytest.approx(whole)  # 3.6 s, under half of 10 s
+    guard.points = {"hgb": [(1_828, 2.0)]}
+    assert guard.refit_reserve(1) == pytest.approx(5.0)  # at most half of the budget

@@ -4,11 +4,13 @@ reused by the worker, and checked against its cross-validated score."""
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 
 import joblib
 import pytest
 from engine_helpers import BASELINE, CAR_PRICES, LINEAR, Recorder, of_type
-from final_fit_helpers import COLLAPSING
+from final_fit_helpers import COLLAPSING, COUNTING, SLOW_ON_ALL
 
 from thrifty_tui.core.events import ModelDiagnosed, Notice, RunFinished
 from thrifty_tui.engine.jobs import Screen
@@ -53,3 +55,50 @@ def test_a_model_that_collapses_on_all_rows_gets_a_notice(engine):
     # The notice comes before the run's end, so the CLI and the app show it with the result.
     assert events.index(next(n for n in of_type(events, Notice) if "collapsed" in n.message)) \
         < events.index(finished)
+
+
+class _Deadline:
+    """What ``Worker._final_fit`` asks of the run's budget guard: when the budget ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def deadline(self) -> float:
+        return self.at
+
+
+def _problem(tmp_path) -> str:
+    from thrifty_tui.core.tasks import prepare_problem
+
+    problem_file = str(tmp_path / "problem.joblib")
+    prepare_problem(CAR_PRICES, "Price", None, None, 0, problem_file)
+    return problem_file
+
+
+def test_a_model_cut_short_is_fitted_on_all_rows_when_that_finishes_in_time(engine, tmp_path):
+    worker, recorder = engine
+    since = recorder.mark()
+    spec = replace(COUNTING, fit_rows=200)  # the budget guard's "surely in time" size
+    path, rows = worker._final_fit(_Deadline(60.0), _problem(tmp_path), spec, tmp_path, 804)
+    assert (path, rows) == (str(tmp_path / "model.joblib"), 804)
+    assert joblib.load(path)[-1].n_rows_ == 804  # the fit on all rows was kept
+    assert not (tmp_path / "model-all-rows.joblib").exists()
+    assert not [n for n in of_type(recorder.events[since:], Notice) if "did not finish" in
+                n.message]
+
+
+def test_a_fit_on_all_rows_past_the_budget_is_stopped_and_the_surer_fit_kept(engine, tmp_path):
+    worker, recorder = engine
+    since = recorder.mark()
+    spec = replace(SLOW_ON_ALL, fit_rows=200)
+    started = time.monotonic()
+    path, rows = worker._final_fit(_Deadline(4.0), _problem(tmp_path), spec, tmp_path, 804)
+    assert time.monotonic() - started < 30  # stopped at the deadline, not after its 60 s
+    assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
+    assert not (tmp_path / "model-all-rows.joblib").exists()
+    notes = [n.message for n in of_type(recorder.events[since:], Notice)]
+    assert notes == [("slow on all rows: the fit on all 804 rows did not finish within the "
+                      "budget; the model is fitted on 200 rows")]
+    # The children running the stopped fit were replaced: the next job still runs.
+    events = _run(engine, Screen(path=CAR_PRICES, target="Price", zoo=(BASELINE, LINEAR)))
+    assert events[-1].status == "done"

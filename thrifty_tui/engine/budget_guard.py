@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 UPDATE_EVERY_S = 0.4  # BudgetUpdate at least this often while a job runs (the UI throttles)
 USER_STOP = "user"  # the stop rule when the dashboard's "stop now" was pressed
 REFIT_OVERHEAD_S = 0.5  # dispatch, pickling and the model's dump, on top of the fit itself
-MAX_RESERVE_SHARE = 0.2  # of the time budget, kept at most for the final refit
+MAX_RESERVE_SHARE = 0.2  # of the time budget, kept at most for the final refit from first looks
+LOOKED_RESERVE_SHARE = 0.5  # ... and from fits on larger rungs
 RESTART_S = 1.5  # new child processes after a kill: start, imports, loading the problem
 
 
@@ -100,6 +101,10 @@ class BudgetGuard:
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
+
+    def deadline(self) -> float | None:
+        """When the time budget ends (``time.monotonic()``), or None without one."""
+        return None if self.budget.wall_s is None else self.started + self.budget.wall_s
 
     @property
     def fits(self) -> int:
@@ -164,7 +169,7 @@ class BudgetGuard:
                        peak_mb=round(max((c[3] for c in self.costs.values()), default=0.0), 1),
                        money=money(cpu, price), price_per_cpu_hour=price, by_model=by_model)
 
-    def refit_reserve(self) -> float:
+    def refit_reserve(self, rung: int = 0) -> float:
         """Seconds to keep for the final refit of the best model on all rows (before any
         model has all rows, the racing leader's: its fits on the largest rung it finished,
         extrapolated). Some model is always refit, so this is kept from the start."""
@@ -181,7 +186,8 @@ class BudgetGuard:
         # allowance, and a pessimistic guess must not stop screening at its first rung.
         guess = predict_seconds(points, self.n_rows, growth) if points else math.nan
         guess = 0.0 if math.isnan(guess) else guess
-        return min(guess + REFIT_OVERHEAD_S, MAX_RESERVE_SHARE * self.budget.wall_s)
+        share = LOOKED_RESERVE_SHARE if rung > 0 else MAX_RESERVE_SHARE
+        return min(guess + REFIT_OVERHEAD_S, share * self.budget.wall_s)
 
     def _growth(self, model: str) -> float:
         """The single-size cost exponent of ``model`` (at most 1: see refit_reserve)."""
@@ -236,10 +242,10 @@ class BudgetGuard:
             if stop and not self.stop_rule:
                 self.stop_rule = USER_STOP
 
-    def may_start(self, predicted_s: float) -> str:
+    def may_start(self, predicted_s: float, rung: int = 0) -> str:
         """'' if a fit predicted at ``predicted_s`` may start; else "max_fits" or "wall"."""
         why = may_start_fit(self.budget, self.elapsed(), predicted_s, self.fits_started(),
-                            self.refit_reserve())
+                            self.refit_reserve(rung))
         if why == "max_fits":
             self.stop_rule = self.stop_rule or "max_fits"
         elif why == "wall":
@@ -373,12 +379,12 @@ class BudgetGuard:
             predicted = self.restart_s + max(
                 (f.fit_seconds for c in run.candidates
                  for f in c.folds.get(task.rung, {}).values()), default=0.0)
-        why = self.may_start(predicted)
+        why = self.may_start(predicted, task.rung)
         if why == "max_fits":
             self._stop_screening(run)
             return False
         if why == "wall":
-            left = (self.budget.wall_s or 0.0) - self.elapsed() - self.refit_reserve()
+            left = (self.budget.wall_s or 0.0) - self.elapsed() - self.refit_reserve(task.rung)
             run.stop_reason = f"budget of {self.budget.wall_s:g} s spent"
             run._finalize(cand, "skipped", (
                 f"a fit predicted at {predicted:.1f} s does not fit in the {max(left, 0):.1f} s "
@@ -528,7 +534,8 @@ class BudgetGuard:
         fit_rows = self.partial_fit_rows(top.model, rows, tuple(run.rungs))
         fitted = ("" if fit_rows is None else
                   f"; the final model is fitted on {fit_rows:,} rows, as many as the time "
-                  "left allowed")
+                  "left allowed" + (", or on all rows if that fit finishes within the budget"
+                                    if self.worker.pool.max_workers > 1 else ""))
         result = replace(top, model=name, status="done",
                          error=f"cross-validated on {rows:,} of {self.n_rows:,} rows only: "
                                f"the budget ran out before any model reached all rows{fitted}")

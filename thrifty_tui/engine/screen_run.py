@@ -347,7 +347,10 @@ class ScreenRun:
                            f"{self.cap:g} s", keep_partial=True)
             return False
         if self.job.budget_s is not None:
-            left = self.job.budget_s - self.elapsed()
+            # The whole rung must fit before the final refit's reserve (each of its fits is
+            # admitted alone by the guard; a rung started near it ate the refit's time).
+            reserve = self.guard.refit_reserve(task.rung) if self.guard is not None else 0.0
+            left = self.job.budget_s - self.elapsed() - reserve
             whole = (predicted * self.n_folds / self.pool.max_workers
                      if not math.isnan(predicted) else 0.0)
             if left <= 0 or whole > left:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import queue
 import shutil
 import sqlite3
@@ -12,6 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,12 +209,17 @@ class Worker:
         else:
             raise TypeError(f"unknown job {job!r}")
 
-    def _wait(self, future: Future) -> Any:
-        """The future's result, checking for cancel while waiting (then the children die)."""
+    def _wait(self, future: Future, until: float | None = None) -> Any:
+        """The future's result, checking for cancel while waiting (then the children die);
+        TimeoutError once ``time.monotonic()`` passes ``until``, if given."""
         while True:
-            done, _ = wait([future], timeout=POLL_SECONDS)
+            timeout = POLL_SECONDS if until is None else max(
+                0.0, min(POLL_SECONDS, until - time.monotonic()))
+            done, _ = wait([future], timeout=timeout)
             if done:
                 return future.result()
+            if until is not None and time.monotonic() >= until:
+                raise TimeoutError
             if self.checkpoint():
                 self.pool.kill()
                 raise Cancelled
@@ -329,10 +336,10 @@ class Worker:
                 spec = next(s for s in (*tuned, *specs) if s.name == best.model)
                 try:
                     with guard.ticking("refit"):
-                        model_path = self._wait(self.pool.submit(
-                            tasks.refit_model, problem_file, spec, str(run_dir / "model.joblib")))
+                        model_path, fit_rows = self._final_fit(guard, problem_file, spec,
+                                                               run_dir, int(summary["n_rows"]))
                     # Fewer than all rows when a time budget cut the best model short.
-                    self.ws.update_run_extra(run_id, fit_rows=spec.fit_rows or summary["n_rows"])
+                    self.ws.update_run_extra(run_id, fit_rows=fit_rows)
                 except Cancelled:
                     status, stop_reason = "cancelled", "cancelled by the user during the final fit"
                 except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
@@ -359,6 +366,46 @@ class Worker:
         guard.finish(run_id, status, stop_reason)
         self.ws.finish_run(finished)
         self.emit(finished)
+
+    def _final_fit(self, guard: Any, problem_file: str, spec: Any, run_dir: Path,
+                   n_rows: int) -> tuple[str, int]:
+        """Fit the best model for export; returns its file and the rows it was fitted on.
+
+        A model cut short by the time budget (``spec.fit_rows``: as many rows as its fit is
+        predicted to finish on in time) is also fitted on all rows at once, on the other
+        core: predictions from fits on a few thousand rows are rough, so the fit on all rows
+        is kept if it finishes by the end of the budget, else it is stopped there and the
+        surer fit is kept (gss at 10 s: all 49 k rows in 2.6 s, predicted 4.2 s).
+        """
+        from thrifty_tui.core import tasks
+
+        target = str(run_dir / "model.joblib")
+        deadline = guard.deadline()
+        if spec.fit_rows is None or deadline is None or self.pool.max_workers < 2:
+            path = self._wait(self.pool.submit(tasks.refit_model, problem_file, spec, target))
+            return path, spec.fit_rows or n_rows
+        whole = str(run_dir / "model-all-rows.joblib")
+        full = self.pool.submit(tasks.refit_model, problem_file, replace(spec, fit_rows=None),
+                                whole)
+        sure = self.pool.submit(tasks.refit_model, problem_file, spec, target)
+        path = self._wait(sure)
+        try:
+            self._wait(full, until=deadline)
+        except TimeoutError:
+            self.pool.kill()  # past the budget: the fit on all rows is given up
+            self.emit(Notice(message=(
+                f"{spec.name}: the fit on all {n_rows:,} rows did not finish within the "
+                f"budget; the model is fitted on {spec.fit_rows:,} rows")))
+            Path(whole).unlink(missing_ok=True)
+            Path(whole + ".tmp").unlink(missing_ok=True)
+            return path, int(spec.fit_rows)
+        except Exception:  # noqa: BLE001 - the surer fit stands
+            if isinstance(full.exception() if full.done() else None, BrokenExecutor):
+                self.pool.kill()
+            Path(whole).unlink(missing_ok=True)
+            return path, int(spec.fit_rows)
+        os.replace(whole, target)
+        return target, n_rows
 
     def _record_sample(self, path: str, sample: dict[str, Any], run_id: int | None) -> None:
         """Put a sample taken of ``path`` in the workspace: the source's fingerprint (size,
