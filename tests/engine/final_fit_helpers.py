@@ -40,7 +40,8 @@ COLLAPSING = ModelSpec("collapsing", 1, build_collapsing, tasks=("regression",))
 
 class SlowOnAllRows(BaseEstimator, RegressorMixin):
     """Ridge that remembers how many rows it was fitted on, and takes ``sleep_s`` seconds to
-    fit on ``slow_rows`` or more (a fit on all rows that cannot finish within the budget)."""
+    fit on ``slow_rows`` or more (a fit on all rows that cannot finish within the budget);
+    a negative ``sleep_s`` fails there instead."""
 
     def __init__(self, slow_rows: int = 10**9, sleep_s: float = 0.0):
         self.slow_rows = slow_rows
@@ -50,6 +51,8 @@ class SlowOnAllRows(BaseEstimator, RegressorMixin):
         import time
 
         if len(y) >= self.slow_rows:
+            if self.sleep_s < 0:
+                raise ValueError("no convergence on all rows")
             time.sleep(self.sleep_s)
         self.n_rows_ = len(y)
         self.model_ = Ridge().fit(X, y)
@@ -70,3 +73,11 @@ def build_slow_on_all(task, schema, seed):
 
 COUNTING = ModelSpec("counting", 1, build_counting, tasks=("regression",))
 SLOW_ON_ALL = ModelSpec("slow on all rows", 1, build_slow_on_all, tasks=("regression",))
+
+
+def build_fails_on_all(task, schema, seed):
+    return Pipeline([("features", linear_features(schema)),
+                     ("model", SlowOnAllRows(slow_rows=700, sleep_s=-1))])
+
+
+FAILS_ON_ALL = ModelSpec("fails on all rows", 1, build_fails_on_all, tasks=("regression",))

@@ -180,3 +180,24 @@ def test_larger_rungs_keep_the_leaders_whole_refit_but_first_looks_only_a_fifth(
     assert guard.refit_reserve(1) == pytest.approx(whole)  # 3.6 s, under half of 10 s
     guard.points = {"hgb": [(1_828, 2.0)]}
     assert guard.refit_reserve(1) == pytest.approx(5.0)  # at most half of the budget
+
+
+def test_a_fit_on_all_rows_is_tried_beside_the_final_fit_only_if_that_one_is_in_time():
+    """births at 30 s: the surer fit, already predicted past the budget, ran beside a fit on
+    all rows and, slowed by it, ended at 1.06 x B."""
+    import time
+
+    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.engine.budget_guard import BudgetGuard
+
+    hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
+    guard = BudgetGuard.__new__(BudgetGuard)
+    guard.budget, guard.n_rows, guard.try_all_rows = Budget(wall_s=30.0), 298_291, False
+    guard.points = {"hgb": [(11_047, 0.6), (33_143, 1.8)]}  # linear: 16 s on all rows
+    guard.screen = _run_with([hgb], rungs=(11_047, 33_143, 99_430, 298_291))
+    sizes = (11_047, 33_143, 99_430)
+    guard.started = time.monotonic() - 20.0  # 10 s left: 99,430 rows fit, all rows may not
+    assert guard.partial_fit_rows("hgb", 33_143, sizes) == 99_430 and guard.try_all_rows
+    guard.started = time.monotonic() - 29.5  # 0.5 s left: nothing fits; the floor, alone
+    assert guard.partial_fit_rows("hgb", 33_143, sizes) == 33_143
+    assert not guard.try_all_rows

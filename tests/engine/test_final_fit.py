@@ -10,7 +10,7 @@ from dataclasses import replace
 import joblib
 import pytest
 from engine_helpers import BASELINE, CAR_PRICES, LINEAR, Recorder, of_type
-from final_fit_helpers import COLLAPSING, COUNTING, SLOW_ON_ALL
+from final_fit_helpers import COLLAPSING, COUNTING, FAILS_ON_ALL, SLOW_ON_ALL
 
 from thrifty_tui.core.events import ModelDiagnosed, Notice, RunFinished
 from thrifty_tui.engine.jobs import Screen
@@ -60,8 +60,9 @@ def test_a_model_that_collapses_on_all_rows_gets_a_notice(engine):
 class _Deadline:
     """What ``Worker._final_fit`` asks of the run's budget guard: when the budget ends."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, try_all_rows: bool = True) -> None:
         self.at = time.monotonic() + seconds
+        self.try_all_rows = try_all_rows  # the surer fit is predicted to finish in time
 
     def deadline(self) -> float:
         return self.at
@@ -102,3 +103,26 @@ def test_a_fit_on_all_rows_past_the_budget_is_stopped_and_the_surer_fit_kept(eng
     # The children running the stopped fit were replaced: the next job still runs.
     events = _run(engine, Screen(path=CAR_PRICES, target="Price", zoo=(BASELINE, LINEAR)))
     assert events[-1].status == "done"
+
+
+def test_a_failing_fit_on_all_rows_leaves_the_surer_fit_with_a_notice(engine, tmp_path):
+    worker, recorder = engine
+    since = recorder.mark()
+    spec = replace(FAILS_ON_ALL, fit_rows=200)
+    path, rows = worker._final_fit(_Deadline(60.0), _problem(tmp_path), spec, tmp_path, 804)
+    assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
+    notes = [n.message for n in of_type(recorder.events[since:], Notice)]
+    assert len(notes) == 1 and notes[0].startswith(
+        "fails on all rows: the fit on all 804 rows failed (")
+    assert "no convergence on all rows" in notes[0]
+    assert notes[0].endswith("the model is fitted on 200 rows")
+
+
+def test_no_fit_on_all_rows_is_tried_when_even_the_surer_fit_is_late(engine, tmp_path):
+    worker, recorder = engine
+    since = recorder.mark()
+    spec = replace(COUNTING, fit_rows=200)
+    guard = _Deadline(60.0, try_all_rows=False)
+    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
+    assert not [n for n in of_type(recorder.events[since:], Notice) if "all 804" in n.message]

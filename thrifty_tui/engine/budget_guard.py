@@ -82,6 +82,8 @@ class BudgetGuard:
         self._last_update = 0.0
         self._begun_at: float | None = None
         self.restart_s = RESTART_S  # measured: how long new children take to be ready
+        # Whether the final fit of a model cut short may also try all rows (partial_fit_rows)
+        self.try_all_rows = False
         self._lock = threading.Lock()
         # While the worker thread waits on one long step (children starting, the final refit)
         # it cannot tick: this thread sends the update then. It stops with the job.
@@ -535,7 +537,8 @@ class BudgetGuard:
         fitted = ("" if fit_rows is None else
                   f"; the final model is fitted on {fit_rows:,} rows, as many as the time "
                   "left allowed" + (", or on all rows if that fit finishes within the budget"
-                                    if self.worker.pool.max_workers > 1 else ""))
+                                    if self.try_all_rows and self.worker.pool.max_workers > 1
+                                    else ""))
         result = replace(top, model=name, status="done",
                          error=f"cross-validated on {rows:,} of {self.n_rows:,} rows only: "
                                f"the budget ran out before any model reached all rows{fitted}")
@@ -556,10 +559,14 @@ class BudgetGuard:
         if wall is None or not points:
             return None
         left = wall - self.elapsed() - REFIT_OVERHEAD_S
+        self.try_all_rows = False
         for size in sorted({*sizes, self.n_rows}, reverse=True):
             if size < cv_rows:
                 break
             if predict_seconds(points, size, self._growth(model)) <= left:
+                # Predicted in time: a fit on all rows may run beside it (Worker._final_fit).
+                # Not when even this one is not (the floor below): it would slow it down.
+                self.try_all_rows = size < self.n_rows
                 return None if size >= self.n_rows else size
         return cv_rows
 

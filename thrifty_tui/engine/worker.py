@@ -375,34 +375,54 @@ class Worker:
         predicted to finish on in time) is also fitted on all rows at once, on the other
         core: predictions from fits on a few thousand rows are rough, so the fit on all rows
         is kept if it finishes by the end of the budget, else it is stopped there and the
-        surer fit is kept (gss at 10 s: all 49 k rows in 2.6 s, predicted 4.2 s).
+        surer fit is kept (gss at 10 s: all 49 k rows in 2.6 s, predicted 4.2 s). Not when
+        even the surer fit is not predicted to finish in time (``guard.try_all_rows``): the
+        two would share the memory bandwidth and the surer one ran past the budget (births
+        at 30 s: 1.06 x B).
         """
         from thrifty_tui.core import tasks
 
         target = str(run_dir / "model.joblib")
         deadline = guard.deadline()
-        if spec.fit_rows is None or deadline is None or self.pool.max_workers < 2:
+        if (spec.fit_rows is None or deadline is None or self.pool.max_workers < 2
+                or not guard.try_all_rows):
             path = self._wait(self.pool.submit(tasks.refit_model, problem_file, spec, target))
             return path, spec.fit_rows or n_rows
         whole = str(run_dir / "model-all-rows.joblib")
         full = self.pool.submit(tasks.refit_model, problem_file, replace(spec, fit_rows=None),
                                 whole)
         sure = self.pool.submit(tasks.refit_model, problem_file, spec, target)
-        path = self._wait(sure)
+
+        def drop_whole() -> None:
+            Path(whole).unlink(missing_ok=True)
+            Path(whole + ".tmp").unlink(missing_ok=True)
+
+        try:
+            path = self._wait(sure)
+        except Exception:
+            if not full.done():
+                self.pool.kill()  # the fit on all rows must not hold a child after the run
+            drop_whole()
+            raise
         try:
             self._wait(full, until=deadline)
+        except Cancelled:
+            drop_whole()  # (the children were killed by _wait)
+            raise
         except TimeoutError:
             self.pool.kill()  # past the budget: the fit on all rows is given up
             self.emit(Notice(message=(
                 f"{spec.name}: the fit on all {n_rows:,} rows did not finish within the "
                 f"budget; the model is fitted on {spec.fit_rows:,} rows")))
-            Path(whole).unlink(missing_ok=True)
-            Path(whole + ".tmp").unlink(missing_ok=True)
+            drop_whole()
             return path, int(spec.fit_rows)
-        except Exception:  # noqa: BLE001 - the surer fit stands
-            if isinstance(full.exception() if full.done() else None, BrokenExecutor):
-                self.pool.kill()
-            Path(whole).unlink(missing_ok=True)
+        except Exception as err:  # noqa: BLE001 - the surer fit stands
+            if isinstance(err, BrokenExecutor):
+                self.pool.kill()  # (the fit on all rows ran out of memory, say)
+            self.emit(Notice(message=(
+                f"{spec.name}: the fit on all {n_rows:,} rows failed "
+                f"({describe_error(err)}); the model is fitted on {spec.fit_rows:,} rows")))
+            drop_whole()
             return path, int(spec.fit_rows)
         os.replace(whole, target)
         return target, n_rows
