@@ -15,6 +15,7 @@ from typing import Any
 MAX_CURVE_POINTS = 120
 MAX_SCATTER_POINTS = 400
 MAX_IMPORTANCE_ROWS = 1000
+IMPORTANCE_FLOOR_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -134,18 +135,46 @@ def regression_diagnostics(model: str, y_true: Any, y_pred: Any, seed: int = 0) 
 
 
 def permutation_importances(fitted: Any, X: Any, y: Any, scoring: str, seed: int = 0,
-                            top: int = 15) -> tuple[tuple[str, float], ...]:
-    """Mean drop in score when each original column is shuffled (on at most 1,000 rows)."""
+                            top: int = 15, max_seconds: float | None = None,
+                            ) -> tuple[tuple[tuple[str, float], ...], str]:
+    """Mean drop in score when each original column is shuffled (on at most 1,000 rows), and
+    a note ("" when computed as usual).
+
+    Shuffling costs one scoring per column and repeat: on 300 columns that was 9-18 s, 50x a
+    ridge fit, and it held the fold's result (a 10 s run ended with the baseline as best).
+    With ``max_seconds`` one scoring is timed first: three repeats if they fit, else one,
+    else none, and the note says why.
+    """
+    import time
+
     from sklearn.inspection import permutation_importance
+    from sklearn.metrics import get_scorer
 
     if len(X) > MAX_IMPORTANCE_ROWS:
         X = X.sample(MAX_IMPORTANCE_ROWS, random_state=seed)
         y = y.loc[X.index]
-    result = permutation_importance(fitted, X, y, scoring=scoring, n_repeats=3,
+    repeats, note = 3, ""
+    if max_seconds is not None:
+        started = time.perf_counter()
+        get_scorer(scoring)(fitted, X, y)
+        one = time.perf_counter() - started
+        predicted = {r: (X.shape[1] * r + 1) * one for r in (3, 1)}
+        if predicted[3] > max_seconds:
+            repeats = 1
+            note = f"1 shuffle per column, not 3: {X.shape[1]} columns"
+        if predicted[1] > max_seconds:
+            return (), (f"not computed: {X.shape[1]} columns, about {predicted[1]:.1f} s "
+                        f"(over {max_seconds:.1f} s)")
+    result = permutation_importance(fitted, X, y, scoring=scoring, n_repeats=repeats,
                                     random_state=seed, n_jobs=1)
     pairs = sorted(zip(X.columns, result.importances_mean, strict=True),
                    key=lambda kv: -abs(kv[1]))
-    return tuple((str(k), float(v)) for k, v in pairs[:top])
+    return tuple((str(k), float(v)) for k, v in pairs[:top]), note
+
+
+def importance_seconds(fit_seconds: float) -> float:
+    """How long a model's importances may take: a second, or half its fit if longer."""
+    return max(IMPORTANCE_FLOOR_S, 0.5 * fit_seconds)
 
 
 def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
@@ -195,26 +224,31 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
     else:
         diag = regression_diagnostics(spec.name, y_true, pred[seen].astype(float), problem.seed)
     importances: tuple[tuple[str, float], ...] = ()
+    note = ""
     saved = _saved_importances(oof_files[0]) if oof_files else None
     if saved is not None and not getattr(spec, "baseline", False):
-        importances = saved
+        importances, note = saved
     elif not getattr(spec, "baseline", False):
         try:
+            import time
+
             train_idx, test_idx = problem.folds[0]
+            started = time.perf_counter()
             model = build_model(spec, problem).fit(problem.X.iloc[train_idx],
                                                     problem.y.iloc[train_idx])
-            importances = permutation_importances(model, problem.X.iloc[test_idx],
-                                                  problem.y.iloc[test_idx], problem.metric,
-                                                  problem.seed)
+            importances, note = permutation_importances(
+                model, problem.X.iloc[test_idx], problem.y.iloc[test_idx], problem.metric,
+                problem.seed, max_seconds=importance_seconds(time.perf_counter() - started))
         except Exception:  # noqa: BLE001 - importances are a nice-to-have, not a failure
             importances = ()
-    return dataclasses.replace(diag, importances=importances,
-                               importance_kind=f"permutation importance ({problem.metric})",
+    kind = f"permutation importance ({problem.metric})" + (f"; {note}" if note else "")
+    return dataclasses.replace(diag, importances=importances, importance_kind=kind,
                                learning_curve=tuple(learning_curve))
 
 
-def _saved_importances(oof_file: str) -> tuple[tuple[str, float], ...] | None:
-    """Importances saved by the first fold's task (``screening.save_importances``), if any."""
+def _saved_importances(oof_file: str) -> tuple[tuple[tuple[str, float], ...], str] | None:
+    """Importances saved by the first fold's task (``screening.save_importances``) and their
+    note, if any."""
     import os
 
     import numpy as np
@@ -226,8 +260,9 @@ def _saved_importances(oof_file: str) -> tuple[tuple[str, float], ...] | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            return tuple((str(k), float(v)) for k, v in zip(data["names"], data["values"],
-                                                            strict=True))
+            pairs = tuple((str(k), float(v)) for k, v in zip(data["names"], data["values"],
+                                                             strict=True))
+            return pairs, str(data["note"]) if "note" in data.files else ""
     except (OSError, ValueError, KeyError):
         return None
 
@@ -338,6 +373,8 @@ def draw(plt: Any, diag: Diagnostics, kind: str) -> None:
         values = [v for _, v in diag.importances][::-1]
         plt.bar(names, values, orientation="horizontal")
         plt.title(f"{diag.model}: {diag.importance_kind or 'importance'}")
+    elif kind == "importance" and diag.importance_kind:  # not computed: say why
+        plt.title(f"{diag.model}: importances {diag.importance_kind.rsplit('; ', 1)[-1]}")
     elif kind == "learning" and diag.learning_curve:
         xs = [n for n, _ in diag.learning_curve]
         ys = [s for _, s in diag.learning_curve]

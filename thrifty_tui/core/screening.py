@@ -209,25 +209,29 @@ def evaluate_fold(spec: ModelSpec, problem: Problem, rung: int, fold: int,
     if oof_file and fold == 0 and not spec.baseline:
         # The diagnostics' permutation importances, from this fitted model, after the clock
         # stopped: otherwise the diagnostics refit the model on this fold's rows just for them.
-        save_importances(oof_file, model, X_test, y_test, problem)
+        save_importances(oof_file, model, X_test, y_test, problem, done.fit_seconds)
     return done
 
 
 def save_importances(oof_file: str, model: Any, X_test: pd.DataFrame, y_test: pd.Series,
-                     problem: Problem) -> None:
-    """Permutation importances of ``model`` on its test fold, next to its OOF file."""
+                     problem: Problem, fit_seconds: float) -> None:
+    """Permutation importances of ``model`` on its test fold, next to its OOF file; they may
+    take a second or half the fold's fit (the fold's result waits for them). When they would
+    take longer, that is saved instead (the diagnostics do not try again)."""
     import os
 
-    from thrifty_tui.core.diagnostics import permutation_importances
+    from thrifty_tui.core.diagnostics import importance_seconds, permutation_importances
 
     try:
-        pairs = permutation_importances(model, X_test, y_test, problem.metric, problem.seed)
+        pairs, note = permutation_importances(model, X_test, y_test, problem.metric,
+                                              problem.seed,
+                                              max_seconds=importance_seconds(fit_seconds))
     except Exception:  # noqa: BLE001 - importances are a nice-to-have; diagnostics refit
         return
     path = importances_file(oof_file)
     tmp = path + ".tmp.npz"
     np.savez(tmp, names=np.array([k for k, _ in pairs], dtype=str),
-             values=np.array([v for _, v in pairs], dtype=float))
+             values=np.array([v for _, v in pairs], dtype=float), note=np.array(note))
     os.replace(tmp, path)
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.diagnostics import PLOT_KINDS, confusion_text
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.tui.widgets.plot_panel import DiagnosticsPlot
 
 BOARD_KIND = "models"  # fit time vs score across all models of the run
@@ -68,8 +69,9 @@ class DiagnosticsScreen(FittedFooter, Screen):
                 f"{c.label[:10]:<10} {c.precision:.2f} {c.recall:.2f} {c.f1:.2f}"
                 for c in diag.per_class[:10])
         elif kind == "importance":
-            side_text += "\n\n[b]top columns[/b]\n" + "\n".join(
+            side_text += "\n\n[b]top columns[/b]\n" + ("\n".join(
                 f"{n[:14]:<14} {v:+.4f}" for n, v in diag.importances[:10])
+                or escape(diag.importance_kind))
         side.update(side_text)
         if kind == BOARD_KIND:
             points = [(r.fit_seconds, r.mean, r.model) for r in state.results.values()

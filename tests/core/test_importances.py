@@ -1,0 +1,84 @@
+"""Permutation importances stay within their time allowance (wide data: 300+ columns)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from thrifty_tui.core.diagnostics import (
+    diagnose,
+    importance_seconds,
+    permutation_importances,
+    render_text,
+)
+from thrifty_tui.core.screening import evaluate_fold, importances_file, make_problem
+from thrifty_tui.core.zoo import load_zoo, spec_by_name
+
+
+def _wide(n_rows: int = 300, n_cols: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(n_rows, n_cols)),
+                         columns=[f"f{i}" for i in range(n_cols)])
+    frame["y"] = 2 * frame["f0"] + rng.normal(scale=0.3, size=n_rows)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def wide_problem():
+    return make_problem(_wide(), "y", task="regression", seed=0)
+
+
+def _fitted_ridge(problem):
+    from thrifty_tui.core.screening import build_model
+
+    train_idx, test_idx = problem.folds[0]
+    model = build_model(spec_by_name("ridge", load_zoo(None)), problem)
+    model.fit(problem.X.iloc[train_idx], problem.y.iloc[train_idx])
+    return model, problem.X.iloc[test_idx], problem.y.iloc[test_idx]
+
+
+def test_allowance_is_a_second_or_half_the_fit():
+    assert importance_seconds(0.1) == 1.0
+    assert importance_seconds(6.0) == 3.0
+
+
+def test_importances_over_the_allowance_are_not_computed_and_say_why(wide_problem):
+    model, X, y = _fitted_ridge(wide_problem)
+    pairs, note = permutation_importances(model, X, y, "r2", max_seconds=0.0)
+    assert pairs == ()
+    assert note.startswith("not computed: 400 columns, about ")
+
+
+def test_importances_within_the_allowance_are_the_usual_ones():
+    model, X, y = _fitted_ridge(make_problem(_wide(n_cols=12), "y", task="regression", seed=0))
+    capped = permutation_importances(model, X, y, "r2", max_seconds=1e6)
+    free = permutation_importances(model, X, y, "r2")
+    assert capped == free  # same 3 repeats, same seed
+    pairs, note = capped
+    assert note == "" and pairs[0][0] == "f0" and pairs[0][1] > 1.0
+
+
+def test_a_wide_fold_saves_the_reason_and_diagnostics_do_not_refit(wide_problem, tmp_path,
+                                                                   monkeypatch):
+    # 400 columns x 3 shuffles of a ~10 ms scoring is several seconds: over the 1 s allowed
+    # for a ridge fit of a fraction of a second, so the fold returns without them.
+    spec = spec_by_name("ridge", load_zoo(None))
+    oof = [str(tmp_path / f"fold{k}.npz") for k in range(len(wide_problem.folds))]
+    for k, path in enumerate(oof):
+        result = evaluate_fold(spec, wide_problem, 0, k, path)
+        assert result.status == "done"
+    with np.load(importances_file(oof[0])) as data:
+        assert len(data["names"]) == 0
+        assert str(data["note"]).startswith("not computed: 400 columns")
+
+    from thrifty_tui.core import diagnostics
+
+    def no_refit(*args, **kwargs):
+        raise AssertionError("the diagnostics computed importances again")
+
+    monkeypatch.setattr(diagnostics, "permutation_importances", no_refit)
+    diag = diagnose(spec, wide_problem, oof)
+    assert diag.importances == ()
+    assert "not computed: 400 columns" in diag.importance_kind
+    assert "ridge: importances not computed" in render_text(diag, "importance")
