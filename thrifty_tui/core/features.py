@@ -199,13 +199,14 @@ def tree_texts(schema: Sequence[ColumnInfo]) -> list[str]:
     return [c.name for c in schema if c.role == Role.TEXT and not c.short_text]
 
 
-def _text_pipeline(dense_components: int | None, max_features: int = 20_000) -> Pipeline:
-    """Sparse word and character n-grams (linear models), or for trees (``dense_components``)
-    word TF-IDF reduced by SVD."""
+def _text_pipeline(dense_components: int | None, max_features: int = 20_000,
+                   chars: bool = True) -> Pipeline:
+    """Sparse word and (unless ``chars`` is false: long documents) character n-grams (linear
+    models), or for trees (``dense_components``) word TF-IDF reduced by SVD."""
     words = Tfidf(ngram_range=(1, 2) if not dense_components else (1, 1), min_df=2,
                   max_features=max_features, sublinear_tf=True)
     vectorizers: object = words
-    if not dense_components:
+    if not dense_components and chars:
         vectorizers = FeatureUnion([
             ("words", words),
             ("chars", Tfidf(analyzer="char_wb", ngram_range=(2, 4), min_df=2,
@@ -248,8 +249,10 @@ def linear_features(schema: Sequence[ColumnInfo], nonneg: bool = False) -> Colum
     categorical = columns_with(schema, Role.CATEGORICAL)
     if categorical:
         parts.append(("cat", _categorical_onehot(), categorical))
-    for name in columns_with(schema, Role.TEXT):
-        parts.append((f"text:{name}", _text_pipeline(None), [name]))
+    for info in schema:
+        if info.role == Role.TEXT:
+            parts.append((f"text:{info.name}", _text_pipeline(None, chars=not info.long_text),
+                          [info.name]))
     if not parts:
         raise ValueError("no usable feature columns")
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.3)

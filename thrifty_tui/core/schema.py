@@ -14,6 +14,7 @@ __all__ = [
     "Role",
     "infer_role",
     "infer_schema",
+    "is_long_text",
     "is_short_text",
     "suggest_target",
     "suggest_task",
@@ -88,6 +89,15 @@ def is_short_text(text: pd.Series) -> bool:
     return mean_words < SENTENCE_WORDS and float(text.str.len().mean()) <= SENTENCE_CHARS
 
 
+# Documents longer than this on average get no character n-grams (``ColumnInfo.long_text``).
+LONG_TEXT_CHARS = 300
+
+
+def is_long_text(text: pd.Series) -> bool:
+    """Values that are documents (reviews, articles), not titles, names or short notes."""
+    return bool(len(text)) and float(text.str.len().mean()) > LONG_TEXT_CHARS
+
+
 # The one-hot encoder keeps this many levels (the rest become one "infrequent" column).
 KEPT_LEVELS = 50
 RARE_COVERAGE = 0.5
@@ -123,6 +133,7 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
             missing_fraction=float(col.isna().mean()) if len(col) else 0.0,
             n_unique=int(col.nunique(dropna=True)),
             short_text=strings and is_short_text(col.dropna().astype(str)),
+            long_text=strings and role == Role.TEXT and is_long_text(col.dropna().astype(str)),
         ))
     return tuple(infos)
 

@@ -1,4 +1,5 @@
-"""Permutation importances stay within their time allowance (wide data: 300+ columns)."""
+"""Wide and long data: permutation importances within a time allowance (300+ columns), and
+no character n-grams for long documents."""
 
 from __future__ import annotations
 
@@ -82,3 +83,42 @@ def test_a_wide_fold_saves_the_reason_and_diagnostics_do_not_refit(wide_problem,
     assert diag.importances == ()
     assert "not computed: 400 columns" in diag.importance_kind
     assert "ridge: importances not computed" in render_text(diag, "importance")
+
+
+def _documents(n: int, words: int) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    vocab = np.array(["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa"])
+    y = rng.integers(0, 2, n)
+    docs = [" ".join(rng.choice(vocab, words)) + (" good" if v else " bad") for v in y]
+    return pd.DataFrame({"doc": docs, "y": y})
+
+
+def test_long_documents_get_word_ngrams_only_and_titles_keep_characters():
+    from thrifty_tui.core.features import linear_features
+    from thrifty_tui.core.records import Role
+    from thrifty_tui.core.schema import LONG_TEXT_CHARS, infer_schema
+
+    def vectorizers(frame: pd.DataFrame) -> list[str]:
+        schema = infer_schema(frame, target="y")
+        info = next(c for c in schema if c.name == "doc")
+        assert info.role == Role.TEXT
+        text = {n: t for n, t, _ in linear_features(schema).transformers}["text:doc"]
+        tfidf = text.named_steps["tfidf"]
+        parts = tfidf.transformer_list if hasattr(tfidf, "transformer_list") else [("words",
+                                                                                     tfidf)]
+        return [f"{name}:{vec.analyzer}" for name, vec in parts]
+
+    long_docs = _documents(200, 120)
+    assert long_docs["doc"].str.len().mean() > LONG_TEXT_CHARS
+    assert vectorizers(long_docs) == ["words:word"]
+    titles = _documents(200, 4)
+    assert titles["doc"].str.len().mean() < LONG_TEXT_CHARS
+    assert vectorizers(titles) == ["words:word", "chars:char_wb"]
+
+
+def test_a_linear_model_on_long_documents_learns_their_words():
+    from thrifty_tui.core.screening import evaluate
+
+    problem = make_problem(_documents(300, 120), "y", task="classification", seed=0)
+    result = evaluate(spec_by_name("logistic regression", load_zoo(None)), problem)
+    assert result.status == "done" and result.mean > 0.95
