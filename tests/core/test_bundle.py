@@ -257,3 +257,21 @@ def test_bundle_error_is_a_data_error():
     frame = pd.DataFrame({"a": [1]})
     with pytest.raises(DataError):
         predict_frame(None, frame, {"columns": [{"name": "b"}], "task": "regression"})
+
+
+def test_predict_frame_with_many_classes_builds_one_frame():
+    # One proba column inserted at a time made pandas warn (a fragmented frame) past 100.
+    import warnings
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    frame = pd.DataFrame({"x": np.arange(300, dtype=float), "y": [f"c{i % 150}" for i in range(300)]})
+    model = DecisionTreeClassifier(random_state=0).fit(frame[["x"]], frame["y"])
+    manifest = {"task": "classification", "target": "y",
+                "columns": [{"name": "x", "dtype": "float64", "role": "numeric"}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = predict_frame(model, frame, manifest)
+    assert list(out.columns) == ["prediction"] + [f"proba_{c}" for c in model.classes_]
+    assert out["prediction"].tolist() == frame["y"].tolist()
+    np.testing.assert_allclose(out.iloc[:, 1:].sum(axis=1), 1.0)

@@ -434,7 +434,7 @@ def predict_frame(model: Any, frame: pd.DataFrame, manifest: dict[str, Any]) -> 
     X = check_input(frame, manifest)
     out = pd.DataFrame({"prediction": model.predict(X)})
     if manifest["task"] == "classification" and hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)
-        for i, cls in enumerate(model.classes_):
-            out[f"proba_{cls}"] = proba[:, i]
+        proba = model.predict_proba(X)  # one frame, not a column at a time (150 classes)
+        out = pd.concat([out, pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])],
+                        axis=1)
     return out
