@@ -63,6 +63,28 @@ def test_semicolon_files_with_decimal_commas(tmp_path):
     assert any("decimal commas" in n for n in table.notices)
 
 
+FORMATTED = ("item,price,share,count,code,note\n"
+             + "".join(f'{i},"${1000 + 250 * i:,.2f}",{i * 2.5}%,"{1000 * i:,}",{i:05d},'
+                       f'{"about 5" if i == 3 else f"{chr(34)}{2000 * i:,}{chr(34)}"}\n'
+                       for i in range(1, 9)))
+
+
+def test_currency_percent_and_thousands_are_numbers(tmp_path):
+    table = load_table(_write(tmp_path / "money.csv", FORMATTED))
+    frame = table.frame
+    assert frame["price"].tolist() == [1000.0 + 250 * i for i in range(1, 9)]
+    assert frame["share"].tolist() == [2.5 * i for i in range(1, 9)]
+    assert frame["count"].tolist() == [1000.0 * i for i in range(1, 9)]
+    assert frame["note"].tolist()[2] == "about 5"  # not every value a number: left as text
+    assert any("read in price, share, count" in n for n in table.notices)
+    # The streamed sample (big files) reads them the same way.
+    from thrifty_tui.core.sampling import sample_file
+
+    sample, record = sample_file(tmp_path / "money.csv", 8)
+    assert sample.sort_index()["price"].tolist() == frame["price"].tolist()
+    assert any("read in price, share, count" in n for n in record.notices)
+
+
 def test_utf8_bom_cp1252_and_utf16(tmp_path):
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbf" + "city,x\nZürich,1\n".encode())

@@ -303,6 +303,9 @@ class ScanControl:
 
 _INT = re.compile(r"\s*[+-]?\d+\s*")
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*")
+# A number as spreadsheets write it: "$1,234.50", "-€12", "12.5%", "1,234".
+_FORMATTED = re.compile(r"\s*[+-]?[$€£¥]?\s?[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s?%?\s*")
+_FORMATTING = re.compile(r"[$€£¥,%]")
 _BOOLS = {"true", "false"}
 
 
@@ -387,6 +390,29 @@ def decimal_commas(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
             continue
         numbers = pd.to_numeric(col.str.strip().str.replace(".", "", regex=False)
                                 .str.replace(",", ".", regex=False), errors="coerce")
+        if numbers.notna().sum() == len(present):
+            frame[name] = numbers.astype(np.float64)
+            fixed.append(str(name))
+    return frame, tuple(fixed)
+
+
+def formatted_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Text columns of numbers written with currency signs, thousands separators or percent
+    signs ("$1,234.50", "12.5%") turned into floats (12.5% is 12.5), at loading, so a model
+    and its bundle's predictions see the same numbers. Every value present must be one."""
+    fixed = []
+    for name in frame.columns:
+        col = frame[name]
+        if not isinstance(col.dtype, pd.StringDtype):
+            continue
+        present = col.dropna()
+        if present.empty:
+            continue
+        probe = present.iloc[:2000]
+        if not probe.str.contains(_FORMATTING).any() or \
+                not probe.str.fullmatch(_FORMATTED.pattern).all():
+            continue
+        numbers = pd.to_numeric(col.str.replace(r"[$€£¥,%\s]", "", regex=True), errors="coerce")
         if numbers.notna().sum() == len(present):
             frame[name] = numbers.astype(np.float64)
             fixed.append(str(name))

@@ -161,7 +161,13 @@ def _load_delimited(p: Path, kind: FileKind, max_rows: int | None,
                     control: Any = None) -> LoadedTable:
     """DuckDB finds the malformed rows (both too many and too few fields, with line numbers);
     pandas' C parser then reads the rest, skipping exactly those rows (never padding them)."""
-    from thrifty_tui.core.csvscan import DELIMITER_NAMES, decimal_commas, plan_csv, run_scan
+    from thrifty_tui.core.csvscan import (
+        DELIMITER_NAMES,
+        decimal_commas,
+        formatted_numbers,
+        plan_csv,
+        run_scan,
+    )
 
     plan = plan_csv(p, kind.compression, kind.suffix)
     try:
@@ -189,6 +195,10 @@ def _load_delimited(p: Path, kind: FileKind, max_rows: int | None,
         frame, fixed = decimal_commas(frame)
         notices.append(f"{p.name}: {DELIMITER_NAMES[plan.delimiter]}-delimited"
                        + (f"; decimal commas read in {', '.join(fixed[:5])}" if fixed else ""))
+    frame, formatted = formatted_numbers(frame)
+    if formatted:
+        notices.append(f"{p.name}: numbers with $, % or thousands separators read in "
+                       f"{', '.join(formatted[:5])}")
     lines = tuple(sorted(set(rejects.lines) | set(late)))
     if rejects.count or late:
         from thrifty_tui.core.csvscan import Rejects

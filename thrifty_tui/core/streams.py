@@ -23,6 +23,7 @@ from thrifty_tui.core.csvscan import (
     connect,
     decimal_commas,
     duck_error,
+    formatted_numbers,
     plan_csv,
     run_query,
     run_scan,
@@ -102,6 +103,10 @@ class CsvStream(_Stream):
             frame, fixed = decimal_commas(frame)
             if fixed:
                 self._notes.append(f"{self.name}: decimal commas read in {', '.join(fixed[:5])}")
+        frame, formatted = formatted_numbers(frame)
+        if formatted:
+            self._notes.append(f"{self.name}: numbers with $, % or thousands separators read "
+                               f"in {', '.join(formatted[:5])}")
         if not self.names[0].strip():
             frame, note = drop_index_column(frame, self.names[0], self.name)
             self._notes.append(note)
