@@ -318,3 +318,28 @@ async def test_a_role_change_redoes_the_warnings_without_reading_the_file(make_a
         assert "numeric*" in str(columns.get_option_at_index(names.index("row_id")).prompt)
         assert "⚠ 1" in str(status.render())
         assert jobs == [] and app.state.loading is None  # nothing read again
+
+
+async def test_a_long_column_list_keeps_one_line_a_column_beside_its_scrollbar(make_app, tmp_path):
+    # 120 columns of 3-digit distinct counts: the list scrolls, and with Textual's 2-cell bar
+    # each 33-cell line wrapped onto two (the count alone on the second).
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(300, 120)).round(3),
+                         columns=[f"feature_{i}" for i in range(120)])
+    frame["y"] = frame["feature_0"] > 0
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    app = make_app(str(path), "y")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None
+                       and app.screen.query_one("#columns", OptionList).option_count == 121)
+        await pilot.pause(0.2)
+        columns = app.screen.query_one("#columns", OptionList)
+        assert columns.max_scroll_y > 0  # it scrolls
+        assert columns.virtual_size.height == 121  # one line per column
+        words = columns.render_line(0).text.split()
+        assert words[0].startswith("feature_") and words[1] == "numeric"
+        assert words[-1].isdigit() and int(words[-1]) > 200  # the distinct count is shown
