@@ -192,12 +192,13 @@ def test_a_fit_on_all_rows_is_tried_beside_the_final_fit_only_if_that_one_is_in_
 
     hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
     guard = BudgetGuard.__new__(BudgetGuard)
-    guard.budget, guard.n_rows, guard.try_all_rows = Budget(wall_s=30.0), 298_291, False
+    guard.budget, guard.n_rows = Budget(wall_s=30.0), 298_291
     guard.points = {"hgb": [(11_047, 0.6), (33_143, 1.8)]}  # linear: 16 s on all rows
     guard.screen = _run_with([hgb], rungs=(11_047, 33_143, 99_430, 298_291))
     sizes = (11_047, 33_143, 99_430)
     guard.started = time.monotonic() - 20.0  # 10 s left: 99,430 rows fit, all rows may not
-    assert guard.partial_fit_rows("hgb", 33_143, sizes) == 99_430 and guard.try_all_rows
+    assert guard.partial_fit_rows("hgb", 33_143, sizes) == (99_430, True)
     guard.started = time.monotonic() - 29.5  # 0.5 s left: nothing fits; the floor, alone
-    assert guard.partial_fit_rows("hgb", 33_143, sizes) == 33_143
-    assert not guard.try_all_rows
+    assert guard.partial_fit_rows("hgb", 33_143, sizes) == (33_143, False)
+    guard.started = time.monotonic() - 5.0  # 25 s left: all rows fit, nothing beside
+    assert guard.partial_fit_rows("hgb", 33_143, sizes) == (None, False)

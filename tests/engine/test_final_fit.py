@@ -58,7 +58,8 @@ def test_a_model_that_collapses_on_all_rows_gets_a_notice(engine):
 
 
 class _Deadline:
-    """What ``Worker._final_fit`` asks of the run's budget guard: when the budget ends."""
+    """What ``Worker._final_fit`` asks of the run's budget guard: when the budget ends, and
+    whether to try all rows beside the surer fit."""
 
     def __init__(self, seconds: float, try_all_rows: bool = True) -> None:
         self.at = time.monotonic() + seconds
@@ -66,6 +67,9 @@ class _Deadline:
 
     def deadline(self) -> float:
         return self.at
+
+    def tries_all_rows(self, spec) -> bool:  # as BudgetGuard.tries_all_rows, two children
+        return spec.fit_rows is not None and self.try_all_rows
 
 
 def _problem(tmp_path) -> str:

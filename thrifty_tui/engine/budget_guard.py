@@ -82,7 +82,8 @@ class BudgetGuard:
         self._last_update = 0.0
         self._begun_at: float | None = None
         self.restart_s = RESTART_S  # measured: how long new children take to be ready
-        # Whether the final fit of a model cut short may also try all rows (partial_fit_rows)
+        # Whether the final fit of the model cut short may also try all rows beside it (set
+        # with its rows in _best_partial; see tries_all_rows)
         self.try_all_rows = False
         self._lock = threading.Lock()
         # While the worker thread waits on one long step (children starting, the final refit)
@@ -533,12 +534,12 @@ class BudgetGuard:
         if spec is None:
             return status, reason, results, ()
         name = f"{top.model} (on {rows:,} rows)"
-        fit_rows = self.partial_fit_rows(top.model, rows, tuple(run.rungs))
+        fit_rows, self.try_all_rows = self.partial_fit_rows(top.model, rows, tuple(run.rungs))
+        final = replace(spec, name=name, fit_rows=fit_rows)
         fitted = ("" if fit_rows is None else
                   f"; the final model is fitted on {fit_rows:,} rows, as many as the time "
                   "left allowed" + (", or on all rows if that fit finishes within the budget"
-                                    if self.try_all_rows and self.worker.pool.max_workers > 1
-                                    else ""))
+                                    if self.tries_all_rows(final) else ""))
         result = replace(top, model=name, status="done",
                          error=f"cross-validated on {rows:,} of {self.n_rows:,} rows only: "
                                f"the budget ran out before any model reached all rows{fitted}")
@@ -547,28 +548,33 @@ class BudgetGuard:
         self.worker.emit(ModelScored(run_id=self.run_id, result=result, done=len(results),
                                      total=len(results)))
         self.note_score(name, result.fold_scores, result.baseline)
-        return status, reason, results, (replace(spec, name=name, fit_rows=fit_rows),)
+        return status, reason, results, (final,)
 
-    def partial_fit_rows(self, model: str, cv_rows: int, sizes: tuple[int, ...]) -> int | None:
+    def tries_all_rows(self, spec: ModelSpec) -> bool:
+        """Whether the final fit of ``spec`` (a model cut short) also fits it on all rows, on
+        the other core, kept if it ends in time (``Worker._final_fit``; its row says so)."""
+        return (spec.fit_rows is not None and self.deadline() is not None
+                and self.worker.pool.max_workers > 1 and self.try_all_rows)
+
+    def partial_fit_rows(self, model: str, cv_rows: int, sizes: tuple[int, ...]
+                         ) -> tuple[int | None, bool]:
         """Rows for the final fit of a model cross-validated on ``cv_rows`` only: all rows
         (None) when its predicted fit time fits in what is left of the time budget, else the
         largest racing size that does (at least ``cv_rows``): the budget holds, and the model
-        still sees more rows than any of its folds did."""
+        still sees more rows than any of its folds did. And whether a fit on all rows may run
+        beside it: only when that size is predicted in time (at the floor, ``cv_rows``, it is
+        not, and a second fit would slow it down further)."""
         wall = self.budget.wall_s
         points = self.points.get(model, [])
         if wall is None or not points:
-            return None
+            return None, False
         left = wall - self.elapsed() - REFIT_OVERHEAD_S
-        self.try_all_rows = False
         for size in sorted({*sizes, self.n_rows}, reverse=True):
             if size < cv_rows:
                 break
             if predict_seconds(points, size, self._growth(model)) <= left:
-                # Predicted in time: a fit on all rows may run beside it (Worker._final_fit).
-                # Not when even this one is not (the floor below): it would slow it down.
-                self.try_all_rows = size < self.n_rows
-                return None if size >= self.n_rows else size
-        return cv_rows
+                return (None, False) if size >= self.n_rows else (size, True)
+        return cv_rows, False
 
 
 def partial_winner(partial: list[ModelResult]) -> ModelResult:

@@ -376,18 +376,17 @@ class Worker:
         core: predictions from fits on a few thousand rows are rough, so the fit on all rows
         is kept if it finishes by the end of the budget, else it is stopped there and the
         surer fit is kept (gss at 10 s: all 49 k rows in 2.6 s, predicted 4.2 s). Not when
-        even the surer fit is not predicted to finish in time (``guard.try_all_rows``): the
-        two would share the memory bandwidth and the surer one ran past the budget (births
-        at 30 s: 1.06 x B).
+        even the surer fit is not predicted to finish in time (``guard.tries_all_rows``):
+        the two would share the memory bandwidth and the surer one ran past the budget
+        (births at 30 s: 1.06 x B).
         """
         from thrifty_tui.core import tasks
 
         target = str(run_dir / "model.joblib")
-        deadline = guard.deadline()
-        if (spec.fit_rows is None or deadline is None or self.pool.max_workers < 2
-                or not guard.try_all_rows):
+        if not guard.tries_all_rows(spec):  # (so the budget has a deadline)
             path = self._wait(self.pool.submit(tasks.refit_model, problem_file, spec, target))
             return path, spec.fit_rows or n_rows
+        deadline = guard.deadline()
         whole = str(run_dir / "model-all-rows.joblib")
         full = self.pool.submit(tasks.refit_model, problem_file, replace(spec, fit_rows=None),
                                 whole)
