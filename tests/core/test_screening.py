@@ -181,6 +181,18 @@ def test_a_class_with_one_row_is_dropped_then_one_class_left_raises():
         make_problem(frame, "gender", task="classification")
 
 
+@pytest.mark.parametrize("values", [
+    [f"user{i}" for i in range(50)],  # an id
+    [f"2020-01-{i % 28 + 1:02d} 10:{i:02d}" for i in range(50)],  # timestamps
+])
+def test_a_target_with_a_value_a_row_says_so_not_one_class(values):
+    frame = _frame("gss_wages.csv").head(50).copy()
+    frame["key"] = values
+    with pytest.raises(DataError, match=r"'key' has 50 distinct values, 50 of them in a single "
+                                        r"row.*an id or a date"):
+        make_problem(frame, "key")
+
+
 def test_unknown_target_raises_data_error_naming_the_columns():
     with pytest.raises(DataError, match=r"no column named 'Gender'.*gender"):
         make_problem(_frame("gss_wages.csv"), "Gender")

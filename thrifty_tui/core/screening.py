@@ -97,6 +97,10 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
             frame, y = frame[~y.isin(rare.index)], y[~y.isin(rare.index)]
             notices.append(f"dropped {len(rare)} class(es) with a single row: "
                            + ", ".join(map(str, rare.index[:5])))
+        if y.nunique() < 2 and len(rare) > 1:  # an id, a date, a free-text column
+            raise DataError(f"target {target!r} has {len(counts):,} distinct values, "
+                            f"{len(rare):,} of them in a single row: too few classes with "
+                            f"two rows or more to learn; an id or a date? choose another target")
         if y.nunique() < 2:
             raise DataError(f"target {target!r} has only one class; nothing to learn")
         classes = tuple(sorted(y.unique()))
