@@ -212,3 +212,4 @@ def test_cli_profile_text_and_json(movies, capsys):
     assert data_cli(["profile", str(movies), "--json", "--quick", "--sample-rows", "1000"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["rows_exact"] is False and d["profiled_rows"] == 1000
+

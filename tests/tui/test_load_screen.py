@@ -343,3 +343,24 @@ async def test_a_long_column_list_keeps_one_line_a_column_beside_its_scrollbar(m
         words = columns.render_line(0).text.split()
         assert words[0].startswith("feature_") and words[1] == "numeric"
         assert words[-1].isdigit() and int(words[-1]) > 200  # the distinct count is shown
+
+
+def test_class_shares_are_of_every_labelled_row_not_of_the_classes_shown():
+    # 50 classes of 4 rows: each is 2% of the rows. The Load screen showed 3%: its shares were
+    # of the 30 classes kept for display (120 rows).
+    import numpy as np
+    import pandas as pd
+
+    from thrifty_tui.core.events import DatasetOpened
+    from thrifty_tui.core.profile import profile
+    from thrifty_tui.tui.widgets.load_view import profile_text
+
+    frame = pd.DataFrame({"x": np.arange(200.0), "label": [f"c{i % 50:02d}" for i in range(200)]})
+    result = profile(frame, target="label")
+    assert result.target.n_classes == 50 and len(result.target.classes) == 30
+    assert result.target.labelled == 200
+    opened = DatasetOpened(path="f.csv", fingerprint="", n_rows=200, columns=(), preview=(),
+                           suggested_target="label", suggested_task="classification",
+                           profile=result, target="label")
+    text = profile_text(opened, "label", None, {}, None).plain
+    assert "50 classes: c00 2% · c01 2% · c02 2% · c03 2% · +46 more" in text

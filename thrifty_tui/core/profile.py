@@ -173,6 +173,7 @@ def _target_profile(y: pd.Series, rows: int, exact_counts: dict[str, int] | None
     task = suggest_task(present)
     classes: tuple[tuple[str, int], ...] = ()
     n_classes = 0
+    counts: dict[str, int] = {}
     if task == "classification":
         counts = ({k: v for k, v in exact_counts.items() if k != ""} if exact_counts is not None
                   else present.astype(str).value_counts().to_dict())
@@ -196,7 +197,8 @@ def _target_profile(y: pd.Series, rows: int, exact_counts: dict[str, int] | None
             "missing-target", name, f"{about}{shown:,} rows ({fraction:.1%}) have no {name!r}; "
             f"they are dropped before training"))
     return TargetProfile(name, task, missing, fraction, classes, n_classes,
-                         exact=exact_counts is not None or exact_rows), warnings
+                         exact=exact_counts is not None or exact_rows,
+                         labelled=sum(counts.values()) if classes else 0), warnings
 
 
 def _leakage_warnings(frame: pd.DataFrame, target: str, task: str,

@@ -44,6 +44,7 @@ class TargetProfile:
     classes: tuple[tuple[str, int], ...] = ()  # most frequent first, at most 30
     n_classes: int = 0
     exact: bool = True  # counts over every row of the file (else over the profiled rows)
+    labelled: int = 0  # rows counted in ``classes`` and beyond: what a class's share is of
 
 
 @dataclass(frozen=True)

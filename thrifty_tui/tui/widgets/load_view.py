@@ -115,7 +115,8 @@ def profile_text(dataset: DatasetOpened, target: str | None, task: str | None,
         suggested = tp.task or "nothing to learn"
         out.append(f" → {task or suggested}" + ("" if task else " (auto)"), "bold")
         if tp.classes:
-            total = sum(k for _, k in tp.classes) or 1
+            # Of every labelled row: the shown classes are at most 30 (of 500, say).
+            total = tp.labelled or sum(k for _, k in tp.classes) or 1
             shown = " · ".join(f"{label[:12]} {k / total:.0%}" for label, k in tp.classes[:4])
             more = f" · +{tp.n_classes - 4} more" if tp.n_classes > 4 else ""
             out.append(f"\n  {tp.n_classes} class{'es' if tp.n_classes != 1 else ''}: "
