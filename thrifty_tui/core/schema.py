@@ -128,12 +128,14 @@ def infer_schema(frame: pd.DataFrame, target: str | None = None,
         role = Role.TARGET if name == target else infer_role(col)
         strings = not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)
                        or pd.api.types.is_datetime64_any_dtype(col))
+        text = col.dropna().astype(str) if strings else None
         infos.append(ColumnInfo(
             name=str(name), dtype=str(col.dtype), role=role,
             missing_fraction=float(col.isna().mean()) if len(col) else 0.0,
             n_unique=int(col.nunique(dropna=True)),
-            short_text=strings and is_short_text(col.dropna().astype(str)),
-            long_text=strings and role == Role.TEXT and is_long_text(col.dropna().astype(str)),
+            # (whatever the role: the user may make a column text)
+            short_text=text is not None and is_short_text(text),
+            long_text=text is not None and is_long_text(text),
         ))
     return tuple(infos)
 
