@@ -203,6 +203,8 @@ def test_tfidf_vocabulary_is_saved_as_arrays_and_rebuilt():
     (-2000.0, -2100.0, -9000.0, False),  # RMSE as negative scores
     (-2000.0, -8000.0, -9000.0, True),
     (0.9, float("nan"), 0.0, False),
+    # The mean baseline's own refit (births): R² -0.00003 on its rows, CV -0.00001; no lead.
+    (-0.00001, -0.00003, -0.00001, False),
 ])
 def test_refit_collapse_rule(cv, own, baseline, collapsed):
     assert refit_collapsed(cv, own, baseline) is collapsed

@@ -277,12 +277,15 @@ def _read_stamp(model_file: str) -> str | None:
 def refit_collapsed(cv_mean: float, own_score: float, baseline: float | None) -> bool:
     """Whether a model refit on all rows scores far below its cross-validated score on the
     very rows it was fitted on: it lost over half its lead over the baseline (or, with no
-    baseline, over a tenth of its score). NaN scores never count as collapsed."""
+    baseline, over a tenth of its score). NaN scores never count as collapsed, nor does a
+    model with no lead over the baseline."""
     import math
 
     if math.isnan(cv_mean) or math.isnan(own_score):
         return False
     lead = cv_mean - baseline if baseline is not None and not math.isnan(baseline) else math.nan
+    if lead <= 0:
+        return False  # no better than the baseline: no lead to lose (the baseline itself)
     allowed = 0.5 * lead if lead > 0 else 0.1 * max(abs(cv_mean), 1e-9)
     return own_score < cv_mean - allowed
 
