@@ -374,49 +374,44 @@ def typed_frame(table: Any, names: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def decimal_commas(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Text columns written with decimal commas ('3,14', '1.234,5') turned into floats."""
+def _numbers_from_text(frame: pd.DataFrame, looks_like: Any, to_plain: Any,
+                       ) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Text columns whose first 2,000 values present all ``looks_like`` numbers (a test on
+    those values) turned into floats by ``to_plain`` (text to plain number text), when every
+    value present then converts."""
     fixed = []
     for name in frame.columns:
         col = frame[name]
         if not isinstance(col.dtype, pd.StringDtype):
             continue
         present = col.dropna()
-        if present.empty:
+        if present.empty or not looks_like(present.iloc[:2000].str.strip()):
             continue
-        probe = present.iloc[:2000].str.strip()
-        if not probe.str.contains(",", regex=False).any() or \
-                not probe.str.fullmatch(_DECIMAL_COMMA.pattern + "|" + _INT.pattern).all():
-            continue
-        numbers = pd.to_numeric(col.str.strip().str.replace(".", "", regex=False)
-                                .str.replace(",", ".", regex=False), errors="coerce")
+        numbers = pd.to_numeric(to_plain(col.str.strip()), errors="coerce")
         if numbers.notna().sum() == len(present):
             frame[name] = numbers.astype(np.float64)
             fixed.append(str(name))
     return frame, tuple(fixed)
+
+
+def decimal_commas(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Text columns written with decimal commas ('3,14', '1.234,5') turned into floats."""
+    return _numbers_from_text(
+        frame,
+        lambda probe: probe.str.contains(",", regex=False).any()
+        and probe.str.fullmatch(_DECIMAL_COMMA.pattern + "|" + _INT.pattern).all(),
+        lambda text: text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
 
 
 def formatted_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Text columns of numbers written with currency signs, thousands separators or percent
     signs ("$1,234.50", "12.5%") turned into floats (12.5% is 12.5), at loading, so a model
     and its bundle's predictions see the same numbers. Every value present must be one."""
-    fixed = []
-    for name in frame.columns:
-        col = frame[name]
-        if not isinstance(col.dtype, pd.StringDtype):
-            continue
-        present = col.dropna()
-        if present.empty:
-            continue
-        probe = present.iloc[:2000]
-        if not probe.str.contains(_FORMATTING).any() or \
-                not probe.str.fullmatch(_FORMATTED.pattern).all():
-            continue
-        numbers = pd.to_numeric(col.str.replace(r"[$€£¥,%\s]", "", regex=True), errors="coerce")
-        if numbers.notna().sum() == len(present):
-            frame[name] = numbers.astype(np.float64)
-            fixed.append(str(name))
-    return frame, tuple(fixed)
+    return _numbers_from_text(
+        frame,
+        lambda probe: probe.str.contains(_FORMATTING).any()
+        and probe.str.fullmatch(_FORMATTED.pattern).all(),
+        lambda text: text.str.replace(r"[$€£¥,%\s]", "", regex=True))
 
 
 def copy_to_temp(path: Path, compression: str | None, suffix: str) -> tempfile.TemporaryDirectory[str]:
