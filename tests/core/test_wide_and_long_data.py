@@ -122,3 +122,19 @@ def test_a_linear_model_on_long_documents_learns_their_words():
     problem = make_problem(_documents(300, 120), "y", task="classification", seed=0)
     result = evaluate(spec_by_name("logistic regression", load_zoo(None)), problem)
     assert result.status == "done" and result.mean > 0.95
+
+
+def test_confusion_text_fits_the_side_pane_with_many_classes():
+    from thrifty_tui.core.diagnostics import classification_diagnostics, confusion_text
+
+    labels = [f"c{i}" for i in range(150)]
+    y = np.array(labels * 4)
+    pred = np.roll(y, 1)
+    diag = classification_diagnostics("m", y, pred, None, tuple(sorted(labels)))
+    text = confusion_text(diag, 6, max_width=34)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 34
+    assert lines[0].split()[-2:] == ["c0", "c1"]  # two classes fit beside the row labels
+    assert lines[-1] == "(148 more classes not shown)"
+    wide = confusion_text(diag, 6)  # no width: six classes, as before
+    assert wide.splitlines()[-1] == "(144 more classes not shown)"

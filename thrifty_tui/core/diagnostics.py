@@ -386,19 +386,23 @@ def draw(plt: Any, diag: Diagnostics, kind: str) -> None:
         plt.title(f"{diag.model}: no {kind} data")
 
 
-def confusion_text(diag: Diagnostics, max_labels: int = 12) -> str:
-    """The confusion matrix as an aligned text table (rows: true class, columns: predicted)."""
+def confusion_text(diag: Diagnostics, max_labels: int = 12, max_width: int | None = None) -> str:
+    """The confusion matrix as an aligned text table (rows: true class, columns: predicted):
+    the first ``max_labels`` classes, fewer if the lines must fit ``max_width`` cells (the
+    diagnostics screen's side pane: 6 of 150 classes wrapped every line there)."""
+    head = "true \\ predicted"
     labels = [lbl[:10] for lbl in diag.labels[:max_labels]]
     width = max([len(lbl) for lbl in labels] + [len(str(v)) for row in diag.confusion
                                                    for v in row] + [6])
-    head = "true \\ predicted"
     first = max([len(head)] + [len(lbl) for lbl in labels]) + 1
+    if max_width is not None:
+        labels = labels[:max(1, (max_width - first + 1) // (width + 1))]
     lines = [head.ljust(first) + " ".join(lbl.rjust(width) for lbl in labels)]
     for label, row in zip(labels, diag.confusion, strict=False):
         lines.append(label.ljust(first) + " ".join(str(v).rjust(width)
-                                                       for v in row[:max_labels]))
-    if len(diag.labels) > max_labels:
-        lines.append(f"({len(diag.labels) - max_labels} more classes not shown)")
+                                                       for v in row[:len(labels)]))
+    if len(diag.labels) > len(labels):
+        lines.append(f"({len(diag.labels) - len(labels)} more classes not shown)")
     return "\n".join(lines)
 
 

@@ -63,7 +63,8 @@ class DiagnosticsScreen(FittedFooter, Screen):
                         for name, value in diag.metrics]
         side_text = "[b]out-of-fold[/b]\n" + "\n".join(metric_lines)
         if kind == "confusion":
-            side_text += "\n\n[b]confusion[/b] (rows: true)\n" + confusion_text(diag, 6)
+            side_text += "\n\n[b]confusion[/b] (rows: true)\n" + escape(confusion_text(
+                diag, 6, max_width=side.content_size.width or 34))  # (#diag-side: 36 - padding)
         elif kind == "per-class":
             side_text += "\n\n[b]per class[/b]  P / R / F1\n" + "\n".join(
                 f"{c.label[:10]:<10} {c.precision:.2f} {c.recall:.2f} {c.f1:.2f}"
