@@ -286,7 +286,7 @@ def refit_collapsed(cv_mean: float, own_score: float, baseline: float | None) ->
     lead = cv_mean - baseline if baseline is not None and not math.isnan(baseline) else math.nan
     if lead <= 0:
         return False  # no better than the baseline: no lead to lose (the baseline itself)
-    allowed = 0.5 * lead if lead > 0 else 0.1 * max(abs(cv_mean), 1e-9)
+    allowed = 0.1 * max(abs(cv_mean), 1e-9) if math.isnan(lead) else 0.5 * lead
     return own_score < cv_mean - allowed
 
 

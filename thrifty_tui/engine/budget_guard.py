@@ -569,9 +569,8 @@ class BudgetGuard:
         largest racing size that does (at least ``cv_rows``): the budget holds, and the model
         still sees more rows than any of its folds did. A size over MAX_EXTRAPOLATION times the
         largest measured fit is not trusted, and one past it needs EXTRAPOLATION_MARGIN. And
-        whether a fit on all rows may run beside it:
-        only when that size is predicted in time (at the floor, ``cv_rows``, it is not, and a
-        second fit would slow it down further)."""
+        whether a fit on all rows may run beside it: only when that size is predicted in time
+        (at the floor, ``cv_rows``, it is not, and a second fit would slow it down further)."""
         wall = self.budget.wall_s
         points = self.points.get(model, [])
         if wall is None or not points:

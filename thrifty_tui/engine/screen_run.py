@@ -454,8 +454,8 @@ class ScreenRun:
 
         own_score = self.refit_own_score
         result = next((r for r in self.results if r.model == cand.spec.name), None)
-        if result is None or result.baseline or math.isnan(own_score):
-            return  # (a baseline's refit cannot collapse: R² 0 on its own rows, say)
+        if result is None or math.isnan(own_score):
+            return
         baselines = [r.mean for r in self.results
                      if r.baseline and r.status == "done" and r.fold_scores]
         baseline = max(baselines) if baselines else None
