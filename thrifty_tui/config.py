@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from thrifty_tui.core.workspace import resolve_workspace
-
+# Standard library only: the app's first frame waits for this module (see resolve_workspace).
+DEFAULT_WORKSPACE = "thrifty-workspace"
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 DEFAULT_SAMPLE = ("movies.csv", "Comedy")
 
@@ -32,6 +33,15 @@ def sample_file() -> tuple[Path, str]:
     """The bundled sample the app opens with no arguments, and its target column."""
     name, target = DEFAULT_SAMPLE
     return SAMPLE_DIR / name, target
+
+
+def resolve_workspace(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--workspace, else $THRIFTY_WORKSPACE, else ./thrifty-workspace.
+
+    It lives here, not beside the SQLite store in ``core.workspace``, so that settings can be
+    made without importing the store and the engine's events (~50 ms before the first frame).
+    """
+    return Path(explicit or os.environ.get("THRIFTY_WORKSPACE") or DEFAULT_WORKSPACE).expanduser()
 
 
 def make_settings(workspace: str | None = None, **kwargs) -> Settings:

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from thrifty_tui.config import DEFAULT_WORKSPACE, resolve_workspace  # noqa: F401 - re-exported
 from thrifty_tui.core.events import RunFinished, RunStarted
 from thrifty_tui.core.records import ModelResult
 
-DEFAULT_WORKSPACE = "thrifty-workspace"
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -43,11 +43,6 @@ CREATE TABLE IF NOT EXISTS samples (
     run_id INTEGER, extra TEXT NOT NULL DEFAULT '{}'
 );
 """
-
-
-def resolve_workspace(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--workspace, else $THRIFTY_WORKSPACE, else ./thrifty-workspace."""
-    return Path(explicit or os.environ.get("THRIFTY_WORKSPACE") or DEFAULT_WORKSPACE).expanduser()
 
 
 class Workspace:

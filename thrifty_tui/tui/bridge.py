@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import App
 from textual.message import Message
 
-from thrifty_tui.core.events import Event
+if TYPE_CHECKING:
+    from thrifty_tui.core.events import Event
 
 
 class EngineEvent(Message):

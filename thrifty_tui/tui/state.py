@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from thrifty_tui.core.diagnostics import Diagnostics
-from thrifty_tui.core.events import (
-    BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, LeaderTies,
-    LoadProgress,
-    ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, RunFinished, RunProgress, RunStarted,
-)
-from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated
 from thrifty_tui.core.records import ModelResult, best_result
-from thrifty_tui.tui.widgets.label_view import LabelingState, fold_labeling
-from thrifty_tui.core.budget import Budget
-from thrifty_tui.tui.budget_state import BudgetView
+
+if TYPE_CHECKING:
+    # The app makes its state before the first frame, and the events module and the budget
+    # (~60 ms of dataclasses) are not needed to draw it: they are imported with the first
+    # event, by which time the worker has imported them anyway.
+    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.core.diagnostics import Diagnostics
+    from thrifty_tui.core.events import (
+        DatasetOpened, Event, ExportFinished, LoadProgress, ModelUpdate, RunFinished,
+        RunProgress, RunStarted,
+    )
+    from thrifty_tui.tui.budget_state import BudgetView
+    from thrifty_tui.tui.widgets.label_view import LabelingState
 
 
 @dataclass
@@ -40,8 +44,31 @@ class UiState:
     progress: RunProgress | None = None
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     ties: tuple[str, ...] = ()
-    budget: BudgetView = field(default_factory=BudgetView)  # the dashboard's run
-    rules: Budget = field(default_factory=Budget)  # done rules for the next run (dashboard)
+    first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
+    _budget: BudgetView | None = field(default=None, repr=False)
+    _rules: Budget | None = field(default=None, repr=False)
+
+    @property
+    def budget(self) -> BudgetView:
+        """The dashboard's run: the budget events of the current run, folded."""
+        if self._budget is None:
+            from thrifty_tui.tui.budget_state import BudgetView
+
+            self._budget = BudgetView()
+        return self._budget
+
+    @property
+    def rules(self) -> Budget:
+        """The done rules for the next run (set on the dashboard)."""
+        if self._rules is None:
+            from thrifty_tui.core.budget import Budget
+
+            self._rules = Budget(wall_s=self.first_wall_s)
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: Budget) -> None:
+        self._rules = rules
 
     @property
     def run_active(self) -> bool:
@@ -58,6 +85,13 @@ class UiState:
 
     def apply(self, event: Event) -> None:
         """Fold one event into the state."""
+        from thrifty_tui.core.events import (
+            BoardRestored, DatasetOpened, ExportFinished, ExportStarted, JobFailed, LabelingOpened,
+            LabelSaved, LeaderTies, LearningUpdated, LoadProgress, ModelDiagnosed, ModelScored,
+            ModelStarted, ModelUpdate, RunFinished, RunProgress, RunStarted,
+        )
+        from thrifty_tui.tui.widgets.label_view import fold_labeling
+
         self.budget.apply(event)
         if isinstance(event, LabelingOpened | LabelSaved | LearningUpdated):
             self.labeling = fold_labeling(self.labeling, event)

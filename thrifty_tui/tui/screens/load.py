@@ -7,7 +7,7 @@ Every read happens in the worker (``OpenDataset``): the screen renders the lates
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,7 +24,6 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from thrifty_tui.core.events import DatasetOpened, Event, JobFailed, LoadProgress, RunStarted
 from thrifty_tui.core.records import Role
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.tui.widgets.load_view import (
@@ -38,6 +37,9 @@ from thrifty_tui.tui.widgets.load_view import (
     serious_warnings,
     usable_columns,
 )
+
+if TYPE_CHECKING:
+    from thrifty_tui.core.events import Event
 
 TASKS = (None, "classification", "regression")
 PREVIEW_COLUMNS = 60  # a preview of thousands of columns helps no one and costs a lot
@@ -195,6 +197,9 @@ class LoadScreen(FittedFooter, Screen):
         self.query_one("#load-status", Static).update(text)
 
     def on_engine(self, event: Event) -> None:
+        # Imported here: the first frame does not wait for the events module (see app.py).
+        from thrifty_tui.core.events import DatasetOpened, JobFailed, LoadProgress, RunStarted
+
         if isinstance(event, DatasetOpened):
             self.render_state()
             for message in serious_warnings(event):
