@@ -93,8 +93,8 @@ class ThriftyApp(App[None]):
 
     TITLE = "thrifty-tui"
     CSS_PATH = "thrifty.tcss"
-    MODES = {"load": _mode("thrifty_tui.tui.screens.load", "LoadScreen"),
-             "board": _mode("thrifty_tui.tui.screens.leaderboard", "LeaderboardScreen"),
+    # "load" is added in on_mount: see get_default_screen.
+    MODES = {"board": _mode("thrifty_tui.tui.screens.leaderboard", "LeaderboardScreen"),
              "label": _mode("thrifty_tui.tui.screens.label", "LabelScreen"),
              "budget": _mode("thrifty_tui.tui.screens.budget", "BudgetScreen")}
     DEFAULT_MODE = "load"
@@ -125,7 +125,23 @@ class ThriftyApp(App[None]):
         _freeze_heap()
 
     # -- life cycle ---------------------------------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        """The Load screen, the first screen of a plain start, made as Textual's default screen.
+
+        Made through MODES, the first screen composed and painted inside Textual's start-up
+        batch, and that first frame (15-20 ms of rendering) was thrown away and painted again
+        once the batch ended. As the default screen it composes after the batch and its first
+        frame is the one shown. The "load" mode is added in ``on_mount`` and reuses this
+        screen's stack, so ``switch_mode("load")`` comes back to it.
+        """
+        screen = LoadScreen()
+        # Styled as it mounts, like the screens made by _mode: coming back to it with `l` must
+        # not re-parse every stylesheet (Textual does when the counts differ).
+        screen._css_update_count = self._css_update_count  # Textual is pinned exactly
+        return screen
+
     def on_mount(self) -> None:
+        self.add_mode("load", _mode("thrifty_tui.tui.screens.load", "LoadScreen"))
         # The worker and the first job (which starts child processes that import the science
         # stack) wait for the first frame, so start-up paint does not share the CPU with them.
         self.call_after_refresh(self._first_jobs)
