@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from thrifty_tui.core.events import Event
     from thrifty_tui.engine.jobs import Job
     from thrifty_tui.engine.worker import Worker
+
+# The rules of every screen but the Load screen, read after the first frame: matching a
+# start-up screen's ~100 nodes against the whole stylesheet cost ~10-15 ms of first paint.
+SCREENS_CSS = Path(__file__).with_name("screens.tcss")
 
 # Imported after the first frame (a thread does it while the user reads the Load screen), so
 # start-up paints without them: the engine's events and jobs, the other screens (plotext
@@ -46,6 +51,7 @@ def _mode(module: str, name: str) -> Callable[[], Screen]:
     """
     def make() -> Screen:
         screen = getattr(_import_later(module), name)()
+        screen.app.load_screens_css()
         if screen.app.screen_stack:  # not the first screen: that one sets the variables
             screen._css_update_count = screen.app._css_update_count  # Textual is pinned exactly
         return screen
@@ -92,7 +98,7 @@ class ThriftyApp(App[None]):
     """Load data, screen models on a live leaderboard, export the best as a bundle."""
 
     TITLE = "thrifty-tui"
-    CSS_PATH = "thrifty.tcss"
+    CSS_PATH = "thrifty.tcss"  # the Load screen's; the other screens' in SCREENS_CSS
     # "load" is added in on_mount: see get_default_screen.
     MODES = {"board": _mode("thrifty_tui.tui.screens.leaderboard", "LeaderboardScreen"),
              "label": _mode("thrifty_tui.tui.screens.label", "LabelScreen"),
@@ -119,6 +125,8 @@ class ThriftyApp(App[None]):
         self.worker: Worker | None = None
         if not settings.animations:
             self.animation_level = "none"
+        if settings.labels is not None:
+            self.load_screens_css()  # the first screen is the Label screen
         # What the imports made (modules, classes, Textual's styles) lives as long as the app:
         # out of the collector's passes, the full pass that start-up triggers walks only what
         # is new (it took ~25 ms of the first frame's time over the whole heap).
@@ -154,9 +162,17 @@ class ThriftyApp(App[None]):
                                  max_procs=self.settings.max_procs).start()
         return self.worker
 
+    def load_screens_css(self) -> None:
+        """Add the other screens' rules to the stylesheet (once): before any of them is made.
+
+        Nodes already styled are not restyled: no rule there matches the Load screen's."""
+        if not self.stylesheet.has_source(os.path.abspath(SCREENS_CSS), ""):  # read()'s key
+            self.stylesheet.read(SCREENS_CSS)
+
     def _first_jobs(self) -> None:
         from thrifty_tui.engine.jobs import Restore
 
+        self.load_screens_css()
         self._start_worker()
         _preload_later_modules()
         _freeze_heap(collect=True)  # right after the first frame, while the heap is small
@@ -263,6 +279,7 @@ class ThriftyApp(App[None]):
 
         # The dialog submits the Export job itself and shows the worker's progress.
         export: Any = _import_later("thrifty_tui.tui.screens.export")
+        self.load_screens_css()
         self.push_screen(export.ExportDialog(default, run_id=finished.run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
