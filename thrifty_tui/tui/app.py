@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 # start-up screen's ~100 nodes against the whole stylesheet cost ~10-15 ms of first paint.
 SCREENS_CSS = Path(__file__).with_name("screens.tcss")
 
-# Imported after the first frame (a thread does it while the user reads the Load screen), so
-# start-up paints without them: the engine's events and jobs, the other screens (plotext
-# among them) and the worker. Nothing the first frame draws needs them.
+# Imported after the first frame, so start-up paints without them: the engine's events and
+# jobs (the worker's start brings them, on the UI thread), the other screens with plotext (a
+# thread imports them while the user reads the Load screen). The first frame needs none.
 LATER_MODULES = ("thrifty_tui.core.events", "thrifty_tui.engine.jobs",
                  "thrifty_tui.tui.screens.leaderboard", "thrifty_tui.tui.screens.budget",
                  "thrifty_tui.tui.screens.label", "thrifty_tui.tui.screens.export",
