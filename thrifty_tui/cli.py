@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import queue
 import sys
 import time
 from typing import Any, NoReturn
@@ -186,6 +184,8 @@ def _clean(obj: Any) -> Any:
 
 
 def _emit_line(obj: dict[str, Any]) -> None:
+    import json  # here, not at the top: `thrifty-tui` opening the app does not need it
+
     print(json.dumps(_clean(obj), default=_json_default), flush=True)
 
 
@@ -223,6 +223,8 @@ def _spent(update: Any) -> dict[str, Any] | None:
 
 
 def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
+    import queue
+
     from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.sniff import precheck as check_path
     from thrifty_tui.core.workspace import resolve_workspace

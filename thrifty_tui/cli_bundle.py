@@ -13,13 +13,11 @@ on stderr and exit 2.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
+# json, hashlib, shutil, tempfile are imported where used: `thrifty-tui` opening the app
+# builds this parser and needs none of them before its first frame.
 from typing import Any
 
 MLFLOW_EXTRA_HINT = "pip install 'thrifty-tui[mlflow]'"
@@ -95,6 +93,8 @@ def _score(value: Any) -> str:
 
 def describe(report: dict[str, Any]) -> str:
     """The inspect report as text for people."""
+    import json
+
     m = report["manifest"]
     data, budget = m.get("data") or {}, m.get("budget") or {}
     cols = m.get("columns", [])
@@ -144,6 +144,8 @@ def _clean(obj: Any) -> Any:
 
 def inspect_command(path: str, as_json: bool = False) -> int:
     """Print the checks and manifest of the bundle at ``path``; 0 when every check passes."""
+    import json
+
     report = check_bundle(path)
     if as_json:
         print(json.dumps(_clean(report), default=str))
@@ -168,6 +170,8 @@ def _mlflow_type(dtype: str) -> str:
 
 def _vendored_core(folder: Path) -> Path:
     """A copy of thrifty_tui's core package (where the custom transformers live)."""
+    import shutil
+
     import thrifty_tui
     import thrifty_tui.core
 
@@ -184,6 +188,11 @@ def export_mlflow(bundle: str, out_dir: str) -> Path:
 
     The folder is built beside ``out_dir`` and renamed into place, so it appears whole.
     """
+    import hashlib
+    import json
+    import shutil
+    import tempfile
+
     from thrifty_tui.core.bundle import EXAMPLE_MEMBER, MODEL_MEMBER, open_bundle
     from thrifty_tui.core.errors import DataError
     from thrifty_tui.core.trust import skops_types

@@ -12,7 +12,6 @@ Input problems raise DataError (cli.main turns it into one line on stderr and ex
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -86,6 +85,8 @@ def _clean(obj: Any) -> Any:
 
 
 def _profile(args: argparse.Namespace) -> int:
+    import json
+
     from thrifty_tui.core.profile import profile
 
     result = profile(args.path, target=args.target, sample_rows=args.sample_rows,
@@ -130,6 +131,8 @@ def format_profile(result: Any) -> str:
 
 
 def _sample(args: argparse.Namespace) -> int:
+    import json
+
     from thrifty_tui.core.errors import DataError
     from thrifty_tui.core.sampling import sample_file
 

@@ -5,7 +5,6 @@ writes the labels (row, label, status, time, how the item was chosen) as CSV or 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -80,6 +79,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    import json
+
     from thrifty_tui.core.labels import labels_metadata, open_readonly
 
     db = open_readonly(_db_path(args))

@@ -5,22 +5,9 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Role(StrEnum):
-    """How a column is turned into features."""
-
-    NUMERIC = "numeric"
-    CATEGORICAL = "categorical"
-    TEXT = "text"
-    ID = "id-like"
-    CONSTANT = "constant"
-    TARGET = "target"
-    DATETIME = "datetime"  # dates and times: turned into year, month, day, weekday, hour
-
-
-USABLE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME)
+# Role lives in roles.py (the Load screen needs it, not the rest of this module).
+from thrifty_tui.core.roles import USABLE_ROLES, Role  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)

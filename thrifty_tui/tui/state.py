@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from thrifty_tui.core.records import ModelResult, best_result
-
 if TYPE_CHECKING:
     # The app makes its state before the first frame, and the events module and the budget
     # (~60 ms of dataclasses) are not needed to draw it: they are imported with the first
     # event, by which time the worker has imported them anyway.
     from thrifty_tui.core.budget import Budget
     from thrifty_tui.core.diagnostics import Diagnostics
+    from thrifty_tui.core.records import ModelResult
     from thrifty_tui.core.events import (
         DatasetOpened, Event, ExportFinished, LoadProgress, ModelUpdate, RunFinished,
         RunProgress, RunStarted,
@@ -81,6 +80,8 @@ class UiState:
 
     @property
     def best(self) -> ModelResult | None:
+        from thrifty_tui.core.records import best_result
+
         return best_result(list(self.results.values()))
 
     def apply(self, event: Event) -> None:

@@ -19,12 +19,11 @@ from textual.widgets import (
     DirectoryTree,
     Input,
     OptionList,
-    ProgressBar,
     Static,
 )
 from textual.widgets.option_list import Option
 
-from thrifty_tui.core.records import Role
+from thrifty_tui.core.roles import Role
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.tui.widgets.load_view import (
     PathSuggester,
@@ -39,6 +38,8 @@ from thrifty_tui.tui.widgets.load_view import (
 )
 
 if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
+
     from thrifty_tui.core.events import Event
 
 TASKS = (None, "classification", "regression")
@@ -75,14 +76,14 @@ class LoadScreen(FittedFooter, Screen):
                 yield Static("Profile", classes="pane-title", id="profile-title")
                 with VerticalScroll(id="profile-scroll"):
                     yield Static("", id="profile")
-        with Horizontal(id="load-progress-row"):
-            yield ProgressBar(id="load-progress", show_eta=False)
-            yield Static("", id="load-progress-text")
+        # The load's progress row (bar, phase, Esc) is mounted above #load-sample by the first
+        # load: it is hidden until then, and its widgets cost ~15 ms of the first frame.
         yield Static("", id="load-sample")
         yield Static("", id="load-status")
         yield SteadyFooter(show_command_palette=False)
 
     _noted_path = ""
+    _progress_row: tuple[Horizontal, ProgressBar, Static] | None = None
 
     def on_mount(self) -> None:
         if not self.app.settings.animations:
@@ -164,11 +165,20 @@ class LoadScreen(FittedFooter, Screen):
 
     def _render_progress(self) -> None:
         state = self.app.state
-        row = self.query_one("#load-progress-row")
-        row.display = state.loading is not None
         if state.loading is None:
+            if self._progress_row is not None:
+                self._progress_row[0].display = False
             return
-        bar = self.query_one("#load-progress", ProgressBar)
+        if self._progress_row is None:  # the first load: its row is made now (see compose)
+            from textual.widgets import ProgressBar
+
+            bar, text = ProgressBar(id="load-progress", show_eta=False), Static(
+                "", id="load-progress-text")
+            row = Horizontal(bar, text, id="load-progress-row")
+            self.mount(row, before="#load-sample")
+            self._progress_row = (row, bar, text)
+        row, bar, text = self._progress_row
+        row.display = True
         progress = state.load_progress
         if progress is None or progress.fraction is None:
             bar.update(total=None)
@@ -176,8 +186,7 @@ class LoadScreen(FittedFooter, Screen):
             bar.update(total=100, progress=100 * progress.fraction)
         what = progress.phase if progress is not None else "starting"
         seconds = f" {progress.elapsed_s:.1f} s" if progress is not None else ""
-        self.query_one("#load-progress-text", Static).update(
-            f" {what} {Path(state.loading).name}{seconds} · [b]Esc[/b] cancels")
+        text.update(f" {what} {Path(state.loading).name}{seconds} · [b]Esc[/b] cancels")
 
     def _status_dataset(self) -> None:
         state = self.app.state

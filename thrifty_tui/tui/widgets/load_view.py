@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.suggester import Suggester
 
-from thrifty_tui.core.records import Role
+from thrifty_tui.core.roles import Role
 
 if TYPE_CHECKING:  # annotations only: the Load screen's first frame does not import them
     from thrifty_tui.core.events import DatasetOpened
