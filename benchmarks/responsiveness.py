@@ -209,6 +209,9 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller data")
+    parser.add_argument("--starts", type=int, default=None,
+                        help="interleaved starts of each app for first paint (default 7; 3 quick)")
+    parser.add_argument("--paint-only", action="store_true", help="first paint only, no lag")
     parser.add_argument("--data", default=None, help="CSV to screen (default: a 20k-row slice "
                                                        "of the shared movies set or the sample)")
     parser.add_argument("--target", default="Comedy")
@@ -217,11 +220,16 @@ def main() -> None:
                              "(runs benchmarks/bundle_lag.py: a random forest on 200k rows)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    repeats = 3 if args.quick else 7
+    repeats = args.starts or (3 if args.quick else 7)
     paint = measure_first_paint(repeats)
     bare, ours = statistics.median(paint["bare textual"]), statistics.median(paint["thrifty-tui"])
     print(f"first paint, median of {repeats}: bare textual {bare * 1000:.0f} ms, "
           f"thrifty-tui {ours * 1000:.0f} ms, ratio {ours / bare:.2f}x (goal <= 1.3x)")
+    pairs = sorted(t / b for t, b in zip(paint["thrifty-tui"], paint["bare textual"], strict=True))
+    print(f"  ratio of each interleaved pair: min {pairs[0]:.2f}, median "
+          f"{statistics.median(pairs):.2f}, max {pairs[-1]:.2f}")
+    if args.paint_only:
+        return
 
     data = args.data
     if data is None:
