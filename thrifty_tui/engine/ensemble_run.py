@@ -94,6 +94,14 @@ class MeanOfLeaders:
                 for m in members]
         return refit_makespan(each, self.worker.pool.max_workers) + ASSEMBLE_S
 
+    def _single_refit_left(self, best: ModelResult | None) -> float:
+        """Predicted seconds of the best single model's fit on all rows still to come (0 when
+        screening fitted it already, or when it was never measured)."""
+        if best is None or self.run.refit_path(best.model):
+            return 0.0
+        seconds = self.guard.refit_seconds(best.model)
+        return 0.0 if math.isnan(seconds) else seconds
+
     def reserve(self) -> float:
         """Seconds to keep, while tuning, for scoring the mean of the current leaders and
         fitting them all on all rows (0 when they are fewer than two)."""
@@ -113,8 +121,9 @@ class MeanOfLeaders:
 
         members = self.pick(results)
         wall = self.guard.budget.wall_s
-        if not members or (wall is not None and self.guard.elapsed() + SCORE_S > wall):
-            return results
+        if not members or (wall is not None and self.guard.elapsed() + SCORE_S
+                           + self._single_refit_left(best_result(results)) > wall):
+            return results  # scoring it would push the best model's own fit past the budget
         names = [m.model for m in members]
         name = ensemble_name(names)
         out = [str(self.run.run_dir / "oof" / f"mean-of-leaders-fold{k}.npz")
@@ -134,7 +143,7 @@ class MeanOfLeaders:
         left = math.inf if wall is None else wall - self.guard.elapsed()
         single = best_result(results)
         better = single is None or sum(scores) / len(scores) > single.mean
-        if better and not seconds <= left:
+        if better and wall is not None and not seconds <= left:  # (NaN: not measured)
             status = "skipped"
             note = (f"its members' fits on all rows, predicted {seconds:.1f} s, do not fit in "
                     f"the {max(left, 0.0):.1f} s left of the budget")
