@@ -63,3 +63,34 @@ def test_a_mean_whose_refit_cannot_fit_the_budget_falls_back_to_the_best_single_
     stored = {r.model: r for r in Workspace(tmp_path / "ws").results(finished.run_id)}
     assert stored[mean.model].status == "skipped"
     assert stored[mean.model].fold_scores == pytest.approx(mean.fold_scores)
+
+
+def test_members_refit_past_the_deadline_is_stopped_and_the_best_single_model_kept(tmp_path):
+    """A member that takes a minute on all rows (its folds took milliseconds): the mean is
+    predicted in time, its fits are stopped just past the budget and the best single model,
+    fitted on all rows during the screening, is kept with no new child process."""
+    from final_fit_helpers import SLOW_ON_ALL
+
+    # The quick zoo's boosting and tree tie with a ridge (SLOW_ON_ALL on its folds) here.
+    quick = load_zoo("quick")
+    zoo = (spec_by_name("baseline (mean)", FULL),
+           *(spec_by_name(n, quick) for n in ("hist gradient boosting", "decision tree")),
+           SLOW_ON_ALL)
+    budget = 8.0
+    recorder = Recorder()
+    worker = Worker(tmp_path / "ws", recorder, max_procs=2).start()
+    try:
+        worker.submit(Screen(path=CAR_PRICES, target="Price", zoo=zoo, budget_s=budget,
+                             tune=False))
+        events = recorder.wait_for_end(timeout=90)
+    finally:
+        worker.shutdown(timeout=30)
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and finished.status == "done"
+    rows = {e.result.model: e.result for e in of_type(events, ModelScored)}
+    mean = rows["mean of hist gradient boosting + decision tree + slow on all rows"]
+    assert mean.status == "done" and mean.mean > rows["hist gradient boosting"].mean
+    assert finished.best_model == "hist gradient boosting"
+    assert "ran past the budget" in finished.stop_reason
+    assert Path(finished.model_path).name == "model.joblib"
+    assert finished.elapsed_s <= 1.05 * budget

@@ -175,10 +175,12 @@ class MeanOfLeaders:
         return best is not None and self.result is not None and best is self.result
 
     # -- the final fit ----------------------------------------------------------------------
-    def final_fit(self, specs: Sequence[ModelSpec]) -> str | None:
-        """Fit every member on all rows (side by side on the children) and save their mean;
-        the model file, or None (with a Notice) when a member failed or the fits ran past
-        the budget: then the worker fits the best single model instead."""
+    def final_fit(self, specs: Sequence[ModelSpec], results: Sequence[ModelResult]
+                  ) -> tuple[str, ModelResult] | None:
+        """Fit every member on all rows (side by side on the children) and save their mean:
+        (model file, the mean's row). When a member fails or the fits run past the budget (a
+        Notice says so), the best single model instead: (its file, its row) if screening
+        fitted it on all rows already, else None and the worker fits it."""
         from thrifty_tui.core import tasks
         from thrifty_tui.core.bundle_report import model_slug
         from thrifty_tui.engine.remote import call
@@ -199,9 +201,11 @@ class MeanOfLeaders:
             for future in futures:
                 self.worker._wait(future, until=until)
             target = str(run.run_dir / "mean-of-leaders.joblib")
-            return self.worker._wait(pool.submit(
+            path = self.worker._wait(pool.submit(
                 call, "thrifty_tui.core.ensemble", "assemble", files,
                 [m.model for m in self.members], run.summary["task"], target), until=until)
+            assert self.result is not None
+            return path, self.result
         except TimeoutError:
             pool.kill()
             why = "its members' fits on all rows ran past the budget"
@@ -212,7 +216,10 @@ class MeanOfLeaders:
             why = f"a member's fit on all rows failed ({describe_error(err)})"
         self.why_not = f"the {self.result.model if self.result else 'mean'} was not used: {why}"
         self.worker.emit(Notice(message=self.why_not + "; the best single model is used"))
-        return None
+        single = self.fallback(results)
+        # Its file from the screening needs no child (new ones take seconds to start).
+        fitted = run.refit_path(single.model) if single is not None else ""
+        return (fitted, single) if fitted and single is not None else None
 
     def fallback(self, results: Sequence[ModelResult]) -> ModelResult | None:
         """The best single model, when the mean was best but could not be fitted."""

@@ -340,9 +340,11 @@ class Worker:
                 try:
                     with guard.ticking("refit"):
                         fit_rows = int(summary["n_rows"])
-                        model_path = (ensemble.final_fit((*tuned, *specs))
-                                      if ensemble.chosen(best) else None) or ""
-                        if not model_path:  # the best single model (also when the mean failed)
+                        fitted = (ensemble.final_fit((*tuned, *specs), results)
+                                  if ensemble.chosen(best) else None)
+                        if fitted is not None:
+                            model_path, best = fitted
+                        else:  # the best single model (also when the mean could not be fitted)
                             best = ensemble.fallback(results) or best
                             spec = next(s for s in (*tuned, *specs) if s.name == best.model)
                             model_path, fit_rows = self._final_fit(guard, problem_file, spec,
