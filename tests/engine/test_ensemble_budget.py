@@ -20,6 +20,22 @@ ZOO = tuple(spec_by_name(n, FULL) for n in ("baseline (mean)", "extra trees", "R
                                                "random forest"))
 
 
+def _screen(tmp_path, zoo, budget_s: float) -> tuple[list, RunFinished, dict]:
+    """A time-budgeted screening of car prices without tuning: (events, the run's end, rows
+    by model)."""
+    recorder = Recorder()
+    worker = Worker(tmp_path / "ws", recorder, max_procs=2).start()
+    try:
+        worker.submit(Screen(path=CAR_PRICES, target="Price", zoo=zoo, budget_s=budget_s,
+                             tune=False))
+        events = recorder.wait_for_end(timeout=90)
+    finally:
+        worker.shutdown(timeout=30)
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and finished.status == "done"
+    return events, finished, {e.result.model: e.result for e in of_type(events, ModelScored)}
+
+
 def test_refit_makespan_puts_the_longest_fits_first_on_the_free_child():
     assert refit_makespan([3.0, 1.0, 1.0, 1.0], 2) == 3.0
     assert refit_makespan([2.0, 2.0, 1.0], 2) == 3.0
@@ -34,17 +50,7 @@ def test_a_mean_whose_refit_cannot_fit_the_budget_falls_back_to_the_best_single_
         return 1e6 + real(self, model)
 
     monkeypatch.setattr(BudgetGuard, "refit_seconds", dear)
-    recorder = Recorder()
-    worker = Worker(tmp_path / "ws", recorder, max_procs=2).start()
-    try:
-        worker.submit(Screen(path=CAR_PRICES, target="Price", zoo=ZOO, budget_s=60.0,
-                             tune=False))
-        events = recorder.wait_for_end(timeout=90)
-    finally:
-        worker.shutdown(timeout=30)
-    finished = events[-1]
-    assert isinstance(finished, RunFinished) and finished.status == "done"
-    rows = {e.result.model: e.result for e in of_type(events, ModelScored)}
+    events, finished, rows = _screen(tmp_path, ZOO, 60.0)
     mean = rows["mean of extra trees + RBF SVM + random forest"]
     singles = [rows[m] for m in ("extra trees", "RBF SVM", "random forest")]
     # It scored best, but its row says why it was not used, and the best single model is.
@@ -77,17 +83,7 @@ def test_members_refit_past_the_deadline_is_stopped_and_the_best_single_model_ke
            *(spec_by_name(n, quick) for n in ("hist gradient boosting", "decision tree")),
            SLOW_ON_ALL)
     budget = 8.0
-    recorder = Recorder()
-    worker = Worker(tmp_path / "ws", recorder, max_procs=2).start()
-    try:
-        worker.submit(Screen(path=CAR_PRICES, target="Price", zoo=zoo, budget_s=budget,
-                             tune=False))
-        events = recorder.wait_for_end(timeout=90)
-    finally:
-        worker.shutdown(timeout=30)
-    finished = events[-1]
-    assert isinstance(finished, RunFinished) and finished.status == "done"
-    rows = {e.result.model: e.result for e in of_type(events, ModelScored)}
+    _, finished, rows = _screen(tmp_path, zoo, budget)
     mean = rows["mean of hist gradient boosting + decision tree + slow on all rows"]
     assert mean.status == "done" and mean.mean > rows["hist gradient boosting"].mean
     assert finished.best_model == "hist gradient boosting"
