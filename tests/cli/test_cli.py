@@ -66,7 +66,10 @@ def test_run_json_ends_with_the_done_line(wine_run):
     assert all("event" in line for line in lines)
     names = [line["event"] for line in lines]
     assert names[0] == "run_started" and names[-1] == "done"
-    assert names.count("model") == 4 and names.count("done") == 1
+    # Four models, then the mean of those that cannot be told apart from the best.
+    assert names.count("model") == 5 and names.count("done") == 1
+    assert [line for line in lines if line["event"] == "model"][-1]["result"][
+        "model"].startswith("mean of ")
     assert names.index("run_finished") < names.index("exported") < names.index("done")
     done, finished = lines[-1], lines[names.index("run_finished")]
     assert set(done) >= {"event", "best", "bundle", "elapsed_s"}
@@ -99,8 +102,8 @@ def test_predict_equals_the_apps_model(wine_run, wine):
     assert list(out.columns) == ["prediction", "proba_barbera", "proba_barolo",
                                  "proba_grignolino"]
     # The model the app refit and kept in its workspace gives the same answers, row by row.
-    app_model = joblib.load(folder / "ws" / "artifacts" / "runs" / str(done["run_id"])
-                            / "model.joblib")
+    finished = next(line for line in lines if line["event"] == "run_finished")
+    app_model = joblib.load(folder / finished["model_path"])
     X = frame.drop(columns=["cultivar"])
     assert out["prediction"].tolist() == app_model.predict(X).tolist()
     np.testing.assert_allclose(out.iloc[:, 1:].to_numpy(), app_model.predict_proba(X),
@@ -130,7 +133,7 @@ def test_run_and_predict_a_regression_sample_in_process(tmp_path, capsys, monkey
     assert code == 0, captured.err
     out = captured.out.splitlines()
     assert out[0] == "run 1: regression of 'Price' on 804 rows, 5-fold CV, metric r2"
-    assert sum(line.lstrip().startswith("[") for line in out) == 4
+    assert sum(line.lstrip().startswith("[") for line in out) == 5  # four, and their mean
     assert out[-2].startswith("best: ") and out[-2].endswith(" — all models screened")
     bundle = tmp_path / "price.thrifty.zip"
     assert out[-1].startswith(f"bundle: {bundle} (")
@@ -138,7 +141,9 @@ def test_run_and_predict_a_regression_sample_in_process(tmp_path, capsys, monkey
     assert main(["predict", str(bundle), CAR_PRICES, "-o", "p.csv"]) == 0
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert list(predictions.columns) == ["prediction"] and len(predictions) == 804
-    app_model = joblib.load(tmp_path / "ws" / "artifacts" / "runs" / "1" / "model.joblib")
+    from thrifty_tui.core.workspace import Workspace
+
+    app_model = joblib.load(Workspace(tmp_path / "ws").run_finished(1).model_path)
     X = load_table(CAR_PRICES).frame.drop(columns=["Price"])
     np.testing.assert_allclose(predictions["prediction"], app_model.predict(X), rtol=1e-12)
     price = load_table(CAR_PRICES).frame["Price"]

@@ -117,8 +117,11 @@ def test_full_zoo_on_free_text_data_baseline_leader_ties_and_diagnostics(engine,
     rows = _rows(events)
     baseline = rows["baseline (dummy)"]
     assert baseline.status == "done" and baseline.mean == pytest.approx(0.5)
-    leader = max((r for r in rows.values() if r.status == "done"), key=lambda r: r.mean)
-    assert finished.best_model == leader.model
+    done = [r for r in rows.values() if r.status == "done"]
+    assert finished.best_model == max(done, key=lambda r: r.mean).model
+    # The screened leader (the mean of the leaders, when it forms, may score above it: whether
+    # it does depends on which models racing lets reach all rows, which depends on timing).
+    leader = max((r for r in done if not r.model.startswith("mean of ")), key=lambda r: r.mean)
     assert leader.mean > baseline.mean + 0.08
     # Cheap tiers are started first.
     order = [e.model for e in of_type(events, ModelStarted)]

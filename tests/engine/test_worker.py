@@ -106,10 +106,12 @@ def test_screen_events_arrive_in_order(default_run):
     assert started.models == expected and len(expected) == 4
     assert (started.task, started.metric, started.n_rows, started.n_folds) == (
         "regression", "r2", 804, 5)
-    scored = of_type(events, ModelScored)
+    scored, mean = of_type(events, ModelScored)[:4], of_type(events, ModelScored)[4:]
     assert [e.done for e in scored] == [1, 2, 3, 4]
     assert {e.total for e in scored} == {4}
     assert sorted(e.result.model for e in scored) == sorted(expected)
+    # Last, the mean of the models that cannot be told apart from the best (no fit announced).
+    assert [e.result.model.startswith("mean of ") for e in mean] == [True]
     # Every row is announced before it is scored, and never twice.
     for event in scored:
         announced = [i for i, e in enumerate(events)
@@ -129,7 +131,8 @@ def test_screen_picks_the_best_and_beats_the_baseline(default_run):
     assert finished.best_score > baseline.mean + 0.5
     assert finished.stop_reason == "all models screened"
     model_path = Path(finished.model_path)
-    assert model_path.name == "model.joblib" and model_path.is_file()
+    name = "mean-of-leaders.joblib" if best.model.startswith("mean of ") else "model.joblib"
+    assert model_path.name == name and model_path.is_file()
     assert model_path.parent.name == str(finished.run_id)
     assert not list((model_path.parents[2] / "problems").iterdir())  # temporary files gone
 

@@ -69,9 +69,12 @@ async def test_screen_rows_arrive_live_keys_work_and_export(make_app, gss, tmp_p
         assert finished.status == "done"
         # Rows arrived one at a time, counted 1..n in order of completion.
         assert [done for _, done in arrivals] == list(range(1, len(arrivals) + 1))
-        assert len(arrivals) == 4
+        # Four models, and the mean of those that tie with the best if two or more do (on
+        # gss, whether the linear model reaches all rows or is dropped depends on timing).
+        assert len([m for m, _ in arrivals if not m.startswith("mean of ")]) == 4
+        assert len(arrivals) <= 5
         table = app.screen.query_one("#board", DataTable)
-        assert table.row_count == 4
+        assert table.row_count == len(arrivals)
         best = max(app.state.results.values(), key=lambda r: r.mean)
         assert finished.best_model == best.model
         assert table.get_cell(best.model, "best").plain == "★"
@@ -140,6 +143,7 @@ async def test_reopening_workspace_shows_last_leaderboard(make_app, gss, tmp_pat
         await wait_for(pilot, lambda: again.state.run is not None)
         await pilot.press("b")
         table = again.screen.query_one("#board", DataTable)
-        await wait_for(pilot, lambda: table.row_count == 4)
+        # Four models, and the mean of the leaders when two or more tie (see above).
+        await wait_for(pilot, lambda: table.row_count == len(first))
         assert {m: r.mean for m, r in again.state.results.items()} == first
         assert isinstance(again.state.finished, RunFinished)

@@ -204,13 +204,7 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
             if "proba" in data.files and problem.task == "classification":
                 if proba is None:
                     proba = np.full((n, len(problem.classes)), np.nan)
-                order = [list(data["classes"]).index(c) if c in list(data["classes"]) else -1
-                         for c in problem.classes]
-                block = np.zeros((len(idx), len(problem.classes)))
-                for j, k in enumerate(order):
-                    if k >= 0:
-                        block[:, j] = data["proba"][:, k]
-                proba[idx] = block
+                proba[idx] = aligned_proba(data, problem.classes)
     y_true = problem.y.to_numpy()[seen]
     if problem.task == "classification":
         proba_seen = proba[seen] if proba is not None and not np.isnan(proba[seen]).any() \
@@ -244,6 +238,19 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
     kind = f"permutation importance ({problem.metric})" + (f"; {note}" if note else "")
     return dataclasses.replace(diag, importances=importances, importance_kind=kind,
                                learning_curve=tuple(learning_curve))
+
+
+def aligned_proba(data: Any, classes: Sequence[str]) -> Any:
+    """A saved fold's class probabilities with one column per class of ``classes``, in that
+    order (zeros for a class the fold's model never saw)."""
+    import numpy as np
+
+    saved = [str(c) for c in data["classes"]]
+    block = np.zeros((len(data["index"]), len(classes)))
+    for j, label in enumerate(classes):
+        if label in saved:
+            block[:, j] = data["proba"][:, saved.index(label)]
+    return block
 
 
 def _saved_importances(oof_file: str) -> tuple[tuple[tuple[str, float], ...], str] | None:

@@ -54,19 +54,25 @@ def with_params(spec: ModelSpec, params: Mapping[str, Any], name: str) -> ModelS
     return replace(spec, name=name, build=new_build)
 
 
+def tied_with_best(results: Sequence[ModelResult], test_fraction: float) -> list[ModelResult]:
+    """The best finished model (no baseline) and those that cannot be told apart from it on
+    the same folds, best first: the leaderboard's leaders."""
+    done = [r for r in results if r.status == "done" and r.fold_scores and not r.baseline]
+    if not done:
+        return []
+    done.sort(key=lambda r: r.mean, reverse=True)
+    top = done[0]
+    return [r for r in done if r is top or (
+        len(r.fold_scores) == len(top.fold_scores)
+        and indistinguishable(top.fold_scores, r.fold_scores, test_fraction))]
+
+
 def leaders(results: Sequence[ModelResult], test_fraction: float, specs: Sequence[ModelSpec],
             max_leaders: int = MAX_LEADERS) -> tuple[ModelSpec, ...]:
     """The best tunable model and those that cannot be told apart from it (best first)."""
     by_name = {s.name: s for s in specs}
-    done = [r for r in results if r.status == "done" and r.fold_scores and not r.baseline]
-    if not done:
-        return ()
-    done.sort(key=lambda r: r.mean, reverse=True)
-    top = done[0]
-    picked = [r for r in done if r is top or (
-        len(r.fold_scores) == len(top.fold_scores)
-        and indistinguishable(top.fold_scores, r.fold_scores, test_fraction))]
-    out = [by_name[r.model] for r in picked if r.model in by_name and tunable(by_name[r.model])]
+    out = [by_name[r.model] for r in tied_with_best(results, test_fraction)
+           if r.model in by_name and tunable(by_name[r.model])]
     return tuple(out[:max_leaders])
 
 

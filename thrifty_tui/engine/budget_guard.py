@@ -40,6 +40,7 @@ from thrifty_tui.core.records import FoldResult, ModelResult, best_result
 
 if TYPE_CHECKING:
     from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.engine.ensemble_run import MeanOfLeaders
     from thrifty_tui.engine.jobs import Screen
     from thrifty_tui.engine.screen_run import ScreenRun, Task
     from thrifty_tui.engine.tune_run import TuneRun
@@ -61,6 +62,9 @@ EXTRAPOLATION_MARGIN = 1.5
 
 class BudgetGuard:
     """One Screen job's budget: admits fits, checks the rules, meters the cost, reports."""
+
+    tune: TuneRun | None = None
+    ensemble: MeanOfLeaders | None = None  # set by the worker: the mean's reserve (tuning)
 
     def __init__(self, worker: Worker, job: Screen, started: float):
         self.worker = worker
@@ -195,8 +199,20 @@ class BudgetGuard:
         # allowance, and a pessimistic guess must not stop screening at its first rung.
         guess = predict_seconds(points, self.n_rows, growth) if points else math.nan
         guess = 0.0 if math.isnan(guess) else guess
+        if self.tune is not None and self.ensemble is not None:
+            # While tuning, the leaders are known: keep time to fit their mean too, which
+            # may turn out best (engine/ensemble_run.py).
+            guess = max(guess, self.ensemble.reserve())
         share = LOOKED_RESERVE_SHARE if rung > 0 else MAX_RESERVE_SHARE
         return min(guess + REFIT_OVERHEAD_S, share * self.budget.wall_s)
+
+    def refit_seconds(self, model: str) -> float:
+        """Predicted seconds of ``model``'s fit on all rows, from its measured fits (NaN
+        without any), with the overhead of dispatching it and saving the model."""
+        points = self.points.get(model, [])
+        if not points:
+            return math.nan
+        return predict_seconds(points, self.n_rows, self._growth(model)) + REFIT_OVERHEAD_S
 
     def _growth(self, model: str) -> float:
         """The single-size cost exponent of ``model`` (at most 1: see refit_reserve)."""

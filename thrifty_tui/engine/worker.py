@@ -269,6 +269,7 @@ class Worker:
                                           models_for)
         from thrifty_tui.engine.screen_run import ScreenRun
         from thrifty_tui.engine.budget_guard import BudgetGuard
+        from thrifty_tui.engine.ensemble_run import MeanOfLeaders
 
         started = job.started_at if job.started_at is not None else time.monotonic()
         guard = BudgetGuard(self, job, started)  # done rules, fit count, cost meter, tuning
@@ -321,10 +322,13 @@ class Worker:
         try:
             run = ScreenRun(self, job, run_id, run_dir, problem_file, summary, specs, started)
             run.guard = guard
+            guard.ensemble = ensemble = MeanOfLeaders(self, guard, run, problem_file)
             status, stop_reason, results = run.execute()
             status, stop_reason, results, tuned = guard.after_screening(
                 run, status, stop_reason, problem_file, specs, tuning.problem_key(
                     summary, job.target, job.seed, job.racing, job.label_set))
+            if status == "done":
+                results = ensemble.consider(results)
             best = best_result(results)
             if status == "done":
                 from thrifty_tui.engine.projection_report import projection_event
@@ -333,11 +337,18 @@ class Worker:
                 if projected is not None:
                     self.emit(projected)
             if best is not None and status == "done":
-                spec = next(s for s in (*tuned, *specs) if s.name == best.model)
                 try:
                     with guard.ticking("refit"):
-                        model_path, fit_rows = self._final_fit(guard, problem_file, spec,
-                                                               run_dir, int(summary["n_rows"]))
+                        fit_rows = int(summary["n_rows"])
+                        fitted = (ensemble.final_fit((*tuned, *specs), results)
+                                  if ensemble.chosen(best) else None)
+                        if fitted is not None:
+                            model_path, best = fitted
+                        else:  # the best single model (also when the mean could not be fitted)
+                            best = ensemble.fallback(results) or best
+                            spec = next(s for s in (*tuned, *specs) if s.name == best.model)
+                            model_path, fit_rows = self._final_fit(guard, problem_file, spec,
+                                                                   run_dir, fit_rows)
                     # Fewer than all rows when a time budget cut the best model short.
                     self.ws.update_run_extra(run_id, fit_rows=fit_rows)
                 except Cancelled:
@@ -357,7 +368,7 @@ class Worker:
             status = "failed"
             stop_reason = ("no model finished" if stop_reason == "all models screened"
                            else f"no model finished: {stop_reason}")
-        stop_reason = guard.final_reason(status, stop_reason)
+        stop_reason = ensemble.amend(guard.final_reason(status, stop_reason))
         finished = RunFinished(
             run_id=run_id, status=status, best_model=best.model if best else "",
             best_score=best.mean if best else math.nan, metric=summary["metric"],
