@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -274,7 +275,8 @@ class ThriftyApp(App[None]):
             return
         finished, run = self.state.finished, self.state.run
         assert finished is not None and run is not None
-        stem = f"{run.target}-{finished.best_model}".replace(" ", "-").replace("(", "").replace(")", "")
+        # Letters, digits, '.', '_' and '-' only: "mean of A + B (tuned)" -> "mean-of-A-B-tuned".
+        stem = re.sub(r"[^\w.-]+", "-", f"{run.target}-{finished.best_model}").strip("-")
         default = str(Path.cwd() / f"{stem}.thrifty.zip")
 
         # The dialog submits the Export job itself and shows the worker's progress.
