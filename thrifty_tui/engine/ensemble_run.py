@@ -90,16 +90,17 @@ class MeanOfLeaders:
     def refit_seconds(self, members: Sequence[ModelResult]) -> float:
         """Predicted wall seconds of the members' fits on all rows on the children (a member
         the run already fitted on all rows costs nothing), plus putting them together."""
-        each = [0.0 if self.run.refit_path(m.model) else self.guard.refit_seconds(m.model)
-                for m in members]
+        each = [self._refit_left(m.model) for m in members]
         return refit_makespan(each, self.worker.pool.max_workers) + ASSEMBLE_S
 
+    def _refit_left(self, model: str) -> float:
+        """Predicted seconds of ``model``'s fit on all rows still to come: 0 when screening
+        fitted it already, NaN when it was never measured."""
+        return 0.0 if self.run.refit_path(model) else self.guard.refit_seconds(model)
+
     def _single_refit_left(self, best: ModelResult | None) -> float:
-        """Predicted seconds of the best single model's fit on all rows still to come (0 when
-        screening fitted it already, or when it was never measured)."""
-        if best is None or self.run.refit_path(best.model):
-            return 0.0
-        seconds = self.guard.refit_seconds(best.model)
+        """The best single model's fit on all rows still to come (0 when done or unmeasured)."""
+        seconds = 0.0 if best is None else self._refit_left(best.model)
         return 0.0 if math.isnan(seconds) else seconds
 
     def reserve(self) -> float:

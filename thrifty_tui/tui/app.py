@@ -126,8 +126,6 @@ class ThriftyApp(App[None]):
         self.worker: Worker | None = None
         if not settings.animations:
             self.animation_level = "none"
-        if settings.labels is not None:
-            self.load_screens_css()  # the first screen is the Label screen
         # What the imports made (modules, classes, Textual's styles) lives as long as the app:
         # out of the collector's passes, the full pass that start-up triggers walks only what
         # is new (it took ~25 ms of the first frame's time over the whole heap).
@@ -164,9 +162,10 @@ class ThriftyApp(App[None]):
         return self.worker
 
     def load_screens_css(self) -> None:
-        """Add the other screens' rules to the stylesheet (once): before any of them is made.
-
-        Nodes already styled are not restyled: no rule there matches the Load screen's."""
+        """Add the other screens' rules to the stylesheet (once): after the first frame, and
+        by the MODES factory before it makes any other screen (a `thrifty-tui label` start
+        too); the dialogs are pushed from those screens. Nodes already styled are not
+        restyled: no rule there matches the Load screen's."""
         if not self.stylesheet.has_source(os.path.abspath(SCREENS_CSS), ""):  # read()'s key
             self.stylesheet.read(SCREENS_CSS)
 
@@ -281,7 +280,6 @@ class ThriftyApp(App[None]):
 
         # The dialog submits the Export job itself and shows the worker's progress.
         export: Any = _import_later("thrifty_tui.tui.screens.export")
-        self.load_screens_css()
         self.push_screen(export.ExportDialog(default, run_id=finished.run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
