@@ -60,7 +60,11 @@ SEED = 0
 PY = sys.executable
 # Every tool's process gets this environment. OMP_WAIT_POLICY=PASSIVE: on a shared, busy 2-core
 # machine OpenMP's spin-waiting threads (HGB, LightGBM, XGBoost) otherwise slow small fits 10-20x.
-ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+# PYTHONDONTWRITEBYTECODE is dropped: with it set (as in some CI shells) every start compiles
+# thrifty-tui's own modules from source in each of its processes, which a user's second start
+# never does (scikit-learn's and FLAML's came from pip's caches either way).
+ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+       "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @dataclass(frozen=True)

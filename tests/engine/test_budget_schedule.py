@@ -4,6 +4,7 @@ its final fit keeps to the time left (fewer rows) instead of running past the bu
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -210,3 +211,97 @@ def test_a_fit_on_all_rows_is_tried_beside_the_final_fit_only_if_that_one_is_in_
     assert guard.partial_fit_rows("hgb", 99_430, sizes) == (None, False)
     guard.started = time.monotonic() - 10.0  # 19.5 s left: 99 k sure, all rows beside
     assert guard.partial_fit_rows("hgb", 99_430, sizes) == (99_430, True)
+
+
+def _curve(cand: Candidate, scores: dict[int, float]) -> None:
+    for rung, score in scores.items():
+        _done(cand, rung, score)
+
+
+def test_a_model_cut_short_that_beat_the_others_on_shared_rows_keeps_the_refit_reserve():
+    """gss at 10 s: HGB, refused its second rung, beat the linear SVM on the 1,828 rows both
+    saw; the SVM raced on to more rows. HGB still leads, so its fit on all rows stays
+    reserved, and the SVM's next rungs (which cannot make it win) are not started."""
+    from thrifty_tui.engine.budget_guard import BudgetGuard
+
+    base = Candidate(_spec("base", 0, True), 0)
+    svm, hgb, tree = (Candidate(_spec("svm", 1), 1), Candidate(_spec("hgb", 2), 2),
+                      Candidate(_spec("tree", 2), 3))
+    run = _run_with([base, svm, hgb, tree], rungs=(1_828, 5_484, 16_452, 49_357))
+    _curve(base, {0: 0.5, 1: 0.5})
+    _curve(svm, {0: 0.7405, 1: 0.7532})
+    _curve(hgb, {0: 0.7593})
+    _curve(tree, {0: 0.7800})  # better than HGB on the first rung: may race on
+    assert BudgetGuard._racing_leader(run) is tree
+    tree.folds.clear()
+    _curve(tree, {0: 0.7124})
+    assert BudgetGuard._racing_leader(run) is hgb  # not the SVM, on more rows
+    # While HGB still races, every model may race on.
+    assert BudgetGuard._beaten_by_cut_short(run, svm, 2) == ""
+    hgb.status = "skipped"  # the budget refused its second rung
+    why = BudgetGuard._beaten_by_cut_short(run, svm, 2)
+    assert why == ("racing on could not change the result: hgb, cut short by the budget, "
+                   "scored better on the 1,828 rows both were scored on")
+    assert BudgetGuard._beaten_by_cut_short(run, tree, 1).startswith("racing on could not")
+    assert BudgetGuard._beaten_by_cut_short(run, base, 2) == ""  # the baseline races on
+    _curve(tree, {0: 0.7700})  # a model that beat HGB where both were scored races on
+    assert BudgetGuard._beaten_by_cut_short(run, tree, 1) == ""
+
+
+def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(tmp_path):
+    """The SVM finished on all rows (0.755) but scored 0.741 on the 1,828 rows where HGB,
+    cut short there, scored 0.759: the SVM is dropped with why, so HGB is refit."""
+    from types import SimpleNamespace
+
+    from engine_helpers import Recorder
+
+    from thrifty_tui.core.events import ModelScored
+    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.engine.budget_guard import BudgetGuard
+
+    ws = Workspace(tmp_path / "ws")
+    run_id = ws.start_run("gss.csv", "gender", "classification", "balanced_accuracy", 49_357,
+                          5, ("base", "svm", "hgb"), 0)
+    base = replace(_result("base", ((49_357, 0.5),)), status="done", baseline=True)
+    svm = replace(_result("svm", ((1_828, 0.7405), (5_484, 0.7532), (49_357, 0.7553))),
+                  status="done")
+    hgb = _result("hgb", ((1_828, 0.7593),))
+    for r in (base, svm, hgb):
+        ws.add_result(run_id, r)
+    recorder = Recorder()
+    guard = BudgetGuard.__new__(BudgetGuard)
+    guard.worker = SimpleNamespace(ws=ws, emit=recorder)
+    guard.run_id, guard.metric = run_id, "balanced_accuracy"
+    out = guard._drop_beaten([base, svm, hgb])
+    assert [(r.model, r.status) for r in out] == [("base", "done"), ("svm", "dropped"),
+                                                 ("hgb", "skipped")]
+    assert out[1].error == ("beaten by hgb on the 1,828 rows both were scored on (0.759 "
+                            "against 0.741), which the budget cut short")
+    assert out[1].fold_scores == svm.fold_scores  # its scores stay
+    stored = {r.model: r for r in ws.results(run_id)}
+    assert stored["svm"].status == "dropped" and stored["svm"].error == out[1].error
+    assert [e.result.model for e in recorder.events if isinstance(e, ModelScored)] == ["svm"]
+    # A finished model that was better where both were scored stays; nothing changes.
+    strong = replace(svm, learning_curve=((1_828, 0.7700), (49_357, 0.78)))
+    assert guard._drop_beaten([base, strong, hgb]) == [base, strong, hgb]
+
+
+def test_the_freed_core_takes_the_next_size_only_while_predicted_in_time():
+    import time
+
+    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.engine.budget_guard import BudgetGuard
+
+    hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
+    guard = BudgetGuard.__new__(BudgetGuard)
+    guard.budget, guard.n_rows, guard.cut_model = Budget(wall_s=10.0), 298_291, "hgb"
+    guard.points = {"hgb": [(11_047, 0.6)]}
+    guard.screen = _run_with([hgb], rungs=(11_047, 33_143, 99_430, 298_291))
+    # The 33 k fit took 1.3 s (0.8 s of fitting): 99 k predicted at 0.8 * 3 ** 0.3 = 1.0 s
+    # (the floor of the slope: 0.6 s to 0.8 s is flatter), and 0.5 s of overhead.
+    guard.started = time.monotonic() - 6.0  # 4 s left
+    assert guard.next_final_size(33_143, 1.3) == 99_430
+    guard.started = time.monotonic() - 8.6  # 1.4 s left: 1.5 s do not fit
+    assert guard.next_final_size(33_143, 1.3) is None
+    guard.started = time.monotonic() - 1.0
+    assert guard.next_final_size(99_430, 3.0) is None  # only all rows are larger: not a step

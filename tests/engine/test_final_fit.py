@@ -61,15 +61,22 @@ class _Deadline:
     """What ``Worker._final_fit`` asks of the run's budget guard: when the budget ends, and
     whether to try all rows beside the surer fit."""
 
-    def __init__(self, seconds: float, try_all_rows: bool = True) -> None:
+    def __init__(self, seconds: float, try_all_rows: bool = True,
+                 steps: tuple[int, ...] = ()) -> None:
         self.at = time.monotonic() + seconds
         self.try_all_rows = try_all_rows  # the surer fit is predicted to finish in time
+        self.steps = list(steps)  # the sizes BudgetGuard.next_final_size would predict in time
+        self.asked: list[int] = []
 
     def deadline(self) -> float:
         return self.at
 
     def tries_all_rows(self, spec) -> bool:  # as BudgetGuard.tries_all_rows, two children
         return spec.fit_rows is not None and self.try_all_rows
+
+    def next_final_size(self, rows: int, seconds: float) -> int | None:
+        self.asked.append(rows)
+        return self.steps.pop(0) if self.steps else None
 
 
 def _problem(tmp_path) -> str:
@@ -130,3 +137,43 @@ def test_no_fit_on_all_rows_is_tried_when_even_the_surer_fit_is_late(engine, tmp
     path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     assert not [n for n in of_type(recorder.events[since:], Notice) if "all 804" in n.message]
+
+
+def test_while_all_rows_run_past_the_budget_the_freed_core_fits_larger_sizes(engine, tmp_path):
+    worker, recorder = engine
+    since = recorder.mark()
+    spec = replace(SLOW_ON_ALL, fit_rows=200)  # all 804 rows take 60 s: past the 6 s budget
+    guard = _Deadline(6.0, steps=(400, 600))
+    started = time.monotonic()
+    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    assert time.monotonic() - started < 30
+    # 200 rows first, then 400, then 600 on the core the surer fit freed: the largest is kept.
+    assert guard.asked == [200, 400, 600]
+    assert rows == 600 and joblib.load(path)[-1].n_rows_ == 600
+    assert not (tmp_path / "model-step.joblib").exists()
+    assert not (tmp_path / "model-all-rows.joblib").exists()
+    notes = [n.message for n in of_type(recorder.events[since:], Notice)]
+    assert notes == [("slow on all rows: the fit on all 804 rows did not finish within the "
+                      "budget; the model is fitted on 600 rows")]
+
+
+def test_a_larger_size_still_running_at_the_deadline_leaves_the_last_one_that_ended(
+        engine, tmp_path):
+    worker, recorder = engine
+    since = recorder.mark()
+    spec = replace(SLOW_ON_ALL, fit_rows=200)
+    guard = _Deadline(5.0, steps=(700,))  # 700 rows are "all rows" for this model: 60 s
+    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
+    assert not (tmp_path / "model-step.joblib").exists()
+    notes = [n.message for n in of_type(recorder.events[since:], Notice)]
+    assert notes[-1].endswith("the model is fitted on 200 rows")
+
+
+def test_a_fit_on_all_rows_that_ends_first_wins_over_the_larger_sizes(engine, tmp_path):
+    worker, _ = engine
+    spec = replace(COUNTING, fit_rows=200)
+    guard = _Deadline(60.0, steps=(400,))
+    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    assert rows == 804 and joblib.load(path)[-1].n_rows_ == 804
+    assert not (tmp_path / "model-step.joblib").exists()

@@ -129,6 +129,12 @@ class Workspace:
                  "peak_mb": result.peak_mb,
                  "learning_curve": [list(p) for p in result.learning_curve]})))
 
+    def restate_result(self, run_id: int, model: str, status: str, error: str) -> None:
+        """A new status and reason for ``model``'s row of run ``run_id`` (its scores stay): a
+        finished model beaten on shared rows by one the budget cut short (budget_guard)."""
+        self.db.execute("UPDATE results SET status=?, error=? WHERE run_id=? AND model=?",
+                        (status, error, run_id, model))
+
     def finish_run(self, event: RunFinished) -> None:
         self.db.execute(
             "UPDATE runs SET finished_at=?, status=?, best_model=?, best_score=?, elapsed_s=?,"

@@ -386,7 +386,8 @@ class Worker:
         predicted to finish on in time) is also fitted on all rows at once, on the other
         core: predictions from fits on a few thousand rows are rough, so the fit on all rows
         is kept if it finishes by the end of the budget, else it is stopped there and the
-        surer fit is kept (gss at 10 s: all 49 k rows in 2.6 s, predicted 4.2 s). Not when
+        surer fit is kept (gss at 10 s: all 49 k rows in 2.6 s, predicted 4.2 s), or a fit on
+        a larger racing size started after it on the freed core, if one ended in time. Not when
         even the surer fit is not predicted to finish in time (``guard.tries_all_rows``):
         the two would share the memory bandwidth and the surer one ran past the budget
         (births at 30 s: 1.06 x B).
@@ -399,43 +400,90 @@ class Worker:
             return path, spec.fit_rows or n_rows
         deadline = guard.deadline()
         whole = str(run_dir / "model-all-rows.joblib")
+        step_file = str(run_dir / "model-step.joblib")
         full = self.pool.submit(tasks.refit_model, problem_file, replace(spec, fit_rows=None),
                                 whole)
+        began = time.monotonic()
         sure = self.pool.submit(tasks.refit_model, problem_file, spec, target)
 
-        def drop_whole() -> None:
-            Path(whole).unlink(missing_ok=True)
-            Path(whole + ".tmp").unlink(missing_ok=True)
+        def drop(*files: str) -> None:
+            for file in files:
+                Path(file).unlink(missing_ok=True)
+                Path(file + ".tmp").unlink(missing_ok=True)
 
         try:
-            path = self._wait(sure)
+            self._wait(sure)
         except Exception:
             if not full.done():
                 self.pool.kill()  # the fit on all rows must not hold a child after the run
-            drop_whole()
+            drop(whole)
             raise
+        kept = int(spec.fit_rows)
+        # The core the surer fit freed fits the model on the next racing sizes while each is
+        # predicted to end in time (births at 10 s: 33 k rows, then 99 k, while all 298 k ran
+        # past the deadline); the largest that ends by the deadline is kept.
+        step: Future | None = None
+        step_rows, step_began = 0, 0.0
+        next_rows = guard.next_final_size(kept, time.monotonic() - began)
+        full_error: BaseException | None = None
         try:
-            self._wait(full, until=deadline)
+            while True:
+                if step is None and next_rows is not None:
+                    step_rows, step_began = next_rows, time.monotonic()
+                    step = self.pool.submit(tasks.refit_model, problem_file,
+                                            replace(spec, fit_rows=step_rows), step_file)
+                    next_rows = None
+                waiting = [f for f in (full if full_error is None else None, step) if f]
+                if not waiting:
+                    break
+                timeout = max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+                done, _ = wait(waiting, timeout=timeout)
+                if full in done:
+                    try:
+                        full.result()
+                    except Exception as err:  # noqa: BLE001 - the surer fit stands
+                        full_error = err
+                        if isinstance(err, BrokenExecutor):
+                            self.pool.kill()  # (the fit on all rows ran out of memory, say)
+                            step = None
+                        drop(whole)
+                    else:
+                        if step is not None and not step.done():
+                            self.pool.kill()  # all rows beat any smaller fit still running
+                        drop(step_file)
+                        os.replace(whole, target)
+                        return target, n_rows
+                if step is not None and step in done:
+                    try:
+                        step.result()
+                    except Exception as err:  # noqa: BLE001 - the last fit that ended stands
+                        if isinstance(err, BrokenExecutor):
+                            self.pool.kill()  # (the fit on all rows died with it)
+                            full_error = full_error or err
+                        drop(step_file)
+                    else:
+                        os.replace(step_file, target)
+                        kept = step_rows
+                        next_rows = guard.next_final_size(kept, time.monotonic() - step_began)
+                    step = None
+                if time.monotonic() >= deadline and (step is not None or full_error is None):
+                    raise TimeoutError
+                if self.checkpoint():
+                    self.pool.kill()
+                    raise Cancelled
         except Cancelled:
-            drop_whole()  # (the children were killed by _wait)
+            drop(whole, step_file)
             raise
         except TimeoutError:
-            self.pool.kill()  # past the budget: the fit on all rows is given up
-            self.emit(Notice(message=(
-                f"{spec.name}: the fit on all {n_rows:,} rows did not finish within the "
-                f"budget; the model is fitted on {spec.fit_rows:,} rows")))
-            drop_whole()
-            return path, int(spec.fit_rows)
-        except Exception as err:  # noqa: BLE001 - the surer fit stands
-            if isinstance(err, BrokenExecutor):
-                self.pool.kill()  # (the fit on all rows ran out of memory, say)
-            self.emit(Notice(message=(
-                f"{spec.name}: the fit on all {n_rows:,} rows failed "
-                f"({describe_error(err)}); the model is fitted on {spec.fit_rows:,} rows")))
-            drop_whole()
-            return path, int(spec.fit_rows)
-        os.replace(whole, target)
-        return target, n_rows
+            self.pool.kill()  # past the budget: the fits still running are given up
+            drop(whole, step_file)
+        if full_error is None:
+            why = "did not finish within the budget"
+        else:
+            why = f"failed ({describe_error(full_error)})"
+        self.emit(Notice(message=(f"{spec.name}: the fit on all {n_rows:,} rows {why}; the "
+                                  f"model is fitted on {kept:,} rows")))
+        return target, kept
 
     def _record_sample(self, path: str, sample: dict[str, Any], run_id: int | None) -> None:
         """Put a sample taken of ``path`` in the workspace: the source's fingerprint (size,
