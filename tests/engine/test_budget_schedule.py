@@ -221,7 +221,7 @@ def _curve(cand: Candidate, scores: dict[int, float]) -> None:
 def test_a_model_cut_short_that_beat_the_others_on_shared_rows_keeps_the_refit_reserve():
     """gss at 10 s: HGB, refused its second rung, beat the linear SVM on the 1,828 rows both
     saw; the SVM raced on to more rows. HGB still leads, so its fit on all rows stays
-    reserved, and the SVM's next rungs (which cannot make it win) are not started."""
+    reserved (the SVM's cheap refit let the others race on until HGB had no time left)."""
     from thrifty_tui.engine.budget_guard import BudgetGuard
 
     base = Candidate(_spec("base", 0, True), 0)
@@ -231,21 +231,11 @@ def test_a_model_cut_short_that_beat_the_others_on_shared_rows_keeps_the_refit_r
     _curve(base, {0: 0.5, 1: 0.5})
     _curve(svm, {0: 0.7405, 1: 0.7532})
     _curve(hgb, {0: 0.7593})
-    _curve(tree, {0: 0.7800})  # better than HGB on the first rung: may race on
+    _curve(tree, {0: 0.7800})  # better than HGB on the first rung: it leads
     assert BudgetGuard._racing_leader(run) is tree
     tree.folds.clear()
     _curve(tree, {0: 0.7124})
     assert BudgetGuard._racing_leader(run) is hgb  # not the SVM, on more rows
-    # While HGB still races, every model may race on.
-    assert BudgetGuard._beaten_by_cut_short(run, svm, 2) == ""
-    hgb.status = "skipped"  # the budget refused its second rung
-    why = BudgetGuard._beaten_by_cut_short(run, svm, 2)
-    assert why == ("racing on could not change the result: hgb, cut short by the budget, "
-                   "scored better on the 1,828 rows both were scored on")
-    assert BudgetGuard._beaten_by_cut_short(run, tree, 1).startswith("racing on could not")
-    assert BudgetGuard._beaten_by_cut_short(run, base, 2) == ""  # the baseline races on
-    _curve(tree, {0: 0.7700})  # a model that beat HGB where both were scored races on
-    assert BudgetGuard._beaten_by_cut_short(run, tree, 1) == ""
 
 
 def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(tmp_path):
@@ -255,6 +245,9 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
 
     from engine_helpers import Recorder
 
+    import time
+
+    from thrifty_tui.core.budget import Budget
     from thrifty_tui.core.events import ModelScored
     from thrifty_tui.core.workspace import Workspace
     from thrifty_tui.engine.budget_guard import BudgetGuard
@@ -272,6 +265,14 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     guard = BudgetGuard.__new__(BudgetGuard)
     guard.worker = SimpleNamespace(ws=ws, emit=recorder)
     guard.run_id, guard.metric = run_id, "balanced_accuracy"
+    guard.budget, guard.n_rows = Budget(wall_s=10.0), 49_357
+    guard.points = {"hgb": [(1_828, 0.6)]}
+    guard.screen = _run_with([Candidate(_spec("hgb", 2), 2)],
+                             rungs=(1_828, 5_484, 16_452, 49_357))
+    # 4 s left: HGB's sure final fit is on 5,484 rows, where the SVM scored 0.753, only
+    # 0.2 pt under its 0.755 on all rows: HGB's 1.9 pt lead on 1,828 rows outweighs that.
+    guard.started = time.monotonic() - 6.0
+    assert guard.partial_fit_rows("hgb", 1_828, guard.screen.rungs)[0] == 5_484
     out = guard._drop_beaten([base, svm, hgb])
     assert [(r.model, r.status) for r in out] == [("base", "done"), ("svm", "dropped"),
                                                  ("hgb", "skipped")]
@@ -284,6 +285,21 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     # A finished model that was better where both were scored stays; nothing changes.
     strong = replace(svm, learning_curve=((1_828, 0.7700), (49_357, 0.78)))
     assert guard._drop_beaten([base, strong, hgb]) == [base, strong, hgb]
+    # movies at 30 s: logistic regression, cut short on 15,676 rows with no time left (so
+    # fitted on those rows only), led SGD there by 1.2 pt; SGD gained 3.6 pt from those rows
+    # to all of them. SGD, finished on all rows, stays the better bet.
+    guard.n_rows, guard.points = 47_030, {"logistic regression": [(15_676, 0.5)]}
+    guard.screen = _run_with([Candidate(_spec("logistic regression", 1), 1)],
+                             rungs=(1_741, 5_225, 15_676, 47_030))
+    guard.started = time.monotonic() - 29.5
+    sgd = replace(_result("SGD", ((5_225, 0.57), (15_676, 0.604), (47_030, 0.6398))),
+                  status="done")
+    logistic = _result("logistic regression", ((5_225, 0.58), (15_676, 0.616)))
+    assert guard._drop_beaten([base, sgd, logistic]) == [base, sgd, logistic]
+    # With time for its fit on all rows, the same lead wins.
+    guard.started = time.monotonic() - 1.0
+    out = guard._drop_beaten([base, sgd, logistic])
+    assert [r.status for r in out] == ["done", "dropped", "skipped"]
 
 
 def test_the_freed_core_takes_the_next_size_only_while_predicted_in_time():
