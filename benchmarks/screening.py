@@ -444,15 +444,19 @@ def machine() -> str:
     except OSError:
         pass
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3
-    import flaml
-    import lazypredict
     import pandas
     import sklearn
 
+    def version(name: str) -> str:  # the tuning benchmark needs FLAML only
+        try:
+            return __import__(name).__version__
+        except ImportError:
+            return "not installed"
+
     return (f"{os.cpu_count()} cores, {model}, {ram:.0f} GiB RAM; Python "
             f"{platform.python_version()}, scikit-learn {sklearn.__version__}, pandas "
-            f"{pandas.__version__}, LazyPredict {lazypredict.__version__}, FLAML "
-            f"{flaml.__version__}")
+            f"{pandas.__version__}, LazyPredict {version('lazypredict')}, FLAML "
+            f"{version('flaml')}")
 
 
 def load() -> str:
