@@ -14,11 +14,11 @@ import math
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from thrifty_tui.core import tuning
 from thrifty_tui.core.budget import (
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from thrifty_tui.engine.screen_run import ScreenRun, Task
     from thrifty_tui.engine.tune_run import TuneRun
     from thrifty_tui.engine.worker import Worker
+
+T = TypeVar("T")
 
 UPDATE_EVERY_S = 0.4  # BudgetUpdate at least this often while a job runs (the UI throttles)
 USER_STOP = "user"  # the stop rule when the dashboard's "stop now" was pressed
@@ -225,20 +227,10 @@ class BudgetGuard:
 
     @staticmethod
     def _racing_leader(run: ScreenRun) -> Any:
-        """The candidate that leads on shared rows (``partial_winner``'s rule, over the
-        learning curves so far): a cheap model that raced on to more rows does not lead a dear
-        one that beat it where both were scored, so the reserve stays that one's refit."""
-        curves = [(cand, dict(curve)) for cand in run.candidates
-                  if (curve := run.learning_curve(cand))]
-        if not curves:
-            return None
-        curves.sort(key=lambda cc: (max(cc[1]), cc[1][max(cc[1])]), reverse=True)
-        best, best_curve = curves[0]
-        for cand, curve in curves[1:]:
-            shared = set(curve) & set(best_curve)
-            if shared and curve[max(shared)] > best_curve[max(shared)]:
-                best, best_curve = cand, curve
-        return best
+        """The candidate that leads on shared rows (``lead_on_shared_rows``, over the learning
+        curves so far): a cheap model that raced on to more rows does not lead a dear one that
+        beat it where both were scored, so the reserve stays that one's refit."""
+        return lead_on_shared_rows(run.candidates, lambda c: dict(run.learning_curve(c)))
 
     # -- the rules ------------------------------------------------------------------------
     def check(self) -> str:
@@ -617,8 +609,8 @@ class BudgetGuard:
             if rows is None:
                 return results
             lead = score_at(top, rows) - score_at(r, rows)
-            curve = sorted({*r.learning_curve, (r.rows, r.mean)})
-            at_final = max(((n, v) for n, v in curve if n <= final_rows), default=curve[0])[1]
+            curve = result_curve(r)  # its score at the most rows up to the final fit's
+            at_final = curve[max((n for n in curve if n <= final_rows), default=min(curve))]
             if not lead > r.mean - at_final:
                 return results  # the finished model stays the better bet
             why = (f"beaten by {top.model} on the {rows:,} rows both were scored on "
@@ -652,12 +644,14 @@ class BudgetGuard:
         deadline = self.deadline()
         if deadline is None or self.screen is None:
             return None
+        larger = [size for size in self.screen.rungs if rows < size < self.n_rows]
+        if not larger:
+            return None
+        size = min(larger)
         points = [*self.points.get(self.cut_model, []),
                   (rows, max(1e-3, seconds - REFIT_OVERHEAD_S))]
-        for size in sorted(s for s in self.screen.rungs if rows < s < self.n_rows):
-            predicted = predict_seconds(points, size, self._growth(self.cut_model))
-            return size if time.monotonic() + predicted + REFIT_OVERHEAD_S <= deadline else None
-        return None
+        predicted = predict_seconds(points, size, self._growth(self.cut_model))
+        return size if time.monotonic() + predicted + REFIT_OVERHEAD_S <= deadline else None
 
     def partial_fit_rows(self, model: str, cv_rows: int, sizes: tuple[int, ...]
                          ) -> tuple[int | None, bool]:
@@ -685,33 +679,50 @@ class BudgetGuard:
         return cv_rows, False
 
 
+def result_curve(result: ModelResult) -> dict[int, float]:
+    """``result``'s mean score by racing rung rows: its learning curve and its last rung."""
+    curve = {result.rows: result.mean} if result.rows else {}
+    curve.update(result.learning_curve)
+    return curve
+
+
 def score_at(result: ModelResult, rows: int) -> float:
     """``result``'s mean score on the racing rung of ``rows`` rows (NaN if not scored there)."""
-    curve = dict(result.learning_curve) if result.learning_curve else {}
-    curve.setdefault(result.rows, result.mean)
-    return curve.get(rows, math.nan)
+    return result_curve(result).get(rows, math.nan)
 
 
 def shared_rows(a: ModelResult, b: ModelResult) -> int | None:
     """The largest racing rung both ``a`` and ``b`` were scored on (None if none)."""
-    shared = ({rows for rows, _ in a.learning_curve} | {a.rows}) & (
-        {rows for rows, _ in b.learning_curve} | {b.rows})
-    shared.discard(0)
+    shared = result_curve(a).keys() & result_curve(b).keys()
     return max(shared) if shared else None
 
 
-def partial_winner(partial: list[ModelResult]) -> ModelResult:
-    """The best of models cross-validated on different racing rungs.
+def lead_on_shared_rows(items: Iterable[T], curve_of: Callable[[T], dict[int, float]]
+                        ) -> T | None:
+    """The item that leads when scores are compared only on rows both were scored on.
 
     Scores on different rows are not comparable (more rows, higher scores), so each
-    challenger meets the champion on the largest rung both completed (their learning
-    curves), starting from the model on the most rows: a model that beat the others on the
-    rows they shared wins even if the time ran out before it reached as many rows as they did.
+    challenger meets the champion on the largest rung both completed (``curve_of``: score
+    by rows), starting from the item on the most rows: one that beat the others on the rows
+    they shared leads even if it did not reach as many rows as they did. None without any
+    scored item.
     """
-    ordered = sorted(partial, key=lambda r: (r.rows, r.mean), reverse=True)
-    champion = ordered[0]
-    for challenger in ordered[1:]:
-        rows = shared_rows(champion, challenger)
-        if rows is not None and score_at(challenger, rows) > score_at(champion, rows):
-            champion = challenger
-    return champion
+    curves = [(item, curve) for item in items if (curve := curve_of(item))]
+    if not curves:
+        return None
+    curves.sort(key=lambda ic: (max(ic[1]), ic[1][max(ic[1])]), reverse=True)
+    best, best_curve = curves[0]
+    for item, curve in curves[1:]:
+        shared = curve.keys() & best_curve.keys()
+        if shared and curve[max(shared)] > best_curve[max(shared)]:
+            best, best_curve = item, curve
+    return best
+
+
+def partial_winner(partial: list[ModelResult]) -> ModelResult:
+    """The best of models cross-validated on different racing rungs (``lead_on_shared_rows``
+    over their learning curves): a model that beat the others on the rows they shared wins
+    even if the time ran out before it reached as many rows as they did."""
+    winner = lead_on_shared_rows(partial, result_curve)
+    assert winner is not None, "partial_winner needs a scored model"
+    return winner
