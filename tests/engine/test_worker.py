@@ -284,7 +284,7 @@ def test_cancel_during_the_final_fit(engine):
 
 def test_cancel_while_preparing_still_answers(engine):
     worker, recorder = engine
-    worker.pool.kill()  # idle now: the next job waits for new children, a window to cancel in
+    worker.executor.kill()  # idle now: the next job waits for new children, a window to cancel in
     since = recorder.mark()
     # SLEEPY keeps the run going for 30 s, so however fast the machine prepares it, the
     # cancel lands before the run can end on its own.
@@ -328,7 +328,7 @@ def test_restore_after_reopening_shows_the_same_board(engine, default_run, works
     assert event.results == tuple(
         e.result for e in of_type(recorder.events, ModelScored)
         if e.run_id == last_started.run_id)
-    assert other.pool._executor is None  # reading the board back started no child
+    assert other.executor.generation is None  # reading the board back started no child
 
 
 def test_restore_on_a_new_workspace_says_so(tmp_path):

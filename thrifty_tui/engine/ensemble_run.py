@@ -22,6 +22,8 @@ from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
 from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.core.learn.tuning import tied_with_best
+from thrifty_tui.core.store.bundle_report import diagnostics_path
+from thrifty_tui.engine.context import Cancelled, JobContext
 
 if TYPE_CHECKING:
     from thrifty_tui.core.learn.zoo import ModelSpec
@@ -53,8 +55,8 @@ def refit_makespan(seconds: Sequence[float], workers: int) -> float:
 class MeanOfLeaders:
     """The ensemble candidate of one Screen job: members, leaderboard row, final fit."""
 
-    def __init__(self, worker: Any, guard: BudgetGuard, run: ScreenRun, problem_file: str):
-        self.worker, self.guard, self.run = worker, guard, run
+    def __init__(self, ctx: JobContext, guard: BudgetGuard, run: ScreenRun, problem_file: str):
+        self.ctx, self.guard, self.run = ctx, guard, run
         self.problem_file = problem_file
         self.n_rows = int(run.rungs[-1])
         self.result: ModelResult | None = None
@@ -91,7 +93,7 @@ class MeanOfLeaders:
         """Predicted wall seconds of the members' fits on all rows on the children (a member
         the run already fitted on all rows costs nothing), plus putting them together."""
         each = [self._refit_left(m.model) for m in members]
-        return refit_makespan(each, self.worker.pool.max_workers) + ASSEMBLE_S
+        return refit_makespan(each, self.ctx.executor.max_workers) + ASSEMBLE_S
 
     def _refit_left(self, model: str) -> float:
         """Predicted seconds of ``model``'s fit on all rows still to come: 0 when screening
@@ -118,7 +120,6 @@ class MeanOfLeaders:
         """Score the mean of the leaders from their out-of-fold predictions and add its row
         (skipped, with its score, when its members' final fits cannot finish in time)."""
         from thrifty_tui.core.tasks import ensemble as ensemble_tasks
-        from thrifty_tui.engine.screen_run import diagnostics_path
 
         members = self.pick(results)
         wall = self.guard.budget.wall_s
@@ -130,12 +131,12 @@ class MeanOfLeaders:
         out = [str(self.run.run_dir / "oof" / f"mean-of-leaders-fold{k}.npz")
                for k in range(self.run.n_folds)]
         with self.guard.ticking("ensemble"):
-            value = self.worker._wait(self.run.pool.submit(
+            value = self.ctx.wait(self.run.executor.submit(
                 ensemble_tasks.score_mean, self.problem_file,
                 [self.oof_files(n) for n in names], out, name,
                 str(diagnostics_path(self.run.run_dir, name))))
         if value is None:
-            self.worker.emit(Notice(message=(
+            self.ctx.emit(Notice(message=(
                 f"no mean of {' + '.join(names)}: every member needs class probabilities")))
             return results
         scores, diagnostics = value
@@ -160,15 +161,15 @@ class MeanOfLeaders:
             peak_mb=max(m.peak_mb for m in members))
         self.result, self.members = result, members
         results = [*results, result]
-        self.worker.ws.add_result(self.run.run_id, result)
-        self.worker.emit(ModelScored(run_id=self.run.run_id, result=result, done=len(results),
+        self.ctx.ws.add_result(self.run.run_id, result)
+        self.ctx.emit(ModelScored(run_id=self.run.run_id, result=result, done=len(results),
                                      total=len(results)))
-        self.worker.emit(ModelDiagnosed(run_id=self.run.run_id, model=name,
+        self.ctx.emit(ModelDiagnosed(run_id=self.run.run_id, model=name,
                                         diagnostics=diagnostics))
         if status == "done":
             self.guard.note_score(name, result.fold_scores)
         else:
-            self.worker.emit(Notice(message=self.why_not + "; the best single model is used"))
+            self.ctx.emit(Notice(message=self.why_not + "; the best single model is used"))
         return results
 
     def chosen(self, best: ModelResult | None) -> bool:
@@ -185,9 +186,8 @@ class MeanOfLeaders:
         from thrifty_tui.core.tasks import fits as tasks
         from thrifty_tui.core.store.bundle_report import model_slug
         from thrifty_tui.core.tasks import ensemble as ensemble_tasks
-        from thrifty_tui.engine.worker import Cancelled
 
-        run, pool = self.run, self.run.pool
+        run, pool = self.run, self.ctx.executor
         by_name = {s.name: s for s in specs}
         files = [run.refit_path(m.model)
                  or str(run.run_dir / f"member-{model_slug(m.model)}.joblib")
@@ -200,9 +200,9 @@ class MeanOfLeaders:
             futures = [pool.submit(tasks.refit_model, self.problem_file, by_name[m.model], f)
                        for m, f in zip(self.members, files, strict=True)]
             for future in futures:
-                self.worker._wait(future, until=until)
+                self.ctx.wait(future, until=until)
             target = str(run.run_dir / "mean-of-leaders.joblib")
-            path = self.worker._wait(pool.submit(
+            path = self.ctx.wait(pool.submit(
                 ensemble_tasks.assemble, files,
                 [m.model for m in self.members], run.summary["task"], target), until=until)
             assert self.result is not None
@@ -216,7 +216,7 @@ class MeanOfLeaders:
             pool.kill()
             why = f"a member's fit on all rows failed ({describe_error(err)})"
         self.why_not = f"the {self.result.model if self.result else 'mean'} was not used: {why}"
-        self.worker.emit(Notice(message=self.why_not + "; the best single model is used"))
+        self.ctx.emit(Notice(message=self.why_not + "; the best single model is used"))
         single = self.fallback(results)
         # Its file from the screening needs no child (new ones take seconds to start).
         fitted = run.refit_path(single.model) if single is not None else ""

@@ -25,6 +25,12 @@ def model_slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "model"
 
 
+def diagnostics_path(run_dir: Path, model: str) -> Path:
+    """Where a model's diagnostics JSON lives in its run's folder (``find_diagnostics`` reads
+    them from there for the bundle)."""
+    return Path(run_dir) / "diagnostics" / f"{model_slug(model)}.json"
+
+
 def find_diagnostics(folder: str | Path | None, model: str) -> dict[str, Any] | None:
     """The stored diagnostics of ``model`` in ``folder`` as a plain dict, or None."""
     if not folder:

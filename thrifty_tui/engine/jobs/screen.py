@@ -1,0 +1,148 @@
+"""The Screen job: prepare the problem in a child, race the zoo (ScreenRun), tune the leaders
+(TuneRun) and score their mean (MeanOfLeaders) within the budget (BudgetGuard), fit the best
+for export (final_fit), and report the run."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from concurrent.futures import BrokenExecutor
+from pathlib import Path
+from typing import Any
+
+from thrifty_tui.core.errors import describe_error
+from thrifty_tui.core.events import RunFinished, RunStarted
+from thrifty_tui.core.records import best_result
+from thrifty_tui.core.tasks import loading
+from thrifty_tui.engine.budget_guard import BudgetGuard
+from thrifty_tui.engine.context import Cancelled, JobContext
+from thrifty_tui.engine.ensemble_run import MeanOfLeaders
+from thrifty_tui.engine.jobs import labeling
+from thrifty_tui.engine.jobs.final_fit import final_fit
+from thrifty_tui.engine.jobs.requests import Screen
+from thrifty_tui.engine.projection_report import projection_event
+from thrifty_tui.engine.screen_run import ScreenRun
+
+
+def run_screen(ctx: JobContext, job: Screen) -> None:
+    """Prepare the problem, race the zoo, tune the leaders, fit the best, report the run."""
+    from thrifty_tui.core.tasks import fits as tasks
+    from thrifty_tui.core.learn import tuning
+    from thrifty_tui.core.learn.zoo import (default_zoo, find_zoo_file, has_free_text, load_zoo,
+                                      models_for)
+
+    started = job.started_at if job.started_at is not None else time.monotonic()
+    guard = BudgetGuard(ctx, job, started)  # done rules, fit count, cost meter, tuning
+    job = guard.job  # with the time budget of a thrifty.toml beside the data, if any
+    ctx.executor.set_memory_cap(job.max_memory_mb)
+    problems = ctx.ws.artifacts / "problems"
+    problems.mkdir(exist_ok=True)
+    problem_file = str(problems / f"problem-{time.time_ns()}.joblib")
+    zoo_path = job.zoo_path or find_zoo_file(job.path)
+    zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
+    labels = labeling.screen_labels(ctx, job) if job.label_set is not None else None
+
+    summary = ctx.wait(ctx.executor.submit(
+        loading.prepare_problem, job.path, job.target, job.task,
+        job.metric, job.seed, problem_file, labels and labels[:2], job.sample_rows,
+        job.roles))
+    if labels:
+        summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
+    notices = list(summary["notices"])
+    if zoo_path and not job.zoo:
+        notices.append(f"models from {zoo_path}")
+    has_text = has_free_text(summary["schema"])
+    excluded = tuple(f"{s.name}: {why}" for s in zoo
+                     if (why := s.applies_to(summary["task"], summary["n_rows"], has_text))
+                     and summary["task"] in s.tasks)
+    specs = models_for(summary["task"], zoo, summary["n_rows"], summary["schema"])
+    names = tuple(s.name for s in specs)
+    rungs = tuple(summary["rungs"]) if job.racing else (summary["n_rows"],)
+    run_id = ctx.ws.start_run(job.path, job.target, summary["task"], summary["metric"],
+                               summary["n_rows"], summary["n_folds"], names, job.seed,
+                               tuple(notices), rungs, excluded, job.max_fit_seconds)
+    if summary["sample"]["method"] != "all rows":
+        record_sample(ctx, job.path, summary["sample"], run_id)
+    run_dir = ctx.ws.run_dir(run_id)
+    public = {k: v for k, v in summary.items() if k != "schema"}
+    (run_dir / "problem.json").write_text(json.dumps(
+        {**public, "target": job.target, "seed": job.seed, "path": job.path,
+         "excluded": excluded, "max_fit_seconds": job.max_fit_seconds,
+         "budget_s": job.budget_s}, default=str))
+    ctx.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary["task"],
+                         metric=summary["metric"], n_rows=summary["n_rows"],
+                         n_folds=summary["n_folds"], models=names, notices=tuple(notices),
+                         rungs=rungs, excluded=excluded,
+                         max_fit_seconds=job.max_fit_seconds))
+    guard.begin(run_id, summary)
+    best = None
+    model_path = ""
+    try:
+        run = ScreenRun(ctx, job, run_id, run_dir, problem_file, summary, specs, started)
+        run.guard = guard
+        guard.ensemble = ensemble = MeanOfLeaders(ctx, guard, run, problem_file)
+        status, stop_reason, results = run.execute()
+        status, stop_reason, results, tuned = guard.after_screening(
+            run, status, stop_reason, problem_file, specs, tuning.problem_key(
+                summary, job.target, job.seed, job.racing, job.label_set))
+        if status == "done":
+            results = ensemble.consider(results)
+        best = best_result(results)
+        if status == "done":
+    
+            projected = projection_event(run, best, {**summary, "seed": job.seed})
+            if projected is not None:
+                ctx.emit(projected)
+        if best is not None and status == "done":
+            try:
+                with guard.ticking("refit"):
+                    fit_rows = int(summary["n_rows"])
+                    fitted = (ensemble.final_fit((*tuned, *specs), results)
+                              if ensemble.chosen(best) else None)
+                    if fitted is not None:
+                        model_path, best = fitted
+                    else:  # the best single model (also when the mean could not be fitted)
+                        best = ensemble.fallback(results) or best
+                        spec = next(s for s in (*tuned, *specs) if s.name == best.model)
+                        model_path, fit_rows = final_fit(ctx, guard, problem_file, spec,
+                                                               run_dir, fit_rows)
+                # Fewer than all rows when a time budget cut the best model short.
+                ctx.ws.update_run_extra(run_id, fit_rows=fit_rows)
+            except Cancelled:
+                status, stop_reason = "cancelled", "cancelled by the user during the final fit"
+            except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
+                if isinstance(err, BrokenExecutor):
+                    ctx.executor.kill()
+                status = "failed"
+                stop_reason = f"fitting {best.model} on all rows failed: {describe_error(err)}"
+    finally:
+        Path(problem_file).unlink(missing_ok=True)
+        # The folds' shared fitted features: kept through tuning (same features, other
+        # model parameters), removed here however the job ended.
+        shutil.rmtree(tasks.feature_cache_dir(problem_file), ignore_errors=True)
+    if best is None and status == "done":
+        # Keep why (a spent budget, say): "no model finished" alone leaves the user guessing.
+        status = "failed"
+        stop_reason = ("no model finished" if stop_reason == "all models screened"
+                       else f"no model finished: {stop_reason}")
+    stop_reason = ensemble.amend(guard.final_reason(status, stop_reason))
+    finished = RunFinished(
+        run_id=run_id, status=status, best_model=best.model if best else "",
+        best_score=best.mean if best else math.nan, metric=summary["metric"],
+        elapsed_s=round(time.monotonic() - started, 3), stop_reason=stop_reason,
+        model_path=model_path)
+    guard.finish(run_id, status, stop_reason)
+    ctx.ws.finish_run(finished)
+    ctx.emit(finished)
+
+
+
+def record_sample(ctx: JobContext, path: str, sample: dict[str, Any], run_id: int | None) -> None:
+    """Put a sample taken of ``path`` in the workspace: the source's fingerprint (size,
+    mtime, hash of the content or of sampled blocks), method, size and seed."""
+    fingerprint = ctx.wait(ctx.executor.submit(loading.fingerprint, path))
+    ctx.ws.add_sample(fingerprint, sample["method"], int(sample["rows"]),
+                       int(sample["seed"]), run_id=run_id)
+
