@@ -8,6 +8,7 @@ import math
 import pytest
 
 from thrifty_tui.core.policy.schedule import (
+    baseline_may_overrun,
     MAX_RESERVE_SHARE,
     REFIT_OVERHEAD_S,
     ModelView,
@@ -71,21 +72,31 @@ def test_a_clearly_worse_model_is_dropped_but_a_close_one_and_the_baseline_race_
 def test_a_rung_is_skipped_past_the_cap_the_time_left_or_the_memory_cap():
     measured = ModelView("svm", 3, growth=2.0, memory="quadratic", points=((1_000, 1.0),))
     # 3,000 rows at growth 2 from 1 s on 1,000: 9 s a fit.
-    assert rung_skip(measured, 3_000, 5, 2, None, None, None) is None
-    capped = rung_skip(measured, 3_000, 5, 2, 5.0, None, None)
+    assert rung_skip(measured, 1, 3_000, 5, 2, None, None, None) is None
+    capped = rung_skip(measured, 1, 3_000, 5, 2, 5.0, None, None)
     assert capped is not None and "cap 5 s" in capped.why and not capped.spent
     # The whole rung, 5 fits of 9 s on 2 workers = 22.5 s, must fit in the time left.
-    assert rung_skip(measured, 3_000, 5, 2, None, 23.0, None) is None
-    late = rung_skip(measured, 3_000, 5, 2, None, 20.0, None)
+    assert rung_skip(measured, 1, 3_000, 5, 2, None, 23.0, None) is None
+    late = rung_skip(measured, 1, 3_000, 5, 2, None, 20.0, None)
     assert late is not None and late.spent and "20 s left" in late.why
-    spent = rung_skip(measured, 3_000, 5, 2, None, 0.0, None)
+    spent = rung_skip(measured, 1, 3_000, 5, 2, None, 0.0, None)
     assert spent is not None and spent.spent and spent.why == ""
     # A kernel model's 3,000 x 3,000 float64 matrix: 69 MB.
-    memory = rung_skip(measured, 3_000, 5, 2, None, None, 50.0)
+    memory = rung_skip(measured, 1, 3_000, 5, 2, None, None, 50.0)
     assert memory is not None and "memory cap 50 MB" in memory.why
-    assert rung_skip(measured, 3_000, 5, 2, None, None, 100.0) is None
+    assert rung_skip(measured, 1, 3_000, 5, 2, None, None, 100.0) is None
     unmeasured = ModelView("new", 3)
-    assert rung_skip(unmeasured, 3_000, 5, 2, 5.0, 1.0, None) is None  # unknown cost: try it
+    assert rung_skip(unmeasured, 1, 3_000, 5, 2, 5.0, 1.0, None) is None  # unknown cost: try it
+
+
+def test_the_baseline_is_scored_on_the_first_rung_even_when_the_time_is_out():
+    base = ModelView("base", 0, baseline=True, points=((1_000, 0.01),))
+    assert baseline_may_overrun(base, 0) and not baseline_may_overrun(base, 1)
+    assert not baseline_may_overrun(LINEAR, 0)
+    assert rung_skip(base, 0, 1_000, 5, 2, None, 0.0, None) is None
+    later = rung_skip(base, 1, 3_000, 5, 2, None, 0.0, None)
+    assert later is not None and later.spent
+    assert rung_skip(LINEAR, 0, 1_000, 5, 2, None, 0.0, None) is not None
 
 
 def test_an_unmeasured_fit_is_as_dear_as_the_dearest_on_its_rung_under_a_budget():
@@ -126,3 +137,23 @@ def test_fits_in_flight_are_killed_only_when_waiting_costs_more_than_new_childre
     assert not past_deadline([(1.0, 4.0)], 7.0, 10.0, 2.0, 1.5)
     assert past_deadline([(1.0, 4.0)], 8.5, 10.0, 2.0, 1.5)
     assert not past_deadline([(1.0, 4.0)], 8.5, None, 2.0, 1.5)
+
+
+def test_a_budget_too_short_for_the_whole_file_gets_a_sample_it_can_prepare():
+    from thrifty_tui.core.policy.sizing import (
+        MIN_SAMPLE_ROWS,
+        FileShape,
+        budget_for_whole_file,
+        rows_for_budget,
+    )
+
+    million = FileShape(1_000_000, 8)
+    # A quarter of 5 s at 1.5 M cells a second: 234 k rows of 8 columns.
+    assert rows_for_budget(million, 5.0) == 234_000
+    assert rows_for_budget(million, 30.0) is None  # all rows fit
+    assert rows_for_budget(million, None) is None  # no time budget: all rows
+    assert rows_for_budget(None, 5.0) is None  # shape unknown (not delimited text)
+    assert rows_for_budget(million, 0.01) == MIN_SAMPLE_ROWS
+    assert rows_for_budget(million, -3.0) == MIN_SAMPLE_ROWS  # already past the budget
+    assert rows_for_budget(FileShape(1_500, 8), 0.1) is None  # small files are read whole
+    assert budget_for_whole_file(million) == pytest.approx(21.33, abs=0.01)

@@ -47,6 +47,7 @@ from thrifty_tui.core.policy.final import (
 )
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.schedule import (
+    baseline_may_overrun,
     diagnostics_fit,
     past_deadline,
     predicted_fit_seconds,
@@ -388,6 +389,8 @@ class BudgetGuard:
         predicted = predicted_fit_seconds(run.view(cand), run.rungs[task.rung],
                                           self.budget.wall_s is not None, self.restart_s, dearest)
         why = self.may_start(predicted, task.rung)
+        if why == "wall" and baseline_may_overrun(run.view(cand), task.rung):
+            why = ""
         if why == "max_fits":
             self._stop_screening(run)
             return False
@@ -529,7 +532,11 @@ class BudgetGuard:
         """No model but the baseline reached all rows before a rule stopped the run: rather
         than the baseline (or nothing), the best of the models cut short (``partial_winner``)
         is refit (its row says so)."""
-        partial = [r for r in results if r.fold_scores and r.rows and not r.baseline]
+        scored = [r for r in results if r.fold_scores and r.rows]
+        # The baseline cut short only when no other model was scored at all (a budget too
+        # short for anything but the baseline's first rung: policy.schedule.baseline_may_overrun).
+        partial = [r for r in scored if not r.baseline] or [
+            r for r in scored if r.status != "done"]
         if not partial:
             return status, reason, results, ()
         top = partial_winner(partial)

@@ -333,7 +333,7 @@ class ScreenRun:
         if self.job.budget_s is not None:
             reserve = self.guard.refit_reserve(task.rung) if self.guard is not None else 0.0
             left = self.job.budget_s - self.elapsed() - reserve
-        skip = rung_skip(self.view(cand), self._rung_rows(task.rung), self.n_folds,
+        skip = rung_skip(self.view(cand), task.rung, self._rung_rows(task.rung), self.n_folds,
                          self.executor.max_workers, self.cap, left, self.job.max_memory_mb)
         if skip is None:
             return True

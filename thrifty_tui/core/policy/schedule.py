@@ -92,9 +92,10 @@ def dropped_by(model: ModelView, models: Sequence[ModelView], rung: int,
     return leader
 
 
-def rung_skip(model: ModelView, rows: int, n_folds: int, workers: int, cap_s: float | None,
-              seconds_left: float | None, cap_mb: float | None) -> Skip | None:
-    """Whether ``model`` may start its rung of ``rows`` rows (``n_folds`` fits on ``workers``
+def rung_skip(model: ModelView, rung: int, rows: int, n_folds: int, workers: int,
+              cap_s: float | None, seconds_left: float | None, cap_mb: float | None
+              ) -> Skip | None:
+    """Whether ``model`` may start ``rung``, of ``rows`` rows (``n_folds`` fits on ``workers``
     workers), or why it is skipped before its first fit there.
 
     - Over the per-fit cap: a fit predicted past ``cap_s`` would only be killed there.
@@ -102,11 +103,13 @@ def rung_skip(model: ModelView, rows: int, n_folds: int, workers: int, cap_s: fl
       kept): the whole rung must fit (each fit is also admitted alone, but a rung started
       near the reserve ate the refit's time).
     - A kernel model whose rows x rows matrix is predicted past the memory cap.
+
+    The baseline's first rung is never skipped for time (``baseline_may_overrun``).
     """
     predicted = predict_seconds(model.points, rows, model.growth)
     if cap_s is not None and not math.isnan(predicted) and predicted > cap_s:
         return Skip(f"predicted {predicted:.0f} s per fit on {rows:,} rows > cap {cap_s:g} s")
-    if seconds_left is not None:
+    if seconds_left is not None and not baseline_may_overrun(model, rung):
         whole = predicted * n_folds / workers if not math.isnan(predicted) else 0.0
         if seconds_left <= 0 or whole > seconds_left:
             return Skip(f"cannot finish in the {seconds_left:.0f} s left of the budget"
@@ -116,6 +119,14 @@ def rung_skip(model: ModelView, rows: int, n_folds: int, workers: int, cap_s: fl
         if need_mb > cap_mb:
             return Skip(f"predicted {need_mb:,.0f} MB > memory cap {cap_mb:,.0f} MB")
     return None
+
+
+def baseline_may_overrun(model: ModelView, rung: int) -> bool:
+    """Whether a fit of ``model`` on ``rung`` starts even when the time budget says no: the
+    baseline's on the first rung do. A run always ends with a model: a budget too short for
+    anything else still scores the baseline on the first rung (a dummy's fits take
+    milliseconds) and refits it, and the stop reason says what to raise."""
+    return model.baseline and rung == 0
 
 
 def predicted_fit_seconds(model: ModelView, rows: int, timed: bool, restart_s: float,

@@ -12,7 +12,9 @@ from concurrent.futures import BrokenExecutor
 from pathlib import Path
 from typing import Any
 
+from thrifty_tui.core.data.sniff import estimate_shape
 from thrifty_tui.core.errors import describe_error
+from thrifty_tui.core.policy.sizing import FileShape, budget_for_whole_file, rows_for_budget
 from thrifty_tui.core.events import RunFinished, RunStarted
 from thrifty_tui.core.records import best_result
 from thrifty_tui.core.tasks import loading
@@ -44,10 +46,11 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
     zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
     labels = labeling.screen_labels(ctx, job) if job.label_set is not None else None
 
+    shape, budget_rows = _budget_sample(job, guard)
     summary = ctx.wait(ctx.executor.submit(
         loading.prepare_problem, job.path, job.target, job.task,
-        job.metric, job.seed, problem_file, labels and labels[:2], job.sample_rows,
-        job.roles))
+        job.metric, job.seed, problem_file, labels and labels[:2],
+        budget_rows or job.sample_rows, job.roles, budget_rows is not None))
     if labels:
         summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
     notices = list(summary["notices"])
@@ -128,6 +131,8 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
         stop_reason = ("no model finished" if stop_reason == "all models screened"
                        else f"no model finished: {stop_reason}")
     stop_reason = ensemble.amend(guard.final_reason(status, stop_reason))
+    if budget_rows is not None and shape is not None:
+        stop_reason += _sample_advice(summary["sample"], shape, guard.budget.wall_s)
     finished = RunFinished(
         run_id=run_id, status=status, best_model=best.model if best else "",
         best_score=best.mean if best else math.nan, metric=summary["metric"],
@@ -145,4 +150,25 @@ def record_sample(ctx: JobContext, path: str, sample: dict[str, Any], run_id: in
     fingerprint = ctx.wait(ctx.executor.submit(loading.fingerprint, path))
     ctx.ws.add_sample(fingerprint, sample["method"], int(sample["rows"]),
                        int(sample["seed"]), run_id=run_id)
+
+
+def _budget_sample(job: Screen, guard: BudgetGuard) -> tuple[FileShape | None, int | None]:
+    """The file's estimated shape and, when the time budget cannot afford to prepare it
+    whole, the rows of the sample to screen instead (``policy.sizing.rows_for_budget``).
+    Not when the user chose a sample or labels, or for a file whose shape is unknown."""
+    if job.sample_rows is not None or job.label_set is not None or guard.budget.wall_s is None:
+        return None, None
+    estimated = estimate_shape(job.path)
+    shape = FileShape(*estimated) if estimated else None
+    return shape, rows_for_budget(shape, guard.seconds_left())
+
+
+def _sample_advice(sample: dict[str, Any], shape: FileShape, wall_s: float | None) -> str:
+    """The stop reason's note on a sample taken for the budget, and what to raise."""
+    if sample.get("method") == "all rows":
+        return ""
+    return (f"; screened a {sample['method']} sample of {int(sample['rows']):,} of "
+            f"{int(sample.get('source_rows') or shape.rows):,} rows, as many as the "
+            f"{wall_s:g} s budget could prepare (for all rows: --budget "
+            f"{math.ceil(budget_for_whole_file(shape)):d} or more, or choose --sample)")
 
