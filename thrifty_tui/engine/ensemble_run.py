@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice

@@ -211,6 +211,11 @@ def model_card(manifest: dict[str, Any]) -> str:
     if isinstance(fit_rows, int) and fit_rows < m.get("n_rows", fit_rows):
         lines.append(f"The model was fitted on {fit_rows:,} of these rows (a stratified "
                      "subsample): the time budget ran out before it could be fitted on all.")
+    cv_rows = m.get("cv_rows")
+    if isinstance(cv_rows, int) and isinstance(fit_rows, int) and cv_rows < fit_rows:
+        lines.append(f"Its cross-validated score was measured on {cv_rows:,} rows only (the "
+                     f"time budget cut it short); the model was fitted on {fit_rows:,}, so the "
+                     "score describes a smaller fit than this one.")
     if m.get("classes"):
         lines.append(f"Classes: {', '.join(map(str, m['classes']))}.")
     lines += ["", "| column | dtype | role |", "| --- | --- | --- |"]

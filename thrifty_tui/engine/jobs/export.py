@@ -16,7 +16,7 @@ from thrifty_tui.engine.context import POLL_SECONDS, Cancelled, JobContext
 from thrifty_tui.engine.jobs.requests import Export, Predict
 
 
-def manifest(ctx: JobContext, run_id: int) -> tuple[str, dict[str, Any]]:
+def run_manifest(ctx: JobContext, run_id: int) -> tuple[str, dict[str, Any]]:
     """The refit model's file and the manifest of run ``run_id`` (everything but hashes,
     versions and contents, which the bundle writer adds)."""
     try:
@@ -51,6 +51,8 @@ def manifest(ctx: JobContext, run_id: int) -> tuple[str, dict[str, Any]]:
         "cv_scores": list(best.fold_scores), "cv_mean": best.mean, "cv_std": best.std,
         "n_folds": run.n_folds, "n_rows": run.n_rows, "seed": problem["seed"],
         "fit_rows": extra.get("fit_rows") or run.n_rows,  # rows the exported model saw
+        # rows its cross-validated score was measured on (fewer when the budget cut it short)
+        "cv_rows": extra.get("cv_rows") or best.rows or run.n_rows,
         "columns": problem["columns"], "run_id": run_id,
         "data": {"path": problem["source"], "fingerprint": problem["fingerprint"],
                  "n_rows": run.n_rows, "sample": problem.get("sample"),
@@ -87,7 +89,7 @@ def run_export(ctx: JobContext, job: Export) -> None:
     run_id = job.run_id or ctx.ws.latest_finished_run_id()
     if run_id is None:
         raise DataError("nothing to export yet: screen some models first")
-    model_path, manifest = manifest(ctx, run_id)
+    model_path, manifest = run_manifest(ctx, run_id)
     run_dir = ctx.ws.run_dir(run_id)
     progress = ctx.ws.artifacts / f"export-{time.time_ns()}.progress"
     ctx.emit(ExportStarted(path=job.path))
@@ -128,7 +130,7 @@ def run_predict(ctx: JobContext, job: Predict) -> None:
     run_id = job.run_id or ctx.ws.latest_finished_run_id()
     if run_id is None:
         raise DataError("no fitted model yet: screen some models first")
-    model_path, manifest = manifest(ctx, run_id)
+    model_path, manifest = run_manifest(ctx, run_id)
     n_rows = ctx.wait(ctx.executor.submit(tasks.predict_with_model, model_path, manifest,
                                          job.path, job.out_path))
     ctx.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))

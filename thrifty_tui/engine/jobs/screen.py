@@ -15,7 +15,7 @@ from typing import Any
 from thrifty_tui.core.data.sniff import estimate_shape
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.policy.sizing import FileShape, budget_for_whole_file, rows_for_budget
-from thrifty_tui.core.events import RunFinished, RunStarted
+from thrifty_tui.core.events import Notice, RunFinished, RunStarted
 from thrifty_tui.core.records import best_result
 from thrifty_tui.core.tasks import loading
 from thrifty_tui.engine.budget_guard import BudgetGuard
@@ -111,8 +111,13 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
                         spec = next(s for s in (*tuned, *specs) if s.name == best.model)
                         model_path, fit_rows = final_fit(ctx, guard, problem_file, spec,
                                                                run_dir, fit_rows)
-                # Fewer than all rows when a time budget cut the best model short.
-                ctx.ws.update_run_extra(run_id, fit_rows=fit_rows)
+                # Fewer than all rows when a time budget cut the best model short; more rows
+                # than its estimate was measured on when it was cut short before all rows.
+                cv_rows = best.rows or int(summary["n_rows"])
+                ctx.ws.update_run_extra(run_id, fit_rows=fit_rows, cv_rows=cv_rows)
+                if fit_rows > cv_rows:
+                    ctx.emit(Notice(message=_estimate_note(best, cv_rows, fit_rows,
+                                                           summary["metric"])))
             except Cancelled:
                 status, stop_reason = "cancelled", "cancelled by the user during the final fit"
             except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
@@ -171,4 +176,11 @@ def _sample_advice(sample: dict[str, Any], shape: FileShape, wall_s: float | Non
             f"{int(sample.get('source_rows') or shape.rows):,} rows, as many as the "
             f"{wall_s:g} s budget could prepare (for all rows: --budget "
             f"{math.ceil(budget_for_whole_file(shape)):d} or more, or choose --sample)")
+
+
+def _estimate_note(best: Any, cv_rows: int, fit_rows: int, metric: str) -> str:
+    """Said when the exported model saw more rows than its cross-validated estimate."""
+    return (f"{best.model}: its cross-validated {metric} {best.mean:.4f} was measured on "
+            f"{cv_rows:,} rows; the exported model is fitted on {fit_rows:,} rows, so the "
+            "estimate describes a smaller fit than the one exported")
 
