@@ -17,6 +17,7 @@ from thrifty_tui.core.records import FoldResult, ModelResult
 from thrifty_tui.core.learn.screening import make_problem, refit
 from thrifty_tui.core.learn.zoo import ModelSpec
 from thrifty_tui.core.policy.final import partial_winner
+from thrifty_tui.engine.jobs.after_screening import drop_beaten_rows
 from thrifty_tui.engine.screen_run import Candidate, ScreenRun, Task
 
 
@@ -239,7 +240,7 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     # 0.2 pt under its 0.755 on all rows: HGB's 1.9 pt lead on 1,828 rows outweighs that.
     guard.started = time.monotonic() - 6.0
     assert guard.partial_fit_rows("hgb", 1_828, guard.screen.rungs)[0] == 5_484
-    out = guard._drop_beaten([base, svm, hgb])
+    out = drop_beaten_rows(guard, [base, svm, hgb])
     assert [(r.model, r.status) for r in out] == [("base", "done"), ("svm", "dropped"),
                                                  ("hgb", "skipped")]
     assert out[1].error == ("beaten by hgb on the 1,828 rows both were scored on (0.759 "
@@ -250,7 +251,7 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     assert [e.result.model for e in recorder.events if isinstance(e, ModelScored)] == ["svm"]
     # A finished model that was better where both were scored stays; nothing changes.
     strong = replace(svm, learning_curve=((1_828, 0.7700), (49_357, 0.78)))
-    assert guard._drop_beaten([base, strong, hgb]) == [base, strong, hgb]
+    assert drop_beaten_rows(guard, [base, strong, hgb]) == [base, strong, hgb]
     # movies at 30 s: logistic regression, cut short on 15,676 rows with no time left (so
     # fitted on those rows only), led SGD there by 1.2 pt; SGD gained 3.6 pt from those rows
     # to all of them. SGD, finished on all rows, stays the better bet.
@@ -261,10 +262,10 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     sgd = replace(_result("SGD", ((5_225, 0.57), (15_676, 0.604), (47_030, 0.6398))),
                   status="done")
     logistic = _result("logistic regression", ((5_225, 0.58), (15_676, 0.616)))
-    assert guard._drop_beaten([base, sgd, logistic]) == [base, sgd, logistic]
+    assert drop_beaten_rows(guard, [base, sgd, logistic]) == [base, sgd, logistic]
     # With time for its fit on all rows, the same lead wins.
     guard.started = time.monotonic() - 1.0
-    out = guard._drop_beaten([base, sgd, logistic])
+    out = drop_beaten_rows(guard, [base, sgd, logistic])
     assert [r.status for r in out] == ["done", "dropped", "skipped"]
 
 

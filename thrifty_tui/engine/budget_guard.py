@@ -3,7 +3,7 @@
 ``BudgetGuard`` watches the whole job: it admits (or refuses) every fit, checks the done rules
 (core/policy/budget.py) after each result, keeps the cost meter and emits ``BudgetUpdate`` a few times
 a second. ``ScreenRun`` asks it before each task and calls ``tick`` at each poll; after
-screening it hands the leaders to ``TuneRun`` (engine/tune_run.py) when tuning is wanted.
+screening, engine/jobs/after_screening.py hands the leaders to ``TuneRun`` when tuning is wanted.
 
 Only the standard library is used here: this code runs in the app's process.
 """
@@ -15,12 +15,10 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from thrifty_tui.core.learn import tuning
 from thrifty_tui.core.policy.budget import (
     Budget,
     History,
@@ -34,16 +32,13 @@ from thrifty_tui.core.policy.budget import (
     stop_reason,
     verdict,
 )
-from thrifty_tui.core.events import BudgetUpdate, ModelScored, Notice
+from thrifty_tui.core.events import BudgetUpdate
 from thrifty_tui.core.policy.final import (
     REFIT_OVERHEAD_S,
     FinalRows,
-    drop_beaten,
     lead_on_shared_rows,
     next_final_size,
     partial_fit_rows,
-    partial_winner,
-    score_at,
 )
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.schedule import (
@@ -54,12 +49,11 @@ from thrifty_tui.core.policy.schedule import (
     refit_reserve,
     worth_killing,
 )
-from thrifty_tui.core.records import FoldResult, ModelResult, best_result
-from thrifty_tui.core.store.bundle_report import diagnostics_path
-from thrifty_tui.engine.context import Cancelled, JobContext
-from thrifty_tui.engine.tune_run import TuneRun
+from thrifty_tui.core.records import FoldResult
+from thrifty_tui.engine.context import JobContext
 
 if TYPE_CHECKING:
+    from thrifty_tui.engine.tune_run import TuneRun
     from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.ensemble_run import MeanOfLeaders
     from thrifty_tui.engine.jobs import Screen
@@ -457,144 +451,7 @@ class BudgetGuard:
                               keep_partial=True)
         run.stop_reason = run.stop_reason if why else f"budget of {self.budget.wall_s:g} s spent"
 
-    # -- after screening ------------------------------------------------------------------
-    def after_screening(self, run: ScreenRun, status: str, reason: str, problem_file: str,
-                        specs: tuple[ModelSpec, ...], problem_key: str
-                        ) -> tuple[str, str, list[ModelResult], tuple[ModelSpec, ...]]:
-        """Tune the leaders when asked and the budget allows; returns (status, reason,
-        results, extra specs) where an extra spec is the tuned best to refit."""
-        self.screen = run
-        self._observe_screen(run)
-        results = list(run.results)
-        if status == "done":
-            results = self._drop_beaten(results)
-        if status == "done" and best_result([r for r in results if not r.baseline]) is None:
-            return self._best_partial(run, status, reason, results, specs)
-        if status != "done" or self.stop_rule or self.wall_refused or not (
-                self.job.tune if self.job.tune is not None else self.budget.wants_tuning):
-            return status, reason, results, ()
-        leaders = tuning.leaders(results, run.test_fraction, specs)
-        if not leaders:
-            self.ctx.emit(Notice(message="nothing to tune: no leader has a search space"))
-            return status, reason, results, ()
-
-        self.phase = "tuning"
-        tune = TuneRun(self, run, leaders, problem_file, problem_key)
-        self.tune = tune
-        status, tune_reason = tune.execute()
-        extra: tuple[ModelSpec, ...] = ()
-        tuned = tune.best_tuned()
-        if tuned is not None and status == "done":
-            result, spec = tuned
-            screened = best_result(results)
-            if screened is None or result.mean > screened.mean:
-                results.append(result)
-                self.ctx.ws.add_result(self.run_id, result)
-                self.ctx.emit(ModelScored(run_id=self.run_id, result=result,
-                                             done=len(results), total=len(results)))
-                extra = (spec,)
-                self._diagnose_tuned(run, tune, spec, result)
-        if status == "done" and not self.stop_rule:
-            reason = tune_reason
-        return status, reason, results, extra
-
-    def _diagnose_tuned(self, run: ScreenRun, tune: TuneRun, spec: ModelSpec,
-                        result: ModelResult) -> None:
-        """The tuned best's diagnostics from its trial's out-of-fold predictions, as for a
-        screened model (the bundle's plots), when the time budget leaves room for them."""
-        from thrifty_tui.core.tasks import fits as tasks
-        from thrifty_tui.core.events import ModelDiagnosed
-
-        files = tune.oof_files(tune.best_trial) if tune.best_trial is not None else None
-        if not files:
-            return
-        if self.budget.wall_s is not None:
-            guess = 2 * result.fit_seconds / max(1, len(result.fold_scores))
-            if self.elapsed() + guess + self.refit_reserve() > self.budget.wall_s:
-                return  # no time: the row stays, without plots
-        with self.ticking("diagnostics"):
-            try:
-                diag = self.ctx.wait(run.executor.submit(
-                    tasks.diagnose_task, run.problem_file, spec, files, result.learning_curve,
-                    str(diagnostics_path(run.run_dir, spec.name))))
-            except Cancelled:
-                return  # the cancel stays set: the final fit's wait reports it
-            except Exception as err:  # noqa: BLE001 - plots are advice; the model stands
-                if isinstance(err, BrokenExecutor):
-                    run.executor.kill()
-                self.ctx.emit(Notice(message=f"diagnostics of {spec.name} failed: {err}"))
-                return
-        self.ctx.emit(ModelDiagnosed(run_id=self.run_id, model=spec.name, diagnostics=diag))
-
-    def _best_partial(self, run: ScreenRun, status: str, reason: str, results: list[ModelResult],
-                      specs: tuple[ModelSpec, ...]
-                      ) -> tuple[str, str, list[ModelResult], tuple[ModelSpec, ...]]:
-        """No model but the baseline reached all rows before a rule stopped the run: rather
-        than the baseline (or nothing), the best of the models cut short (``partial_winner``)
-        is refit (its row says so)."""
-        scored = [r for r in results if r.fold_scores and r.rows]
-        # The baseline cut short only when no other model was scored at all (a budget too
-        # short for anything but the baseline's first rung: policy.schedule.baseline_may_overrun).
-        partial = [r for r in scored if not r.baseline] or [
-            r for r in scored if r.status != "done"]
-        if not partial:
-            return status, reason, results, ()
-        top = partial_winner(partial)
-        rows = top.rows
-        spec = next((s for s in specs if s.name == top.model), None)
-        if spec is None:
-            return status, reason, results, ()
-        name = f"{top.model} (on {rows:,} rows)"
-        fit_rows, self.try_all_rows = self.partial_fit_rows(top.model, rows, tuple(run.rungs))
-        self.cut_model = top.model
-        final = replace(spec, name=name, fit_rows=fit_rows)
-        fitted = ("" if fit_rows is None else
-                  f"; the final model is fitted on {fit_rows:,} rows, as many as the time "
-                  "left allowed" + (", or on all rows if that fit finishes within the budget"
-                                    if self.tries_all_rows(final) else ""))
-        why = ("the budget ran out before it reached all rows, and it beat the models that "
-               "did on the rows both were scored on" if any(
-                   r.rows >= self.n_rows for r in partial if r is not top)
-               else "the budget ran out before any model reached all rows")
-        result = replace(top, model=name, status="done",
-                         error=f"cross-validated on {rows:,} of {self.n_rows:,} rows only: "
-                               f"{why}{fitted}")
-        results.append(result)
-        self.ctx.ws.add_result(self.run_id, result)
-        self.ctx.emit(ModelScored(run_id=self.run_id, result=result, done=len(results),
-                                     total=len(results)))
-        self.note_score(name, result.fold_scores, result.baseline)
-        return status, reason, results, (final,)
-
-    def _drop_beaten(self, results: list[ModelResult]) -> list[ModelResult]:
-        """Apply ``policy.final.drop_beaten``: finished models beaten by the model the budget
-        cut short, when that one is the better bet, are restated as dropped."""
-        if self.screen is None:
-            return results
-        rungs = tuple(self.screen.rungs)
-
-        def final_rows_of(top: ModelResult) -> int:
-            fit_rows = self.partial_fit_rows(top.model, top.rows, rungs).rows
-            return self.n_rows if fit_rows is None else fit_rows
-
-        def describe(top: ModelResult, beaten: ModelResult, rows: int) -> str:
-            return (f"beaten by {top.model} on the {rows:,} rows both were scored on "
-                    f"({show_score(score_at(top, rows), self.metric)} against "
-                    f"{show_score(score_at(beaten, rows), self.metric)}), which the budget "
-                    "cut short")
-
-        beaten = {d.model: d.why for d in drop_beaten(results, final_rows_of, describe)}
-        out = []
-        for r in results:
-            new = (replace(r, status="dropped", error=beaten[r.model])
-                   if r.status == "done" and r.model in beaten else None)
-            if new is not None:
-                self.ctx.ws.restate_result(self.run_id, r.model, new.status, new.error)
-                self.ctx.emit(ModelScored(run_id=self.run_id, result=new, done=len(results),
-                                          total=len(results)))
-            out.append(new or r)
-        return out
-
+    # -- the final fit of a model cut short ----------------------------------------------
     def tries_all_rows(self, spec: ModelSpec) -> bool:
         """Whether the final fit of ``spec`` (a model cut short) also fits it on all rows, on
         the other core, kept if it ends in time (``jobs/final_fit.py``; its row says so)."""

@@ -22,6 +22,7 @@ from thrifty_tui.engine.budget_guard import BudgetGuard
 from thrifty_tui.engine.context import Cancelled, JobContext
 from thrifty_tui.engine.ensemble_run import MeanOfLeaders
 from thrifty_tui.engine.jobs import labeling
+from thrifty_tui.engine.jobs.after_screening import after_screening
 from thrifty_tui.engine.jobs.final_fit import final_fit
 from thrifty_tui.engine.jobs.requests import Screen
 from thrifty_tui.engine.projection_report import projection_event
@@ -87,8 +88,8 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
         run.guard = guard
         guard.ensemble = ensemble = MeanOfLeaders(ctx, guard, run, problem_file)
         status, stop_reason, results = run.execute()
-        status, stop_reason, results, tuned = guard.after_screening(
-            run, status, stop_reason, problem_file, specs, tuning.problem_key(
+        status, stop_reason, results, tuned = after_screening(
+            guard, run, status, stop_reason, problem_file, specs, tuning.problem_key(
                 summary, job.target, job.seed, job.racing, job.label_set))
         if status == "done":
             results = ensemble.consider(results)
