@@ -30,7 +30,6 @@ MODULES_OVER = {
 FUNCTIONS_OVER = {
     "core/store/lexicons.py:extract_lexicons": 94,
     "engine/jobs/final_fit.py:final_fit": 106,
-    "engine/jobs/screen.py:run_screen": 110,
 }
 
 

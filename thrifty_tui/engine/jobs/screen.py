@@ -9,6 +9,7 @@ import math
 import shutil
 import time
 from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.policy.sizing import FileShape, budget_for_whole_file, rows_for_budget
 from thrifty_tui.core.events import Notice, RunFinished, RunStarted
 from thrifty_tui.core.records import best_result
+from thrifty_tui.core.learn import tuning
+from thrifty_tui.core.tasks import fits as tasks
 from thrifty_tui.core.tasks import loading
 from thrifty_tui.engine.budget_guard import BudgetGuard
 from thrifty_tui.engine.context import Cancelled, JobContext
@@ -29,13 +32,20 @@ from thrifty_tui.engine.projection_report import projection_event
 from thrifty_tui.engine.screen_run import ScreenRun
 
 
+@dataclass(frozen=True)
+class _Begun:
+    """A Screen job's run, started: the problem prepared, the run stored and announced."""
+
+    run_id: int
+    run_dir: Path
+    summary: dict[str, Any]
+    specs: tuple[Any, ...]
+    shape: FileShape | None
+    budget_rows: int | None
+
+
 def run_screen(ctx: JobContext, job: Screen) -> None:
     """Prepare the problem, race the zoo, tune the leaders, fit the best, report the run."""
-    from thrifty_tui.core.tasks import fits as tasks
-    from thrifty_tui.core.learn import tuning
-    from thrifty_tui.core.learn.zoo import (default_zoo, find_zoo_file, has_free_text, load_zoo,
-                                      models_for)
-
     started = job.started_at if job.started_at is not None else time.monotonic()
     guard = BudgetGuard(ctx, job, started)  # done rules, fit count, cost meter, tuning
     job = guard.job  # with the time budget of a thrifty.toml beside the data, if any
@@ -43,48 +53,12 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
     problems = ctx.ws.artifacts / "problems"
     problems.mkdir(exist_ok=True)
     problem_file = str(problems / f"problem-{time.time_ns()}.joblib")
-    zoo_path = job.zoo_path or find_zoo_file(job.path)
-    zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
-    labels = labeling.screen_labels(ctx, job) if job.label_set is not None else None
-
-    shape, budget_rows = _budget_sample(job, guard)
-    summary = ctx.wait(ctx.executor.submit(
-        loading.prepare_problem, job.path, job.target, job.task,
-        job.metric, job.seed, problem_file, labels and labels[:2],
-        budget_rows or job.sample_rows, job.roles, budget_rows is not None))
-    if labels:
-        summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
-    notices = list(summary["notices"])
-    if zoo_path and not job.zoo:
-        notices.append(f"models from {zoo_path}")
-    has_text = has_free_text(summary["schema"])
-    excluded = tuple(f"{s.name}: {why}" for s in zoo
-                     if (why := s.applies_to(summary["task"], summary["n_rows"], has_text))
-                     and summary["task"] in s.tasks)
-    specs = models_for(summary["task"], zoo, summary["n_rows"], summary["schema"])
-    names = tuple(s.name for s in specs)
-    rungs = tuple(summary["rungs"]) if job.racing else (summary["n_rows"],)
-    run_id = ctx.ws.start_run(job.path, job.target, summary["task"], summary["metric"],
-                               summary["n_rows"], summary["n_folds"], names, job.seed,
-                               tuple(notices), rungs, excluded, job.max_fit_seconds)
-    if summary["sample"]["method"] != "all rows":
-        record_sample(ctx, job.path, summary["sample"], run_id)
-    run_dir = ctx.ws.run_dir(run_id)
-    public = {k: v for k, v in summary.items() if k != "schema"}
-    (run_dir / "problem.json").write_text(json.dumps(
-        {**public, "target": job.target, "seed": job.seed, "path": job.path,
-         "excluded": excluded, "max_fit_seconds": job.max_fit_seconds,
-         "budget_s": job.budget_s}, default=str))
-    ctx.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary["task"],
-                         metric=summary["metric"], n_rows=summary["n_rows"],
-                         n_folds=summary["n_folds"], models=names, notices=tuple(notices),
-                         rungs=rungs, excluded=excluded,
-                         max_fit_seconds=job.max_fit_seconds))
-    guard.begin(run_id, summary)
+    begun = _begin(ctx, job, guard, problem_file)
+    run_id, summary, specs = begun.run_id, begun.summary, begun.specs
     best = None
     model_path = ""
     try:
-        run = ScreenRun(ctx, job, run_id, run_dir, problem_file, summary, specs, started)
+        run = ScreenRun(ctx, job, run_id, begun.run_dir, problem_file, summary, specs, started)
         run.guard = guard
         guard.ensemble = ensemble = MeanOfLeaders(ctx, guard, run, problem_file)
         status, stop_reason, results = run.execute()
@@ -95,30 +69,13 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
             results = ensemble.consider(results)
         best = best_result(results)
         if status == "done":
-    
             projected = projection_event(run, best, {**summary, "seed": job.seed})
             if projected is not None:
                 ctx.emit(projected)
         if best is not None and status == "done":
             try:
-                with guard.ticking("refit"):
-                    fit_rows = int(summary["n_rows"])
-                    fitted = (ensemble.final_fit((*tuned, *specs), results)
-                              if ensemble.chosen(best) else None)
-                    if fitted is not None:
-                        model_path, best = fitted
-                    else:  # the best single model (also when the mean could not be fitted)
-                        best = ensemble.fallback(results) or best
-                        spec = next(s for s in (*tuned, *specs) if s.name == best.model)
-                        model_path, fit_rows = final_fit(ctx, guard, problem_file, spec,
-                                                               run_dir, fit_rows)
-                # Fewer than all rows when a time budget cut the best model short; more rows
-                # than its estimate was measured on when it was cut short before all rows.
-                cv_rows = best.rows or int(summary["n_rows"])
-                ctx.ws.update_run_extra(run_id, fit_rows=fit_rows, cv_rows=cv_rows)
-                if fit_rows > cv_rows:
-                    ctx.emit(Notice(message=_estimate_note(best, cv_rows, fit_rows,
-                                                           summary["metric"])))
+                best, model_path = _fit_best(ctx, guard, ensemble, results, best,
+                                             (*tuned, *specs), problem_file, begun)
             except Cancelled:
                 status, stop_reason = "cancelled", "cancelled by the user during the final fit"
             except Exception as err:  # noqa: BLE001 - the run still ends with RunFinished
@@ -137,8 +94,8 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
         stop_reason = ("no model finished" if stop_reason == "all models screened"
                        else f"no model finished: {stop_reason}")
     stop_reason = ensemble.amend(guard.final_reason(status, stop_reason))
-    if budget_rows is not None and shape is not None:
-        stop_reason += _sample_advice(summary["sample"], shape, guard.budget.wall_s)
+    if begun.budget_rows is not None and begun.shape is not None:
+        stop_reason += _sample_advice(summary["sample"], begun.shape, guard.budget.wall_s)
     finished = RunFinished(
         run_id=run_id, status=status, best_model=best.model if best else "",
         best_score=best.mean if best else math.nan, metric=summary["metric"],
@@ -148,6 +105,82 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
     ctx.ws.finish_run(finished)
     ctx.emit(finished)
 
+
+def _begin(ctx: JobContext, job: Screen, guard: BudgetGuard, problem_file: str) -> _Begun:
+    """Prepare the problem in a child (a sample when the budget cannot afford the whole
+    file), choose the zoo's models for it, store the run and announce it."""
+    from thrifty_tui.core.learn.zoo import (
+        default_zoo,
+        find_zoo_file,
+        has_free_text,
+        load_zoo,
+        models_for,
+    )
+
+    zoo_path = job.zoo_path or find_zoo_file(job.path)
+    zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
+    labels = labeling.screen_labels(ctx, job) if job.label_set is not None else None
+    shape, budget_rows = _budget_sample(job, guard)
+    summary = ctx.wait(ctx.executor.submit(
+        loading.prepare_problem, job.path, job.target, job.task,
+        job.metric, job.seed, problem_file, labels and labels[:2],
+        budget_rows or job.sample_rows, job.roles, budget_rows is not None))
+    if labels:
+        summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
+    notices = list(summary["notices"])
+    if zoo_path and not job.zoo:
+        notices.append(f"models from {zoo_path}")
+    has_text = has_free_text(summary["schema"])
+    excluded = tuple(f"{s.name}: {why}" for s in zoo
+                     if (why := s.applies_to(summary["task"], summary["n_rows"], has_text))
+                     and summary["task"] in s.tasks)
+    specs = models_for(summary["task"], zoo, summary["n_rows"], summary["schema"])
+    names = tuple(s.name for s in specs)
+    rungs = tuple(summary["rungs"]) if job.racing else (summary["n_rows"],)
+    run_id = ctx.ws.start_run(job.path, job.target, summary["task"], summary["metric"],
+                              summary["n_rows"], summary["n_folds"], names, job.seed,
+                              tuple(notices), rungs, excluded, job.max_fit_seconds)
+    if summary["sample"]["method"] != "all rows":
+        record_sample(ctx, job.path, summary["sample"], run_id)
+    run_dir = ctx.ws.run_dir(run_id)
+    public = {k: v for k, v in summary.items() if k != "schema"}
+    (run_dir / "problem.json").write_text(json.dumps(
+        {**public, "target": job.target, "seed": job.seed, "path": job.path,
+         "excluded": excluded, "max_fit_seconds": job.max_fit_seconds,
+         "budget_s": job.budget_s}, default=str))
+    ctx.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary["task"],
+                        metric=summary["metric"], n_rows=summary["n_rows"],
+                        n_folds=summary["n_folds"], models=names, notices=tuple(notices),
+                        rungs=rungs, excluded=excluded,
+                        max_fit_seconds=job.max_fit_seconds))
+    guard.begin(run_id, summary)
+    return _Begun(run_id, run_dir, summary, tuple(specs), shape, budget_rows)
+
+
+def _fit_best(ctx: JobContext, guard: BudgetGuard, ensemble: MeanOfLeaders,
+              results: list[Any], best: Any, specs: tuple[Any, ...], problem_file: str,
+              begun: _Begun) -> tuple[Any, str]:
+    """Fit the run's best for export (the mean of the leaders when it was chosen and its
+    members' fits end in time, else the best single model); returns it and its file."""
+    n_rows = int(begun.summary["n_rows"])
+    with guard.ticking("refit"):
+        fit_rows = n_rows
+        fitted = ensemble.final_fit(specs, results) if ensemble.chosen(best) else None
+        if fitted is not None:
+            model_path, best = fitted
+        else:  # the best single model (also when the mean could not be fitted)
+            best = ensemble.fallback(results) or best
+            spec = next(s for s in specs if s.name == best.model)
+            model_path, fit_rows = final_fit(ctx, guard, problem_file, spec, begun.run_dir,
+                                             fit_rows)
+    # Fewer than all rows when a time budget cut the best model short; more rows than its
+    # estimate was measured on when it was cut short before all rows.
+    cv_rows = best.rows or n_rows
+    ctx.ws.update_run_extra(begun.run_id, fit_rows=fit_rows, cv_rows=cv_rows)
+    if fit_rows > cv_rows:
+        ctx.emit(Notice(message=_estimate_note(best, cv_rows, fit_rows,
+                                               begun.summary["metric"])))
+    return best, model_path
 
 
 def record_sample(ctx: JobContext, path: str, sample: dict[str, Any], run_id: int | None) -> None:
