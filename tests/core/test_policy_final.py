@@ -70,3 +70,28 @@ def test_a_finished_model_is_dropped_only_when_the_model_cut_short_is_the_better
     # Fitted on all rows, HGB needs no more than a lead: the SVM's gain to there is 0.
     assert len(drop_beaten([svm, close], lambda top: 49_000, why)) == 1
     assert drop_beaten([svm], lambda top: 49_000, why) == []  # nothing was cut short
+
+
+def test_the_mean_of_the_leaders_is_scored_and_exported_only_when_time_allows():
+    from thrifty_tui.core.policy.final import (
+        SCORE_MEAN_S,
+        may_score_mean,
+        mean_fits_in_time,
+        refit_makespan,
+        tune_after_screening,
+    )
+
+    assert refit_makespan([3.0, 1.0, 1.0, 1.0], 2) == 3.0
+    assert refit_makespan([2.0, 2.0, 1.0], 1) == 5.0
+    assert refit_makespan([2.0, float("nan")], 2) != refit_makespan([2.0, float("nan")], 2)
+    # Scoring it must leave the best single model's own fit its time.
+    assert may_score_mean(8.0, 1.0, 10.0) and may_score_mean(8.0, 1.0, None)
+    assert not may_score_mean(8.0, 2.0 - SCORE_MEAN_S + 0.1, 10.0)
+    assert mean_fits_in_time(3.0, 3.0) and mean_fits_in_time(99.0, None)
+    assert not mean_fits_in_time(3.1, 3.0)
+    assert not mean_fits_in_time(float("nan"), 3.0)  # a member never measured
+    assert tune_after_screening(True, False, False, True)
+    assert not tune_after_screening(False, False, False, True)  # cancelled
+    assert not tune_after_screening(True, True, False, True)  # a done rule stopped it
+    assert not tune_after_screening(True, False, True, True)  # the budget refused fits
+    assert not tune_after_screening(True, False, False, False)  # not asked for

@@ -157,3 +157,27 @@ def test_a_budget_too_short_for_the_whole_file_gets_a_sample_it_can_prepare():
     assert rows_for_budget(million, -3.0) == MIN_SAMPLE_ROWS  # already past the budget
     assert rows_for_budget(FileShape(1_500, 8), 0.1) is None  # small files are read whole
     assert budget_for_whole_file(million) == pytest.approx(21.33, abs=0.01)
+
+
+def test_the_lone_racing_leader_is_refit_early_on_the_idle_core():
+    from thrifty_tui.core.policy.schedule import refit_early
+
+    lone = ModelView("lone", 1, rung=1, partial={0: (0.7,) * 5, 1: (0.8, 0.8)})
+    assert refit_early([lone], 1, True, 0.75) is lone  # leads what has finished
+    assert refit_early([lone], 1, True, None) is lone  # nothing has finished yet
+    assert refit_early([lone], 1, False, 0.75) is None  # its last folds are not all running
+    assert refit_early([lone], 1, True, 0.85) is None  # it trails a finished model
+    assert refit_early([lone, ModelView("other", 2, rung=1)], 1, True, 0.75) is None
+    behind = ModelView("lone", 1, rung=0, partial={0: (0.8,) * 2})
+    assert refit_early([behind], 1, True, 0.75) is None  # not on the last rung yet
+    fresh = ModelView("lone", 1, rung=1, partial={0: (0.9,) * 5})
+    assert refit_early([fresh], 1, True, 0.75) is fresh  # the rung below speaks for it
+
+
+def test_a_fit_is_killed_past_the_cap_diagnostics_past_three_caps_the_refit_never():
+    from thrifty_tui.core.policy.schedule import task_cap
+
+    assert task_cap("fold", 10.0) == 10.0
+    assert task_cap("diagnose", 10.0) == 30.0
+    assert task_cap("refit", 10.0) is None
+    assert task_cap("fold", None) is None

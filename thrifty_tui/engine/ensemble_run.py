@@ -22,6 +22,13 @@ from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
 from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.core.learn.tuning import tied_with_best
+from thrifty_tui.core.policy.final import (
+    ASSEMBLE_S,
+    SCORE_MEAN_S,
+    may_score_mean,
+    mean_fits_in_time,
+    refit_makespan,
+)
 from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.engine.context import Cancelled, JobContext
 
@@ -32,24 +39,11 @@ if TYPE_CHECKING:
 
 MAX_MEMBERS = 3
 PREFIX = "mean of "
-SCORE_S = 0.5  # the child's averaging, scoring and diagnostics (cars: 0.1 s; births: ~0.5 s)
-ASSEMBLE_S = 0.5  # loading the members' files and saving their mean
 
 
 def ensemble_name(members: Sequence[str]) -> str:
     """The leaderboard name of the mean of ``members``."""
     return PREFIX + " + ".join(members)
-
-
-def refit_makespan(seconds: Sequence[float], workers: int) -> float:
-    """Wall seconds to fit jobs of ``seconds`` each on ``workers`` children, longest first,
-    each on the child that frees up first (NaN if any is unknown)."""
-    if any(math.isnan(s) for s in seconds):
-        return math.nan
-    loads = [0.0] * max(1, workers)
-    for s in sorted(seconds, reverse=True):
-        loads[loads.index(min(loads))] += s
-    return max(loads)
 
 
 class MeanOfLeaders:
@@ -112,7 +106,7 @@ class MeanOfLeaders:
         if self._reserve is None or self._reserve[0] != key:  # asked at every tuning poll
             members = self.pick(self.run.results)
             seconds = self.refit_seconds(members) if members else math.nan
-            self._reserve = (key, 0.0 if math.isnan(seconds) else SCORE_S + seconds)
+            self._reserve = (key, 0.0 if math.isnan(seconds) else SCORE_MEAN_S + seconds)
         return self._reserve[1]
 
     # -- the row ----------------------------------------------------------------------------
@@ -123,8 +117,8 @@ class MeanOfLeaders:
 
         members = self.pick(results)
         wall = self.guard.budget.wall_s
-        if not members or (wall is not None and self.guard.elapsed() + SCORE_S
-                           + self._single_refit_left(best_result(results)) > wall):
+        if not members or not may_score_mean(
+                self.guard.elapsed(), self._single_refit_left(best_result(results)), wall):
             return results  # scoring it would push the best model's own fit past the budget
         names = [m.model for m in members]
         name = ensemble_name(names)
@@ -145,7 +139,7 @@ class MeanOfLeaders:
         left = math.inf if wall is None else wall - self.guard.elapsed()
         single = best_result(results)
         better = single is None or sum(scores) / len(scores) > single.mean
-        if better and wall is not None and not seconds <= left:  # (NaN: not measured)
+        if better and not mean_fits_in_time(seconds, None if wall is None else left):
             status = "skipped"
             note = (f"its members' fits on all rows, predicted {seconds:.1f} s, do not fit in "
                     f"the {max(left, 0.0):.1f} s left of the budget")

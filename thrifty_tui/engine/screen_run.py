@@ -29,7 +29,9 @@ from thrifty_tui.core.policy.schedule import (
     dropped_by,
     first_rung_leader,
     fold_priority,
+    refit_early,
     rung_skip,
+    task_cap,
 )
 from thrifty_tui.core.records import FoldResult, ModelResult
 from thrifty_tui.core.store.bundle_report import diagnostics_path
@@ -256,19 +258,16 @@ class ScreenRun:
         self.refit_candidate, self.refit_state, self.model_path = cand, "pending", ""
 
     def _speculate_refit(self) -> None:
+        """Queue the lone racing model's fit on all rows early (``policy.schedule.refit_early``)."""
         racing = [c for c in self.candidates if not c.final and not c.spec.baseline]
-        if len(racing) != 1:
-            return
-        cand = racing[0]
-        last = len(self.rungs) - 1
-        if cand.rung != last or self._next_tasks(cand):
-            return
         done = [r.mean for r in self.results
                 if r.status == "done" and r.fold_scores and not r.baseline]
-        so_far = cand.rung_scores(last) or (cand.rung_scores(last - 1) if last else [])
-        if done and (not so_far or statistics.fmean(so_far) <= max(done)):
-            return
-        self.refit_candidate, self.refit_state = cand, "pending"
+        last = len(self.rungs) - 1
+        early = refit_early([self.view(c) for c in racing], last,
+                            len(racing) == 1 and not self._next_tasks(racing[0]),
+                            max(done) if done else None)
+        if early is not None:
+            self.refit_candidate, self.refit_state = racing[0], "pending"
 
     # -- scheduling ---------------------------------------------------------------------------
     def _next_tasks(self, cand: Candidate) -> list[Task]:
@@ -319,7 +318,8 @@ class ScreenRun:
             memory=spec.memory, final=cand.final,
             complete={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)
                       if len(cand.folds[r]) == self.n_folds_at(r)},
-            points=tuple(cand.per_fold_points()))
+            points=tuple(cand.per_fold_points()), rung=cand.rung,
+            partial={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)})
 
     def _admit(self, task: Task) -> bool:
         """Whether a fold may start now: before a model's first fit on a rung, the policy may
@@ -484,8 +484,8 @@ class ScreenRun:
         if self.cap is None:
             return
         now = time.monotonic()
-        late = [(f, t) for f, (t, since) in self.running.items() if t.kind != "refit"
-                and now - since > (self.cap if t.kind == "fold" else 3 * self.cap)]
+        late = [(f, t) for f, (t, since) in self.running.items()
+                if (cap := task_cap(t.kind, self.cap)) is not None and now - since > cap]
         if not late:
             return
         # A thread cannot be stopped, a process can: kill the pool, re-run the innocent.

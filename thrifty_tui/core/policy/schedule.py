@@ -36,6 +36,9 @@ class ModelView:
     # Mean-able fold scores of each rung whose folds are all done, by rung index.
     complete: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
     points: tuple[tuple[int, float], ...] = ()  # (training rows, seconds) of its fits so far
+    rung: int = 0  # the rung it races on now
+    # Scores of the folds done so far on each rung it has started (complete or not).
+    partial: Mapping[int, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,3 +193,35 @@ def past_deadline(flying: Sequence[tuple[float, float]], elapsed_s: float, wall_
     if wall_s is None or not flying or elapsed_s <= wall_s - reserve_s:
         return False
     return worth_killing(flying, restart_s)
+
+
+def refit_early(racing: Sequence[ModelView], last_rung: int, last_folds_all_started: bool,
+                best_done: float | None) -> ModelView | None:
+    """The model whose fit on all rows may start before screening ends, or None.
+
+    When one model alone is still racing, its last folds are all running and it leads what
+    has finished (its scores so far on the last rung, else the rung below), its fit on all
+    rows takes the core those folds leave idle (movies: logistic regression's 4 s refit no
+    longer waits for its 5th fold). ``racing``: the models not final, baseline excluded;
+    ``best_done``: the best mean among finished models (None: none yet). A wrong guess costs
+    only the idle core: the best model is refit as usual once every model is final.
+    """
+    if len(racing) != 1:
+        return None
+    model = racing[0]
+    if model.rung != last_rung or not last_folds_all_started:
+        return None
+    so_far = model.partial.get(last_rung) or (model.partial.get(last_rung - 1, ())
+                                              if last_rung else ())
+    if best_done is not None and (not so_far or statistics.fmean(so_far) <= best_done):
+        return None
+    return model
+
+
+def task_cap(kind: str, cap_s: float | None) -> float | None:
+    """Seconds a child task may run before it is killed: a fit, the per-fit cap; a model's
+    diagnostics (permutation importances, curves), three times it; the best model's fit on
+    all rows, never (it is the deliverable: killed, it would only be redone)."""
+    if cap_s is None or kind == "refit":
+        return None
+    return cap_s if kind == "fold" else 3 * cap_s

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
 from thrifty_tui.core.learn import tuning
 from thrifty_tui.core.policy.budget import show_score
-from thrifty_tui.core.policy.final import drop_beaten, partial_winner, score_at
+from thrifty_tui.core.policy.final import (
+    drop_beaten,
+    partial_winner,
+    score_at,
+    tune_after_screening,
+)
 from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.core.tasks import fits as tasks
@@ -37,8 +42,9 @@ def after_screening(guard: BudgetGuard, run: ScreenRun, status: str, reason: str
         results = drop_beaten_rows(guard, results)
     if status == "done" and best_result([r for r in results if not r.baseline]) is None:
         return _best_partial(guard, run, status, reason, results, specs)
-    if status != "done" or guard.stop_rule or guard.wall_refused or not (
-            guard.job.tune if guard.job.tune is not None else guard.budget.wants_tuning):
+    wanted = guard.job.tune if guard.job.tune is not None else guard.budget.wants_tuning
+    if not tune_after_screening(status == "done", bool(guard.stop_rule), guard.wall_refused,
+                                bool(wanted)):
         return status, reason, results, ()
     leaders = tuning.leaders(results, run.test_fraction, specs)
     if not leaders:
