@@ -49,7 +49,7 @@ from thrifty_tui.core.policy.schedule import (
     refit_reserve,
     worth_killing,
 )
-from thrifty_tui.core.records import FoldResult
+from thrifty_tui.core.records import ProblemSummary, FoldResult
 from thrifty_tui.engine.context import JobContext
 
 if TYPE_CHECKING:
@@ -109,10 +109,10 @@ class BudgetGuard:
                                         daemon=True)
 
     # -- what has been measured -----------------------------------------------------------
-    def begin(self, run_id: int, summary: dict[str, Any]) -> None:
+    def begin(self, run_id: int, summary: ProblemSummary) -> None:
         """The run exists: its id, metric and size."""
-        self.run_id, self.metric = run_id, str(summary["metric"])
-        self.n_rows = int(summary["n_rows"])
+        self.run_id, self.metric = run_id, str(summary.metric)
+        self.n_rows = int(summary.n_rows)
         self.phase = "screening"
         self._begun_at = time.monotonic()
         self.ctx.ws.update_run_extra(run_id, budget=self.budget.to_dict())

@@ -149,7 +149,7 @@ class MeanOfLeaders:
             fit_seconds=round(sum(m.fit_seconds for m in members), 3), error=note,
             params=(("members", ", ".join(names)),
                     ("combine", "mean of class probabilities"
-                     if self.run.summary["task"] == "classification" else "mean prediction")),
+                     if self.run.summary.task == "classification" else "mean prediction")),
             tier=max(m.tier for m in members), rows=self.n_rows,
             cpu_seconds=round(sum(m.cpu_seconds for m in members), 3),
             peak_mb=max(m.peak_mb for m in members))
@@ -198,7 +198,7 @@ class MeanOfLeaders:
             target = str(run.run_dir / "mean-of-leaders.joblib")
             path = self.ctx.wait(pool.submit(
                 ensemble_tasks.assemble, files,
-                [m.model for m in self.members], run.summary["task"], target), until=until)
+                [m.model for m in self.members], run.summary.task, target), until=until)
             assert self.result is not None
             return path, self.result
         except TimeoutError:

@@ -33,7 +33,7 @@ from thrifty_tui.core.policy.schedule import (
     rung_skip,
     task_cap,
 )
-from thrifty_tui.core.records import FoldResult, ModelResult
+from thrifty_tui.core.records import ProblemSummary, FoldResult, ModelResult
 from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.engine.context import JobContext
 from thrifty_tui.core.policy.stats import indistinguishable
@@ -91,14 +91,14 @@ class ScreenRun:
     """Races the zoo for one Screen job; ``execute`` returns (status, stop reason, rows)."""
 
     def __init__(self, ctx: JobContext, job: Screen, run_id: int, run_dir: Path,
-                 problem_file: str, summary: dict[str, Any], specs: tuple[ModelSpec, ...],
+                 problem_file: str, summary: ProblemSummary, specs: tuple[ModelSpec, ...],
                  started: float):
         self.ctx, self.job, self.run_id = ctx, job, run_id
         self.run_dir, self.problem_file, self.summary = run_dir, problem_file, summary
         self.started = started
-        self.rungs: tuple[int, ...] = tuple(summary["rungs"]) if job.racing else (
-            summary["n_rows"],)
-        self.n_folds = int(summary["n_folds"])
+        self.rungs: tuple[int, ...] = tuple(summary.rungs) if job.racing else (
+            summary.n_rows,)
+        self.n_folds = int(summary.n_folds)
         self.cap = job.max_fit_seconds
         self.candidates = [Candidate(spec, i) for i, spec in enumerate(specs)]
         self.results: list[ModelResult] = []
@@ -116,11 +116,11 @@ class ScreenRun:
         self.refit_candidate: Candidate | None = None
         self.refit_own_score = math.nan  # the refit model's score on its own rows
         self.model_path = ""
-        fold_sizes = summary.get("fold_sizes") or [[1, 1]]
+        fold_sizes = summary.fold_sizes or ((1, 1),)
         n_test = statistics.fmean(te for _, te in fold_sizes)
-        self.test_fraction = n_test / max(1.0, float(summary["n_rows"]))
-        real = {int(k): int(v) for k, v in summary.get("rung_folds", {}).items()}
-        last = len(summary["rungs"]) - 1
+        self.test_fraction = n_test / max(1.0, float(summary.n_rows))
+        real = {int(k): int(v) for k, v in summary.rung_folds.items()}
+        last = len(summary.rungs) - 1
         self._folds_at = ({r: real.get(r, self.n_folds) for r in range(len(self.rungs))}
                           if job.racing else {0: real.get(last, self.n_folds)})
         (run_dir / "oof").mkdir(exist_ok=True)
@@ -139,7 +139,7 @@ class ScreenRun:
 
     def _real_rung(self, rung: int) -> int:
         """Index into the problem's rungs (racing off: only the last, all rows)."""
-        return rung if self.job.racing else len(self.summary["rungs"]) - 1
+        return rung if self.job.racing else len(self.summary.rungs) - 1
 
     def oof_file(self, cand: Candidate, fold: int) -> str:
         return str(self.run_dir / "oof" / f"{cand.order:02d}-fold{fold}.npz")

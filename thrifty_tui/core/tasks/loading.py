@@ -12,12 +12,15 @@ import json
 import os
 import threading
 from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 # pandas and the readers are imported inside the functions: the worker names these functions
 # when it hands them to a child, and the app's process must not import pandas for that.
 if TYPE_CHECKING:
     import pandas as pd
+
+    from thrifty_tui.core.records import ProblemSummary
 
     from thrifty_tui.core.events import DatasetOpened
 
@@ -199,7 +202,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
                     labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
                     sample_rows: int | None = None,
                     roles: tuple[tuple[str, str], ...] = (),
-                    stream: bool = False) -> dict[str, Any]:
+                    stream: bool = False) -> ProblemSummary:
     """:func:`tasks.prepare_problem`, but a sample of a big file is streamed (bounded memory,
     stratified by a class target with a minimum per class) instead of read whole first;
     ``stream``: of any delimited or Parquet file (a sample the time budget can afford, where
@@ -231,6 +234,6 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
                                         None, roles)
     finally:
         tasks._TABLES.clear()
-    summary["sample"] = {"method": record.method, "rows": record.rows, "seed": int(seed),
-                         "engine": record.engine, "source_rows": record.source_rows}
-    return summary
+    return replace(summary, sample={"method": record.method, "rows": record.rows,
+                                     "seed": int(seed), "engine": record.engine,
+                                     "source_rows": record.source_rows})

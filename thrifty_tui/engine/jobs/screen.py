@@ -9,7 +9,7 @@ import math
 import shutil
 import time
 from concurrent.futures import BrokenExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from thrifty_tui.core.data.sniff import estimate_shape
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.policy.sizing import FileShape, budget_for_whole_file, rows_for_budget
 from thrifty_tui.core.events import Notice, RunFinished, RunStarted
-from thrifty_tui.core.records import best_result
+from thrifty_tui.core.records import ProblemSummary, best_result
 from thrifty_tui.core.learn import tuning
 from thrifty_tui.core.tasks import fits as tasks
 from thrifty_tui.core.tasks import loading
@@ -38,7 +38,7 @@ class _Begun:
 
     run_id: int
     run_dir: Path
-    summary: dict[str, Any]
+    summary: ProblemSummary
     specs: tuple[Any, ...]
     shape: FileShape | None
     budget_rows: int | None
@@ -69,7 +69,7 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
             results = ensemble.consider(results)
         best = best_result(results)
         if status == "done":
-            projected = projection_event(run, best, {**summary, "seed": job.seed})
+            projected = projection_event(run, best, summary, job.seed)
             if projected is not None:
                 ctx.emit(projected)
         if best is not None and status == "done":
@@ -95,10 +95,10 @@ def run_screen(ctx: JobContext, job: Screen) -> None:
                        else f"no model finished: {stop_reason}")
     stop_reason = ensemble.amend(guard.final_reason(status, stop_reason))
     if begun.budget_rows is not None and begun.shape is not None:
-        stop_reason += _sample_advice(summary["sample"], begun.shape, guard.budget.wall_s)
+        stop_reason += _sample_advice(summary.sample, begun.shape, guard.budget.wall_s)
     finished = RunFinished(
         run_id=run_id, status=status, best_model=best.model if best else "",
-        best_score=best.mean if best else math.nan, metric=summary["metric"],
+        best_score=best.mean if best else math.nan, metric=summary.metric,
         elapsed_s=round(time.monotonic() - started, 3), stop_reason=stop_reason,
         model_path=model_path)
     guard.finish(run_id, status, stop_reason)
@@ -126,31 +126,31 @@ def _begin(ctx: JobContext, job: Screen, guard: BudgetGuard, problem_file: str) 
         job.metric, job.seed, problem_file, labels and labels[:2],
         budget_rows or job.sample_rows, job.roles, budget_rows is not None))
     if labels:
-        summary["labels"] = labels[2]  # count, schema, when: to problem.json and the bundle
-    notices = list(summary["notices"])
+        summary = replace(summary, labels=labels[2])  # count, schema, when: for the bundle
+    notices = list(summary.notices)
     if zoo_path and not job.zoo:
         notices.append(f"models from {zoo_path}")
-    has_text = has_free_text(summary["schema"])
+    has_text = has_free_text(summary.schema)
     excluded = tuple(f"{s.name}: {why}" for s in zoo
-                     if (why := s.applies_to(summary["task"], summary["n_rows"], has_text))
-                     and summary["task"] in s.tasks)
-    specs = models_for(summary["task"], zoo, summary["n_rows"], summary["schema"])
+                     if (why := s.applies_to(summary.task, summary.n_rows, has_text))
+                     and summary.task in s.tasks)
+    specs = models_for(summary.task, zoo, summary.n_rows, summary.schema)
     names = tuple(s.name for s in specs)
-    rungs = tuple(summary["rungs"]) if job.racing else (summary["n_rows"],)
-    run_id = ctx.ws.start_run(job.path, job.target, summary["task"], summary["metric"],
-                              summary["n_rows"], summary["n_folds"], names, job.seed,
+    rungs = tuple(summary.rungs) if job.racing else (summary.n_rows,)
+    run_id = ctx.ws.start_run(job.path, job.target, summary.task, summary.metric,
+                              summary.n_rows, summary.n_folds, names, job.seed,
                               tuple(notices), rungs, excluded, job.max_fit_seconds)
-    if summary["sample"]["method"] != "all rows":
-        record_sample(ctx, job.path, summary["sample"], run_id)
+    if summary.sample["method"] != "all rows":
+        record_sample(ctx, job.path, summary.sample, run_id)
     run_dir = ctx.ws.run_dir(run_id)
-    public = {k: v for k, v in summary.items() if k != "schema"}
+    public = summary.public()
     (run_dir / "problem.json").write_text(json.dumps(
         {**public, "target": job.target, "seed": job.seed, "path": job.path,
          "excluded": excluded, "max_fit_seconds": job.max_fit_seconds,
          "budget_s": job.budget_s}, default=str))
-    ctx.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary["task"],
-                        metric=summary["metric"], n_rows=summary["n_rows"],
-                        n_folds=summary["n_folds"], models=names, notices=tuple(notices),
+    ctx.emit(RunStarted(run_id=run_id, path=job.path, target=job.target, task=summary.task,
+                        metric=summary.metric, n_rows=summary.n_rows,
+                        n_folds=summary.n_folds, models=names, notices=tuple(notices),
                         rungs=rungs, excluded=excluded,
                         max_fit_seconds=job.max_fit_seconds))
     guard.begin(run_id, summary)
@@ -162,7 +162,7 @@ def _fit_best(ctx: JobContext, guard: BudgetGuard, ensemble: MeanOfLeaders,
               begun: _Begun) -> tuple[Any, str]:
     """Fit the run's best for export (the mean of the leaders when it was chosen and its
     members' fits end in time, else the best single model); returns it and its file."""
-    n_rows = int(begun.summary["n_rows"])
+    n_rows = int(begun.summary.n_rows)
     with guard.ticking("refit"):
         fit_rows = n_rows
         fitted = ensemble.final_fit(specs, results) if ensemble.chosen(best) else None
@@ -179,7 +179,7 @@ def _fit_best(ctx: JobContext, guard: BudgetGuard, ensemble: MeanOfLeaders,
     ctx.ws.update_run_extra(begun.run_id, fit_rows=fit_rows, cv_rows=cv_rows)
     if fit_rows > cv_rows:
         ctx.emit(Notice(message=_estimate_note(best, cv_rows, fit_rows,
-                                               begun.summary["metric"])))
+                                               begun.summary.metric)))
     return best, model_path
 
 
