@@ -97,7 +97,8 @@ def test_core_and_engine_do_not_import_textual_or_rich():
     ["thrifty_tui"],
     ["thrifty_tui.core.events", "thrifty_tui.core.records", "thrifty_tui.core.errors"],
     ["thrifty_tui.engine.jobs", "thrifty_tui.engine.worker", "thrifty_tui.engine.executors.local",
-     "thrifty_tui.core.tasks.fits", "thrifty_tui.core.tasks.loading", "thrifty_tui.core.tasks.ensemble",
+     "thrifty_tui.core.tasks.fits", "thrifty_tui.core.tasks.loading",
+     "thrifty_tui.core.tasks.ensemble", "thrifty_tui.core.tasks.labeling",
      "thrifty_tui.core.store.workspace"],
     ["thrifty_tui.cli.commands", "thrifty_tui.config"],
 ], ids=["package", "events-records-errors", "engine-workspace", "cli-config"])

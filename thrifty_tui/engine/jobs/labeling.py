@@ -33,6 +33,7 @@ from thrifty_tui.core.store.labels import (
     replay,
     write_pool_cache,
 )
+from thrifty_tui.core.tasks import labeling as child_tasks
 from thrifty_tui.engine.context import JobContext
 from thrifty_tui.engine.jobs.requests import EditLabels, Label, LabelingJob, OpenLabeling, Screen
 
@@ -65,13 +66,6 @@ class Session:
     refit_n: int = 0
     failures: int = 0
     learning: dict[str, Any] | None = field(default=None)
-
-
-def in_child(name: str, *args: Any) -> Any:
-    """Run ``core.active.<name>`` in a child: the app's process never imports pandas for it."""
-    from thrifty_tui.core.tasks import active
-
-    return getattr(active, name)(*args)
 
 
 _HANDLERS: dict[int, Labeling] = {}  # id of a worker's JobContext -> its labeling handler
@@ -144,7 +138,7 @@ class Labeling:
             pool = None  # another column asked for as the text
         if pool is None:  # first open, or the file changed: read it in a child
             pool = self.ctx.wait(self.ctx.executor.submit(
-                in_child, "load_pool", path, text_column, seed, cap))
+                child_tasks.load_pool, path, text_column, seed, cap))
             write_pool_cache(cache, pool)
         if info is not None and pool["n_rows"] != info.n_rows:
             raise DataError(f"{Path(path).name} changed since labeling began: "
@@ -271,7 +265,7 @@ class Labeling:
             # Off the worker thread: the first submit may wait for the pool to start (imports,
             # spawning children), and label acknowledgements must not wait behind it.
             try:
-                future = ctx.executor.submit(in_child, "refit_rank", spec)
+                future = ctx.executor.submit(child_tasks.refit_rank, spec)
             except Exception as err:  # noqa: BLE001 - reported by _refit_finished
                 future = Future()
                 future.set_exception(err)
