@@ -202,7 +202,8 @@ class Worker:
             log.error("job %s failed on the workspace:\n%s", job, traceback.format_exc())
             message = workspace_problem(self.workspace_root, err)
             if not quick:
-                self._end_open_run(message)
+                if "locked" not in str(err):  # (a write would only wait for the lock again)
+                    self._end_open_run(message)
                 if self.ws is not None:
                     self.ws.close()
                 self.ws = None
