@@ -24,6 +24,23 @@ CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREA
              "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
 
 
+# The least memory cap (RLIMIT_DATA) a child starts and fits under: Python, pandas,
+# scikit-learn and their thread pools reserve address space far above what they touch
+# (measured on car_prices: 500 MB works; 400 MB crawls with imports failing; 300 MB blames
+# the file; 200 MB cannot even compile a module).
+MIN_CHILD_MEMORY_MB = 512
+
+
+def check_memory_cap(memory_cap_mb: float | None) -> None:
+    """DataError naming the cap when it is too low for a child process to start."""
+    if memory_cap_mb is not None and memory_cap_mb < MIN_CHILD_MEMORY_MB:
+        from thrifty_tui.core.errors import DataError
+
+        raise DataError(f"a memory cap of {memory_cap_mb:g} MB per child process is too low: "
+                        f"a child needs {MIN_CHILD_MEMORY_MB} MB or more to start Python, "
+                        "pandas and scikit-learn (--max-memory-mb)")
+
+
 def default_memory_cap_mb(workers: int) -> float:
     """Per child: 70 % of the machine's memory shared by the children (4 GiB if unknown)."""
     try:
@@ -128,7 +145,9 @@ class ChildPool:
         self._lock = threading.RLock()
 
     def set_memory_cap(self, memory_cap_mb: float | None) -> None:
-        """Use another per-child memory cap from the next task on (restarts the children)."""
+        """Use another per-child memory cap from the next task on (restarts the children);
+        DataError if it is too low for a child to start."""
+        check_memory_cap(memory_cap_mb)
         wanted = memory_cap_mb or default_memory_cap_mb(self.max_workers)
         if wanted != self.memory_cap_mb:
             self.kill()
