@@ -38,6 +38,7 @@ from thrifty_tui.core.sniff import (  # noqa: F401 - re-exported for the loaders
     sniff_delimiter,
     zip_member,
 )
+from thrifty_tui.core.textcheck import TextReport, bad_bytes_note, nul_note, scan_stream
 
 MAX_LINE_BYTES = 16 << 20  # DuckDB rejects longer rows; its default (2 MB) is too short for text
 BUFFER_BYTES = 32 << 20  # DuckDB sizes its read buffers from this (RSS grows with it)
@@ -118,8 +119,9 @@ class CsvPlan:
             self._tmpdir.cleanup()
             self._tmpdir = None
 
-    def plain_copy(self, encoding: str | None = None) -> CsvPlan:
-        """This plan reading a decompressed UTF-8 copy with '\\n' line ends (decoded strictly)."""
+    def plain_copy(self, encoding: str | None = None, errors: str = "strict") -> CsvPlan:
+        """This plan reading a decompressed UTF-8 copy with '\\n' line ends (decoded strictly,
+        or with ``errors="replace"`` for a UTF-8 file with a few bad bytes, noted already)."""
         encoding = encoding or self.encoding
         tmpdir = tempfile.TemporaryDirectory(prefix="thrifty-")
         out = Path(tmpdir.name) / "data.csv"
@@ -127,7 +129,7 @@ class CsvPlan:
         try:
             with open_bytes(self.source, self.compression) as raw, \
                     io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-                                     errors="strict", newline=None) as text, \
+                                     errors=errors, newline=None) as text, \
                     open(out, "w", encoding="utf-8", newline="\n") as dst:
                 while chunk := text.read(1 << 20):
                     dst.write(chunk)
@@ -156,6 +158,9 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     if not head.strip():
         raise DataError(f"{path.name} is empty")
     encoding, notices = detect_encoding(head, path.name, complete)
+    report = None
+    if encoding != "utf-16":  # the whole file decides, not its first MiB (textcheck)
+        encoding, notices, report = whole_file_encoding(path, compression)
     text = head.decode("utf-16" if encoding == "utf-16" else
                        ("utf-8-sig" if encoding == "utf-8" else encoding), errors="replace")
     if not complete:  # drop the line cut by the end of the head block
@@ -174,9 +179,31 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     crlf, lf = head.count(b"\r\n"), head.count(b"\n")
     bare_cr = head.count(b"\r") - crlf
     mixed = (crlf and lf - crlf) or bare_cr > 0
-    if compression not in (None, "gzip") or encoding == "cp1252" or mixed:
+    if report is not None and report.bad_count and encoding == "utf-8":
+        plan = plan.plain_copy(errors="replace")  # DuckDB would set those rows aside
+    elif compression not in (None, "gzip") or encoding == "cp1252" or mixed:
         plan = plan.plain_copy()
     return plan
+
+
+def whole_file_encoding(path: Path, compression: str | None
+                        ) -> tuple[str, list[str], TextReport]:
+    """'utf-8' or 'cp1252' judged on every byte of the file, the notes (bad bytes replaced,
+    NUL bytes, another encoding), and the scan. Windows-1252 only when the file as a whole
+    is not UTF-8: one cut or damaged character must not turn every "café" into "cafÃ©"."""
+    try:
+        with open_bytes(path, compression) as raw:
+            report = scan_stream(raw)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path.name}: cannot decompress ({err})") from err
+    notices = [nul_note(path.name, report)] if report.nul_count else []
+    if report.is_utf8:
+        if report.bad_count:
+            notices.append(bad_bytes_note(path.name, report))
+        return "utf-8", notices, report
+    line = report.bad_lines[0] if report.bad_lines else 1
+    notices.append(f"{path.name} is not UTF-8 (line {line}); read it as Windows-1252 (cp1252)")
+    return "cp1252", notices, report
 
 
 @dataclass(frozen=True)

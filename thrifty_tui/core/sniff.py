@@ -143,8 +143,9 @@ def detect_encoding(head: bytes, name: str, complete: bool) -> tuple[str, tuple[
         if max(even, odd) > 0.3 * len(probe) / 2 and min(even, odd) < 0.05 * len(probe) / 2:
             raise DataError(f"{name} looks like UTF-16 text without a byte-order mark; "
                             f"save it as UTF-8")
-        raise DataError(f"{name} looks like a binary file, not delimited text")
-    controls = sum(probe.count(bytes([b])) for b in (*range(1, 9), *range(14, 32)) if b != 27)
+    # NUL bytes count as control characters: a few in text are noted by the full scan
+    # (textcheck), many mean a binary file.
+    controls = sum(probe.count(bytes([b])) for b in (0, *range(1, 9), *range(14, 32)) if b != 27)
     if probe and controls > 0.05 * len(probe):
         raise DataError(f"{name} looks like a binary file, not delimited text")
     try:
@@ -154,6 +155,10 @@ def detect_encoding(head: bytes, name: str, complete: bool) -> tuple[str, tuple[
         if not complete and err.start >= len(head) - 3:
             return "utf-8", ()  # a character cut by the end of the head block
         line = _line_of(head, err.start)
+    from thrifty_tui.core.textcheck import scan_blocks
+
+    if scan_blocks([head]).is_utf8:  # UTF-8 with a few bad bytes: replaced, with a note
+        return "utf-8", ()
     try:
         head.decode("cp1252")
     except UnicodeDecodeError as err:
