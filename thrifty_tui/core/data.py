@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.values import finite_values
 from thrifty_tui.core.sniff import (  # noqa: F401 - re-exported: callers import them from here
     COMPRESSION_SUFFIXES,
     DELIMITED_SUFFIXES,
@@ -143,8 +144,9 @@ def load_table(path: str | os.PathLike[str], *, max_rows: int | None = None,
     if len(frame) == 0:
         raise DataError(f"{p.name} has a header but no rows")
     frame.columns = [str(c) for c in frame.columns]
+    frame, finite = finite_values(frame, p.name)  # inf and 1e308: missing, not a failed fit
     return LoadedTable(frame=frame, source=str(p), fingerprint=fingerprint_file(p),
-                       notices=notices + table.notices, format=table.format,
+                       notices=notices + table.notices + finite, format=table.format,
                        rejected_rows=table.rejected_rows, rejected_lines=table.rejected_lines,
                        encoding=table.encoding, delimiter=table.delimiter)
 
