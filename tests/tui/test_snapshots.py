@@ -9,7 +9,7 @@ from tui_helpers import wait_for
 from thrifty_tui.config import make_settings
 from thrifty_tui.core.events import RunFinished
 from thrifty_tui.core.records import ModelResult
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.tui.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]

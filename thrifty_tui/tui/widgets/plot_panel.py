@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from thrifty_tui.core.diagnostics import Diagnostics, draw
+from thrifty_tui.core.learn.diagnostics import Diagnostics, draw
 
 
 class DiagnosticsPlot(PlotextPlot):

@@ -1,0 +1,231 @@
+"""The human side of a bundle: diagnostic plots as text with the numbers behind them, and
+the README model card.
+
+Diagnostics come from the screening run (``<run dir>/diagnostics/<model-slug>.json``, a
+``dataclasses.asdict`` of core.diagnostics.Diagnostics); when there are none, or they cannot
+be read, the bundle simply has no plots and says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+DIAGNOSTICS_DIR = "diagnostics"
+
+
+def model_slug(name: str) -> str:
+    """A file-name-safe form of a model's name, as the screening run names its diagnostics:
+    ``baseline (dummy)`` -> ``baseline--dummy``."""
+    return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "model"
+
+
+def find_diagnostics(folder: str | Path | None, model: str) -> dict[str, Any] | None:
+    """The stored diagnostics of ``model`` in ``folder`` as a plain dict, or None."""
+    if not folder:
+        return None
+    root = Path(folder)
+    candidates = [root / f"{model_slug(model)}.json"]
+    if root.is_dir():
+        candidates += sorted(p for p in root.glob("*.json") if p not in candidates)
+    for path in candidates:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("model") == model:
+            return data
+    return None
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def diagnostics_from_dict(data: dict[str, Any]) -> Any:
+    """Rebuild a Diagnostics from its ``asdict`` form (unknown keys are ignored)."""
+    from thrifty_tui.core.learn import diagnostics as dg
+
+    nested = {"roc": dg.Curve, "pr": dg.Curve, "per_class": dg.ClassScore}
+    kwargs: dict[str, Any] = {}
+    for f in fields(dg.Diagnostics):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in nested and isinstance(value, list):
+            cls = nested[f.name]
+            names = {g.name for g in fields(cls)}
+            value = tuple(cls(**{k: _tuples(v) for k, v in item.items() if k in names})
+                          for item in value)
+        else:
+            value = _tuples(value)
+        kwargs[f.name] = value
+    return dg.Diagnostics(**kwargs)
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def _numbers(diag: Any) -> dict[str, bytes]:
+    """CSV tables of the numbers each plot is drawn from."""
+    files: dict[str, bytes] = {}
+    d = DIAGNOSTICS_DIR
+    if diag.metrics:
+        files[f"{d}/metrics.csv"] = _csv(["metric", "value"], [list(m) for m in diag.metrics])
+    if diag.confusion:
+        files[f"{d}/confusion.csv"] = _csv(
+            ["true \\ predicted", *diag.labels],
+            [[label, *row] for label, row in zip(diag.labels, diag.confusion, strict=False)])
+    for kind in ("roc", "pr"):
+        curves = getattr(diag, kind)
+        if curves:
+            files[f"{d}/{kind}.csv"] = _csv(["class", "x", "y", "area"], [
+                [c.name, x, y, c.area] for c in curves for x, y in zip(c.x, c.y, strict=False)])
+    if diag.per_class:
+        files[f"{d}/per_class.csv"] = _csv(["class", "precision", "recall", "f1", "support"], [
+            [c.label, c.precision, c.recall, c.f1, c.support] for c in diag.per_class])
+    if diag.actual:
+        files[f"{d}/predicted_vs_actual.csv"] = _csv(
+            ["actual", "predicted"], [list(p) for p in zip(diag.actual, diag.predicted,
+                                                           strict=False)])
+    if diag.importances:
+        files[f"{d}/importance.csv"] = _csv(["feature", diag.importance_kind or "importance"],
+                                            [list(p) for p in diag.importances])
+    curve = getattr(diag, "learning_curve", ())
+    if curve and all(isinstance(p, tuple) and len(p) == 2 for p in curve):
+        files[f"{d}/learning_curve.csv"] = _csv(["training_rows", "cv_score"],
+                                                [list(p) for p in curve])
+    return files
+
+
+def _plot_text(render_text: Any, diag: Any, kind: str) -> str:
+    """The plot as text, or '' when it has no data or cannot be drawn (it is then left out)."""
+    try:
+        text = render_text(diag, kind)
+    except Exception:  # noqa: BLE001 - one plot that cannot be drawn does not stop the rest
+        return ""
+    # draw() titles a plot without data "<model>: no <kind> data".
+    return "" if not text.strip() or f": no {kind} data" in text else text
+
+
+def diagnostics_files(data: dict[str, Any] | None, task: str) -> tuple[dict[str, bytes], dict]:
+    """Text plots, CSV numbers and the raw JSON for stored diagnostics; and a summary.
+
+    The summary says what was written, or why nothing was (``{"available": False, ...}``).
+    """
+    if data is None:
+        return {}, {"available": False, "reason": "no diagnostics were stored for this model"}
+    from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, render_text
+
+    files = {f"{DIAGNOSTICS_DIR}/diagnostics.json":
+             json.dumps(data, indent=2, default=str).encode()}
+    try:
+        diag = diagnostics_from_dict(data)
+        files.update(_numbers(diag))
+    except Exception as err:  # noqa: BLE001 - numbers kept as JSON, plots skipped
+        return files, {"available": True, "plots": [],
+                       "reason": f"stored diagnostics could not be drawn: {type(err).__name__}"}
+    plots: list[str] = []
+    for kind in PLOT_KINDS.get(task, ()):
+        text = _plot_text(render_text, diag, kind)
+        if text:
+            files[f"{DIAGNOSTICS_DIR}/plot-{kind}.txt"] = (text.rstrip() + "\n").encode()
+            plots.append(kind)
+    metrics = {k: v for k, v in diag.metrics if isinstance(v, float) and math.isfinite(v)}
+    return files, {"available": True, "plots": plots, "metrics": metrics}
+
+
+# -- the model card ------------------------------------------------------------------------
+
+def _score(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, int | float) and math.isfinite(value) else "-"
+
+
+def model_card(manifest: dict[str, Any]) -> str:
+    """A short human README: what the model is, how well it does, on what data, how to load."""
+    m = manifest
+    data = m.get("data") or {}
+    cv = m.get("cv") or {}
+    budget = m.get("budget") or {}
+    lines = [
+        f"# {m['model']} for `{m['target']}`", "",
+        (f"A {m['task']} model exported by thrifty-tui "
+         f"{m.get('versions', {}).get('thrifty-tui', '')} on {m.get('created', '?')}."), "",
+        "## How well", "",
+        (f"Cross-validated {m['metric']}: **{_score(m['cv_mean'])} ± {_score(m['cv_std'])}** "
+         f"over {len(m['cv_scores'])} folds "
+         f"({', '.join(_score(s) for s in m['cv_scores'])})."),
+    ]
+    diag = m.get("diagnostics") or {}
+    if diag.get("metrics"):
+        lines += ["", "Out-of-fold: " + ", ".join(f"{k} {_score(v)}"
+                                                  for k, v in diag["metrics"].items()) + "."]
+    lines += ["", "| model | mean | std | status |", "| --- | --- | --- | --- |"]
+    for row in m.get("leaderboard", []):
+        lines.append(f"| {row['model']} | {_score(row['mean'])} | {_score(row['std'])} "
+                     f"| {row['status']} |")
+    if budget:
+        lines += ["", (f"Screening spent {budget.get('spent_s', '?')} s "
+                       f"(budget: {budget.get('budget_s') or 'none'}); "
+                       f"stopped because: {budget.get('stop_reason') or '-'}.")]
+        cost = budget.get("cost") or {}
+        if cost.get("cpu_s") is not None:
+            money = cost.get("money")
+            lines.append(f"Compute: {cost['cpu_s']:.1f} CPU-s over {cost.get('wall_s', 0):.1f} s "
+                         f"wall, peak {cost.get('peak_mb', 0):.0f} MB per fit"
+                         + (f", {money:.4f} at {cost.get('price_per_cpu_hour')} per CPU-hour"
+                            if money is not None else "") + ".")
+        stop = budget.get("stop") or {}
+        rules = [r for r in stop.get("rules", []) if len(r) == 3 and r[1] != "off"]
+        if rules:
+            lines.append("Done rules: " + "; ".join(f"{rule} {state} ({detail})"
+                                                      for rule, state, detail in rules) + ".")
+    sample = data.get("sample")
+    lines += [
+        "", "## On what data", "",
+        (f"{m['n_rows']} rows of `{data.get('path', '?')}` (SHA-256 fingerprint "
+         f"`{data.get('fingerprint', '?')}`)")
+        + (f", a {sample.get('method')} sample of {sample.get('size')} rows (seed "
+           f"{sample.get('seed')})." if isinstance(sample, dict) else "; no downsampling recorded."),
+        f"Folds: {cv.get('splitter', 'k-fold')} with seed {m.get('seed')}.",
+    ]
+    fit_rows = m.get("fit_rows")
+    if isinstance(fit_rows, int) and fit_rows < m.get("n_rows", fit_rows):
+        lines.append(f"The model was fitted on {fit_rows:,} of these rows (a stratified "
+                     "subsample): the time budget ran out before it could be fitted on all.")
+    if m.get("classes"):
+        lines.append(f"Classes: {', '.join(map(str, m['classes']))}.")
+    lines += ["", "| column | dtype | role |", "| --- | --- | --- |"]
+    lines += [f"| {c['name']} | {c['dtype']} | {c['role']} |" for c in m["columns"]]
+    lines += [
+        "", "## How to load it", "",
+        "With thrifty-tui, which checks every file's SHA-256 and the versions first:", "",
+        "    thrifty-tui inspect THIS.thrifty.zip",
+        "    thrifty-tui predict THIS.thrifty.zip DATA.csv -o predictions.csv", "",
+        ("Without thrifty-tui: `model.skops` loads with `skops.io.load(path, trusted=...)`; the "
+         "types it needs beyond skops' defaults are listed under `trusted_types` in "
+         "`manifest.json` (review them before trusting them). `model.joblib` is a pickle: load "
+         "it only if you trust where the file came from."), "",
+        "## What is inside", "",
+    ]
+    lines += [f"- `{name}`" for name in m.get("contents", [])]
+    lines += ["- `manifest.json`: everything above as data, with the SHA-256 of every file"]
+    if m.get("checksums"):
+        lines += [f"- `{m['checksums']}`: the SHA-256 of every file, `manifest.json` included "
+                  "(`sha256sum -c` reads it)"]
+    versions = m.get("versions", {})
+    lines += ["", "Written with " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+              + f" on {m.get('platform', '?')}."]
+    return "\n".join(lines) + "\n"

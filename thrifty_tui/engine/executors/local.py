@@ -1,0 +1,213 @@
+"""Child processes for fits and big writes, so the GIL of the app's process stays free.
+
+A thread cannot be killed, a process can: a run that is cancelled (or a fit over its cap)
+ends by killing the pool's children, and the next job gets fresh ones.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import BrokenExecutor, Future
+from typing import Any
+
+
+# One thread per child, set before the child imports anything: threadpoolctl only limits
+# libraries already loaded, and two OpenMP threads per child on two cores spin against each
+# other (measured: HistGradientBoosting on 800 rows took 80 s instead of 0.7 s).
+CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+             "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+
+
+# The least memory cap (RLIMIT_DATA) a child starts and fits under: Python, pandas,
+# scikit-learn and their thread pools reserve address space far above what they touch
+# (measured on car_prices: 500 MB works; 400 MB crawls with imports failing; 300 MB blames
+# the file; 200 MB cannot even compile a module).
+MIN_CHILD_MEMORY_MB = 512
+
+
+def check_memory_cap(memory_cap_mb: float | None) -> None:
+    """DataError naming the cap when it is too low for a child process to start."""
+    if memory_cap_mb is not None and memory_cap_mb < MIN_CHILD_MEMORY_MB:
+        from thrifty_tui.core.errors import DataError
+
+        raise DataError(f"a memory cap of {memory_cap_mb:g} MB per child process is too low: "
+                        f"a child needs {MIN_CHILD_MEMORY_MB} MB or more to start Python, "
+                        "pandas and scikit-learn (--max-memory-mb)")
+
+
+def default_memory_cap_mb(workers: int) -> float:
+    """Per child: 70 % of the machine's memory shared by the children (4 GiB if unknown)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (ValueError, OSError):
+        return 4096.0
+    return round(0.7 * total / max(1, workers))
+
+
+def default_workers() -> int:
+    """One child per core: fits are CPU-bound and each child is limited to one thread."""
+    return max(1, os.cpu_count() or 1)
+
+
+class _RealStderrSys:
+    """``sys`` as loky's resource tracker sees it, but with the process's real stderr.
+
+    The tracker is spawned with ``sys.stderr.fileno()``; inside a Textual app sys.stderr is a
+    capture object whose fileno() is -1, which makes the spawn fail. Patching only the
+    tracker module's ``sys`` name leaves the app's own stderr capture untouched.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "stderr":
+            return sys.__stderr__
+        return getattr(sys, name)
+
+
+def start_resource_tracker() -> None:
+    """Start loky's and multiprocessing's resource trackers with a valid stderr (idempotent)."""
+    import multiprocessing.resource_tracker as mp_tracker
+
+    from joblib.externals.loky.backend import resource_tracker as loky_tracker
+
+    modules = (loky_tracker, mp_tracker)
+    originals = [m.sys for m in modules]
+    try:
+        for module in modules:
+            module.sys = _RealStderrSys()  # type: ignore[assignment]
+        loky_tracker.ensure_running()
+        mp_tracker.ensure_running()
+    finally:
+        for module, original in zip(modules, originals, strict=True):
+            module.sys = original
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_WATCH_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (child) process die when ``parent_pid`` dies, however it dies.
+
+    On Linux the kernel sends SIGKILL when the thread that started the child ends
+    (``PR_SET_PDEATHSIG``): immediate, even after ``kill -9`` of the parent or the OOM killer.
+    As that is tied to the starting thread and exists only on Linux, a daemon thread also
+    watches the parent: once this process is reparented (to init or a subreaper), the parent
+    is gone and the child kills itself. Without both, a killed ``thrifty-tui run`` left its
+    loky workers (and so the resource trackers whose pipe they hold) alive for good.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl (a libc without it): the watch remains
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="thrifty-parent-watch",
+                     daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Kill this process once its parent is no longer ``parent_pid`` (see die_with_parent)."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_WATCH_SECONDS)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _init_child(parent_pid: int, *args: Any) -> None:
+    """``tasks.init_child`` imported in the child: the app's process never imports core.tasks
+    (pandas, scikit-learn) just to name it, which took seconds with the GIL held. First of
+    all, the child is tied to its parent's life (die_with_parent)."""
+    die_with_parent(parent_pid)
+    from thrifty_tui.core.tasks.fits import init_child
+
+    init_child(*args)
+
+
+class ChildPool:
+    """A lazily started loky process pool that can be killed and restarted."""
+
+    def __init__(self, max_workers: int | None = None, memory_cap_mb: float | None = None,
+                 log_path: str | None = None):
+        self.max_workers = max_workers or default_workers()
+        self.log_path = log_path
+        self.memory_cap_mb = memory_cap_mb if memory_cap_mb is not None else default_memory_cap_mb(
+            self.max_workers)
+        self._executor: Any = None
+        # Held while the executor is made, so a warm-up thread and the worker never import
+        # loky at the same time (concurrent imports of it can raise _DeadlockError).
+        self._lock = threading.RLock()
+
+    def set_memory_cap(self, memory_cap_mb: float | None) -> None:
+        """Use another per-child memory cap from the next task on (restarts the children);
+        DataError if it is too low for a child to start."""
+        check_memory_cap(memory_cap_mb)
+        wanted = memory_cap_mb or default_memory_cap_mb(self.max_workers)
+        if wanted != self.memory_cap_mb:
+            self.kill()
+            self.memory_cap_mb = wanted
+
+    def _get(self) -> Any:
+        with self._lock:
+            return self._make()
+
+    def _make(self) -> Any:
+        if self._executor is None:
+            # Imported here: the app's process should not pay for loky before it needs it.
+            from joblib.externals.loky.process_executor import ProcessPoolExecutor
+
+            start_resource_tracker()
+            self._executor = ProcessPoolExecutor(max_workers=self.max_workers,
+                                                 initializer=_init_child,
+                                                 initargs=(os.getpid(), self.memory_cap_mb,
+                                                           self.log_path),
+                                                 env=CHILD_ENV)
+        return self._executor
+
+    def warm_up(self) -> None:
+        """Make the executor in a background thread (importing joblib/loky and starting the
+        resource tracker take ~0.5 s); the next submit waits only for what is left of it."""
+        if self._executor is None:
+            threading.Thread(target=self._warm, name="thrifty-pool-warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self._get()
+        except Exception:  # noqa: BLE001 - the next submit tries again and reports the error
+            pass
+
+    @property
+    def started(self) -> bool:
+        """Whether children exist now (False after a kill, until the next submit)."""
+        return self._executor is not None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Run ``fn(*args)`` in a child; the Future holds its result or its exception."""
+        try:
+            return self._get().submit(fn, *args)
+        except BrokenExecutor:
+            # A child died while the pool sat idle (the OOM killer does that): start afresh once.
+            self.kill()
+            return self._get().submit(fn, *args)
+
+    def kill(self) -> None:
+        """Stop every child now (their work is lost); the next submit starts new ones."""
+        with self._lock:
+            self._kill()
+
+    def _kill(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, kill_workers=True)
+            self._executor = None
+
+    def close(self) -> None:
+        """Let the children finish what they have, then stop them."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
