@@ -51,7 +51,7 @@ def test_each_bad_file_through_profile(name, capsys):
 def good_bundle(tmp_path_factory) -> Path:
     from bundle_helpers import fit_sample
 
-    from thrifty_tui.core.bundle import write_bundle
+    from thrifty_tui.core.store.bundle import write_bundle
 
     fitted = fit_sample("car_prices.csv", "Price", Ridge(), rows=200)
     return write_bundle(fitted.model, fitted.manifest,

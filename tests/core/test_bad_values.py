@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thrifty_tui.core.profile import profile
-from thrifty_tui.core.data import load_table
-from thrifty_tui.core.screening import make_problem, rung_folds
+from thrifty_tui.core.data.profile import profile
+from thrifty_tui.core.data.tables import load_table
+from thrifty_tui.core.learn.screening import make_problem, rung_folds
 
 
 def _with_infinities(path, target_too: bool = False):
@@ -76,7 +76,7 @@ def test_a_text_column_of_unique_tokens_falls_back_with_a_note():
 @pytest.mark.parametrize("values", [["a b", "c d", "e f", "g h"] * 10])
 def test_text_features_never_fail_for_lack_of_repeated_words(values):
     """In a fold, a word seen twice overall may be seen once: the features still fit."""
-    from thrifty_tui.core.features import _text_pipeline
+    from thrifty_tui.core.learn.features import _text_pipeline
 
     unique = [f"{v} w{i}" for i, v in enumerate(values)]
     for dense in (None, 10):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from thrifty_tui.core.sniff import precheck
-from thrifty_tui.core.data import load_table
+from thrifty_tui.core.data.sniff import precheck
+from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.errors import DataError
 
 ROWS = 50
