@@ -235,6 +235,9 @@ def read_rejects(con: Any) -> Rejects:
 def duck_error(err: Exception, name: str) -> DataError:
     """A DuckDB error as one line for the user."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if "Out of Memory" in first:  # the child's memory cap, not the file (it was blamed)
+        return DataError(f"{name}: reading it needs more memory than this process may use "
+                         f"({first}); raise --max-memory-mb or sample the file")
     return DataError(f"{name}: cannot parse as delimited text ({first})")
 
 

@@ -258,6 +258,13 @@ class Workspace:
                             "finished_at IS NULL", (time.time(), run_id))
         return gone
 
+    def interrupt_run(self, run_id: int, reason: str) -> None:
+        """Mark run ``run_id`` interrupted (a signal stopped its process), unless it ended
+        otherwise first."""
+        self.db.execute("UPDATE runs SET status='interrupted', stop_reason=?, finished_at="
+                        "coalesce(finished_at, ?) WHERE id=? AND status IN ('running', "
+                        "'cancelled')", (reason, time.time(), run_id))
+
     # -- tuning trials (issue 5): each stored as it finishes, so a restarted run resumes ------
     _TRIALS_SCHEMA = """
     CREATE TABLE IF NOT EXISTS trials (
