@@ -59,3 +59,34 @@ async def test_a_locked_workspace_mid_run_leaves_the_app_usable(make_app, tmp_pa
         await wait_for(pilot, lambda: app.state.finished is not None
                        and app.state.finished.run_id != failed_run
                        and app.state.finished.status == "done", 90)
+
+
+async def test_the_new_corpus_files_each_give_a_notification(make_app):
+    """Every file added to the corpus for issue 19, opened one after another in one app: a
+    notification each (refused, or read with a note), and the app still answers keys."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+    from corpus import BAD, FILES
+    from make_fixtures import more_fixtures
+    from textual.widgets import Input, OptionList
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for name in sorted(more_fixtures()):
+            words = FILES[name][1]
+            app.clear_notifications()
+            await pilot.press("o")
+            field = app.screen.query_one("#path", Input)
+            field.value = str(BAD / name)
+            await pilot.press("enter")
+            try:
+                await wait_for(pilot, lambda: any(words in m for m in _messages(app)), 30)
+            except AssertionError:
+                raise AssertionError(f"{name}: {_messages(app)}") from None
+            await wait_for(pilot, lambda: app.state.loading is None)
+        assert app.is_running and app.current_mode == "load"
+        await pilot.press("o")
+        assert app.screen.query_one("#path", Input).has_focus
+        await pilot.press("escape")
+        assert app.screen.query_one("#columns", OptionList).has_focus

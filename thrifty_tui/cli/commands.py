@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     workspace = getattr(args, "workspace", None)
     from thrifty_tui.core.errors import DataError
 
-    setup_logging(args.debug)
+    stop_debug_log = setup_logging(args.debug)
     restore_signals = catch_signals()
     try:
         if args.command is None:
@@ -383,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"internal error: {describe_error(err)}{where}", EXIT_INTERNAL)
     finally:
         restore_signals()
+        stop_debug_log()
     return _fail(f"unknown command {args.command}")
 
 

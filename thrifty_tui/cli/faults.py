@@ -63,28 +63,33 @@ def log_file() -> Path:
     return user_log_path("thrifty-tui") / "thrifty-tui.log"
 
 
-def setup_logging(debug: bool) -> None:
+def setup_logging(debug: bool) -> Callable[[], None]:
     """Log records (the worker's tracebacks among them) go to the log file, and to stderr
-    with ``--debug`` only: without a handler Python prints them on stderr, which broke the
-    CLI's one-line contract and drew over the app's screen."""
+    with ``debug`` only: without a handler Python printed them on stderr, which broke the
+    CLI's one-line contract. Returns what undoes the stderr part (the file stays)."""
     root = logging.getLogger()
-    if any(getattr(h, "_thrifty", False) for h in root.handlers):
-        return
-    handlers: list[logging.Handler] = []
-    try:
-        path = log_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(path, encoding="utf-8"))
-    except OSError:  # no writable log folder: the tracebacks are lost, not the command
-        handlers.append(logging.NullHandler())
-    if debug:
-        handlers.append(logging.StreamHandler())
-    for handler in handlers:
+    ours = [h for h in root.handlers if getattr(h, "_thrifty", False)]
+    added: list[logging.Handler] = []
+    if not ours:
+        try:
+            path = log_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            added.append(logging.FileHandler(path, encoding="utf-8", delay=True))
+        except OSError:  # no writable log folder: the tracebacks are lost, not the command
+            added.append(logging.NullHandler())
+    stream: logging.Handler | None = logging.StreamHandler() if debug else None
+    for handler in (*added, *([stream] if stream else [])):
         handler._thrifty = True  # type: ignore[attr-defined]
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
+
+    def undo() -> None:
+        if stream is not None:
+            root.removeHandler(stream)
+
+    return undo
 
 
 def record_internal_error(err: BaseException, debug: bool) -> str:
