@@ -38,7 +38,7 @@ from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported for the lo
     sniff_delimiter,
     zip_member,
 )
-from thrifty_tui.core.data.textcheck import TextReport, bad_bytes_note, nul_note, scan_stream
+from thrifty_tui.core.data.textcheck import whole_file_encoding
 
 MAX_LINE_BYTES = 16 << 20  # DuckDB rejects longer rows; its default (2 MB) is too short for text
 BUFFER_BYTES = 32 << 20  # DuckDB sizes its read buffers from this (RSS grows with it)
@@ -184,26 +184,6 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     elif compression not in (None, "gzip") or encoding == "cp1252" or mixed:
         plan = plan.plain_copy()
     return plan
-
-
-def whole_file_encoding(path: Path, compression: str | None
-                        ) -> tuple[str, list[str], TextReport]:
-    """'utf-8' or 'cp1252' judged on every byte of the file, the notes (bad bytes replaced,
-    NUL bytes, another encoding), and the scan. Windows-1252 only when the file as a whole
-    is not UTF-8: one cut or damaged character must not turn every "café" into "cafÃ©"."""
-    try:
-        with open_bytes(path, compression) as raw:
-            report = scan_stream(raw)
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path.name}: cannot decompress ({err})") from err
-    notices = [nul_note(path.name, report)] if report.nul_count else []
-    if report.is_utf8:
-        if report.bad_count:
-            notices.append(bad_bytes_note(path.name, report))
-        return "utf-8", notices, report
-    line = report.bad_lines[0] if report.bad_lines else 1
-    notices.append(f"{path.name} is not UTF-8 (line {line}); read it as Windows-1252 (cp1252)")
-    return "cp1252", notices, report
 
 
 @dataclass(frozen=True)

@@ -276,16 +276,21 @@ def _first_line(err: BaseException) -> str:
 def _load_json(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
     """JSON Lines (one object per line), or a JSON array of objects."""
     from thrifty_tui.core.data.csvscan import detect_encoding, open_bytes, read_head
+    from thrifty_tui.core.data.textcheck import whole_file_encoding
 
     head = read_head(p, kind.compression)
     if not head.strip():
         raise DataError(f"{p.name} is empty")
     encoding, notices = detect_encoding(head, p.name, complete=len(head) < (1 << 20))
+    errors = "strict"
+    if encoding != "utf-16":  # the whole file decides, as for delimited text
+        encoding, found, _ = whole_file_encoding(p, kind.compression)
+        notices, errors = (*notices, *found), "replace"  # (bad bytes noted with their lines)
     records: list[Any] = []
     bad: list[tuple[int, str]] = []
     with open_bytes(p, kind.compression) as raw, \
             io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-                             errors="strict") as text:
+                             errors=errors) as text:
         try:
             if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
                 items = json.load(text)

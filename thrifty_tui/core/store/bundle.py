@@ -34,10 +34,10 @@ import pandas as pd
 from thrifty_tui.core.errors import DataError, describe_error
 from thrifty_tui.core.store.checksums import (
     CHECKSUMS_MEMBER,
+    bundle_notes,
     checksum_list,
     checksum_problem,
     manifest_disagreements,
-    unchecked_note,
 )
 
 BUNDLE_FORMAT = 3  # 3: checksums.sha256 covers every member, the manifest included
@@ -310,12 +310,6 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
         raise BundleError(f"{p.name}: the manifest contradicts itself: {disagreements[0]}; "
                           "refused")
     return manifest, members
-
-
-def bundle_notes(members: dict[str, bytes]) -> list[str]:
-    """Notes on a bundle that passed every check (an old one whose manifest is unchecked)."""
-    note = unchecked_note(members)
-    return [note] if note else []
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -34,7 +34,7 @@ def checksum_list(members: dict[str, bytes]) -> bytes:
 def checksum_problem(members: dict[str, bytes], manifest: dict[str, Any]) -> str | None:
     """Why the checksum list does not vouch for ``members`` (all of them, the manifest and
     the list included), or None when it does. A bundle from before the list (its manifest
-    does not name it, and it is absent) is None too: see :func:`unchecked_note`."""
+    does not name it, and it is absent) is None too: see :func:`bundle_notes`."""
     data = members.get(CHECKSUMS_MEMBER)
     if data is None:
         if manifest.get("checksums") == CHECKSUMS_MEMBER:
@@ -59,12 +59,13 @@ def checksum_problem(members: dict[str, bytes], manifest: dict[str, Any]) -> str
     return None
 
 
-def unchecked_note(members: dict[str, bytes]) -> str | None:
-    """The note for a bundle written before the checksum list: its manifest is unchecked."""
+def bundle_notes(members: dict[str, bytes]) -> list[str]:
+    """Notes on a bundle that passed every check: one written before the checksum list has
+    a manifest nothing checks."""
     if CHECKSUMS_MEMBER in members:
-        return None
-    return (f"written before bundles had {CHECKSUMS_MEMBER}: the other files match the "
-            "manifest, but nothing checks manifest.json itself (re-export to cover it)")
+        return []
+    return [f"written before bundles had {CHECKSUMS_MEMBER}: the other files match the "
+            "manifest, but nothing checks manifest.json itself (re-export to cover it)"]
 
 
 def _close(a: float, b: float) -> bool:
