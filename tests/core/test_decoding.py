@@ -96,3 +96,12 @@ def test_a_clean_file_gets_no_encoding_note(tmp_path):
     table = load_table(path)
     assert not [n for n in table.notices if "UTF-8" in n or "NUL" in n]
     assert Path(path).exists()
+
+
+def test_json_lines_with_a_bad_byte_are_read_with_a_note(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes('{"a": 1, "x": "café"}\n{"a": 2, "x": "b'.encode() + b"\xff"
+                     + 'ad"}\n{"a": 3, "x": "café"}\n'.encode())
+    table = load_table(path)
+    assert list(table.frame["x"]) == ["café", "b\ufffdad", "café"]
+    assert any("line 2" in n and "UTF-8" in n for n in table.notices)

@@ -112,3 +112,21 @@ def test_a_lock_released_is_not_refused_until_restart(tmp_path):
         assert isinstance(got[-1], Notice), got[-1]
     finally:
         worker.shutdown()
+
+
+def test_a_full_disk_is_named_as_such(tmp_path):
+    """SQLITE_FULL, made for real: the database may not grow past its current pages."""
+    from thrifty_tui.core.store.workspace import workspace_problem
+
+    ws = Workspace(tmp_path)
+    pages = ws.db.execute("PRAGMA page_count").fetchone()[0]
+    ws.db.execute(f"PRAGMA max_page_count={pages}")
+    try:
+        for _ in range(200):
+            _start_run(ws)
+    except sqlite3.Error as err:
+        message = workspace_problem(tmp_path, err)
+    else:
+        raise AssertionError("the database grew past its cap")
+    ws.close()
+    assert message.startswith(f"the disk of the workspace {tmp_path} is full")

@@ -90,3 +90,17 @@ async def test_the_new_corpus_files_each_give_a_notification(make_app):
         assert app.screen.query_one("#path", Input).has_focus
         await pilot.press("escape")
         assert app.screen.query_one("#columns", OptionList).has_focus
+
+
+async def test_a_corrupt_workspace_gives_a_notification(make_app, tmp_path):
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "thrifty.sqlite").write_bytes(b"not a database at all" * 400)
+    app = make_app(workspace=root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: any("is corrupt" in m for m in _messages(app)))
+        assert app.is_running
+        await pilot.press("o")  # the app still answers keys
+        from textual.widgets import Input
+
+        assert app.screen.query_one("#path", Input).has_focus
