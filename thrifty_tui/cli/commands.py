@@ -20,6 +20,7 @@ from thrifty_tui.cli.faults import (
 )
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+ALTERED_DATA = ("read as missing", "replaced with", "NUL byte", "skipped", "Windows-1252")
 
 
 class UsageError(Exception):
@@ -315,7 +316,10 @@ def _predict(args: argparse.Namespace) -> int:
     table = load_table(args.path)
     frame = table.frame
     out = predict_frame(bundle.model, frame, bundle.manifest)
-    for note in (*bundle.warnings, *table.notices, *input_notes(frame, bundle.manifest)):
+    # Of the file's notes, those saying values were changed or rows left out (the delimiter
+    # used, say, is not worth a line on stderr).
+    altered = [n for n in table.notices if any(w in n for w in ALTERED_DATA)]
+    for note in (*bundle.warnings, *altered, *input_notes(frame, bundle.manifest)):
         print(f"thrifty-tui: note: {note}", file=sys.stderr)
     if args.output:
         from thrifty_tui.core.errors import DataError

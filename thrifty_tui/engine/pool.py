@@ -1,0 +1,2 @@
+# TEMPORARY local shim (not committed)
+from thrifty_tui.engine.executors.local import *  # noqa
