@@ -9,6 +9,10 @@ import os
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+# Tracebacks the CLI logs go to a file of the test run, not the user's log folder.
+os.environ.setdefault("THRIFTY_LOG", os.path.join(__import__("tempfile").gettempdir(),
+                                                  f"thrifty-tests-{os.getpid()}.log"))
+
 # The suite screens the quick zoo (one model per family) unless a test names another: the full
 # zoo is tested on its own, and a quick zoo keeps every other test to seconds.
 os.environ["THRIFTY_ZOO"] = "quick"

@@ -22,8 +22,10 @@ from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.learn.features import linear_features, tree_features
 from thrifty_tui.core.learn.screening import Problem, make_problem
+from thrifty_tui.core.store.checksums import checksum_list
 
 MANIFEST = "manifest.json"
+CHECKSUMS = "checksums.sha256"
 
 
 @dataclass
@@ -82,18 +84,21 @@ def members_of(path: Path) -> dict[str, bytes]:
 
 
 def rewrite(src: Path, dst: Path, change: Callable[[dict[str, bytes]], dict[str, bytes]],
-            rehash: bool = False) -> Path:
+            rehash: bool = False, resum: bool = False) -> Path:
     """Copy a bundle member by member through ``change``.
 
     With ``rehash`` the manifest's hashes are made to match the changed members, as a careful
-    attacker would: then only the checks beyond hashes can catch the change.
+    attacker would: then only the checks beyond hashes can catch the change. ``resum`` only
+    rewrites the checksum list (which covers the manifest too) to match.
     """
     members = change(members_of(src))
     if rehash:
         manifest = json.loads(members[MANIFEST])
         manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()
-                             if n != MANIFEST}
+                             if n not in (MANIFEST, CHECKSUMS)}
         members[MANIFEST] = json.dumps(manifest).encode()
+    if rehash or resum:
+        members[CHECKSUMS] = checksum_list(members)
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, data in members.items():
             zout.writestr(name, data)
@@ -101,10 +106,11 @@ def rewrite(src: Path, dst: Path, change: Callable[[dict[str, bytes]], dict[str,
 
 
 def edit_manifest(src: Path, dst: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
-    """Copy a bundle with its manifest changed by ``edit`` (hashes of the others still match)."""
+    """Copy a bundle with its manifest changed by ``edit`` (hashes of the others still match;
+    the checksum list is rewritten to match, so the checks after it are reached)."""
     def change(members: dict[str, bytes]) -> dict[str, bytes]:
         manifest = json.loads(members[MANIFEST])
         edit(manifest)
         return {**members, MANIFEST: json.dumps(manifest).encode()}
 
-    return rewrite(src, dst, change)
+    return rewrite(src, dst, change, resum=True)

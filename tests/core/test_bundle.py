@@ -27,10 +27,11 @@ from thrifty_tui.core.store.bundle import (
     MODEL_MEMBER,
     BundleError,
     load_bundle,
-    predict_frame,
     write_bundle,
 )
+from thrifty_tui.core.store.predict import predict_frame
 from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.store.checksums import CHECKSUMS_MEMBER
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +66,18 @@ def test_round_trip_gives_the_same_predictions(gss, written):
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
     for key in ("model", "task", "target", "metric", "cv_scores", "columns", "classes"):
         assert loaded_manifest[key] == manifest[key]
-    assert loaded_manifest["format"] == 2
+    assert loaded_manifest["format"] == 3
     assert loaded_manifest["versions"]["scikit-learn"] == sklearn.__version__
     with zipfile.ZipFile(written) as zf:
         names = set(zf.namelist())
         assert {CARD_MEMBER, MANIFEST_MEMBER, MODEL_MEMBER, JOBLIB_MEMBER,
                 FEATURES_MEMBER} <= names
         # Every file but the manifest is listed with its SHA-256, and nothing else is.
-        assert set(loaded_manifest["files"]) == names - {MANIFEST_MEMBER}
+        assert set(loaded_manifest["files"]) == names - {MANIFEST_MEMBER, CHECKSUMS_MEMBER}
+        # and checksums.sha256 lists every member, the manifest included.
+        listed = {line.split("  ", 1)[1]
+                  for line in zf.read(CHECKSUMS_MEMBER).decode().splitlines()}
+        assert listed == names - {CHECKSUMS_MEMBER}
         for name, digest in loaded_manifest["files"].items():
             assert hashlib.sha256(zf.read(name)).hexdigest() == digest
         card = zf.read(CARD_MEMBER).decode()

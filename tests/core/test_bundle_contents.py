@@ -22,13 +22,11 @@ from thrifty_tui.core.store.bundle import (
     EXAMPLE_MEMBER,
     FEATURES_MEMBER,
     MANIFEST_MEMBER,
-    check_input,
     clear_stale_partials,
-    input_notes,
     load_bundle,
-    predict_frame,
     write_bundle,
 )
+from thrifty_tui.core.store.predict import check_input, input_notes, predict_frame
 from thrifty_tui.core.store.bundle_report import find_diagnostics, model_slug
 from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, classification_diagnostics
 from thrifty_tui.core.errors import DataError

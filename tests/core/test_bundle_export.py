@@ -14,7 +14,8 @@ import pytest
 
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.records import ModelResult
-from thrifty_tui.core.store.bundle import load_bundle, predict_frame
+from thrifty_tui.core.store.bundle import load_bundle
+from thrifty_tui.core.store.predict import predict_frame
 from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.events import (
     ExportFinished,

@@ -170,7 +170,7 @@ def test_a_symlink_member_and_a_duplicate_name_are_refused(good, tmp_path):
 
 def test_a_newer_bundle_format_and_an_unknown_sklearn_are_refused(good, tmp_path):
     newer = edit_manifest(good[1], tmp_path / "newer.zip", lambda m: m.update(format=99))
-    with pytest.raises(BundleError, match="bundle format 99; this thrifty-tui reads up to 2"):
+    with pytest.raises(BundleError, match="bundle format 99; this thrifty-tui reads up to 3"):
         load_bundle(newer)
     unknown = edit_manifest(good[1], tmp_path / "unknown.zip",
                             lambda m: m["versions"].pop("scikit-learn"))

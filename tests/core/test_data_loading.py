@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thrifty_tui.core.data import csvscan
+from thrifty_tui.core.data import csvscan, numbers
 from thrifty_tui.core.data.tables import DataError, LoadedTable, load_table, source_fingerprint
 from thrifty_tui.core.learn.screening import make_problem
 from thrifty_tui.core.data.sniff import precheck
@@ -222,12 +222,12 @@ def test_the_sampler_types_text_columns_like_pandas():
         table, _, plan = csvscan.run_scan(plan, "SELECT * FROM {src} LIMIT 3000")
     finally:
         plan.close()
-    typed = csvscan.typed_frame(table, plan.names)
+    typed = numbers.typed_frame(table, plan.names)
     pd.testing.assert_frame_equal(typed, pd.read_csv(path, nrows=3000))
     extra = pd.DataFrame({"b": ["True", "false", None], "n": [" 5", "+6", None]})
     import pyarrow as pa
 
-    typed = csvscan.typed_frame(pa.Table.from_pandas(extra.astype(object)), ("b", "n"))
+    typed = numbers.typed_frame(pa.Table.from_pandas(extra.astype(object)), ("b", "n"))
     assert typed["b"].tolist() == [True, False, None] or typed["b"].isna().iloc[2]
     assert typed["n"].tolist()[:2] == [5.0, 6.0]
 

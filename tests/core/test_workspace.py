@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import sqlite3
 
 import pytest
@@ -97,16 +99,20 @@ def test_mark_interrupted_marks_only_unfinished_runs(tmp_path):
     ws.finish_run(_finished(done_id))
     killed_id = _start(ws)
     ws.add_result(killed_id, RESULTS[0])
-    ws.close()  # the process "died" with run 2 still running
+    # The process "died" with run 2 still running: its owner is a process that has ended.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    ws.db.execute("UPDATE runs SET owner_pid=? WHERE id=?", (int(gone.stdout), killed_id))
+    ws.close()
 
     again = Workspace(tmp_path)
     try:
         assert again.run_finished(killed_id) is None
-        again.mark_interrupted()
+        assert again.mark_interrupted() == [killed_id]
         interrupted = again.run_finished(killed_id)
         assert interrupted is not None
         assert interrupted.status == "interrupted"
-        assert interrupted.stop_reason == "the app stopped during the run"
+        assert interrupted.stop_reason == "the process running it stopped during the run"
         assert interrupted.model_path == "" and interrupted.best_model == ""
         assert again.results(killed_id) == RESULTS[:1]  # what finished before is kept
         assert again.run_finished(done_id) == _finished(done_id)

@@ -27,7 +27,8 @@ from engine_helpers import (
     of_type,
 )
 
-from thrifty_tui.core.store.bundle import load_bundle, predict_frame
+from thrifty_tui.core.store.bundle import load_bundle
+from thrifty_tui.core.store.predict import predict_frame
 from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.events import (
     ModelDiagnosed,

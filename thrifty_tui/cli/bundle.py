@@ -55,10 +55,12 @@ def check_bundle(path: str) -> dict[str, Any]:
         FEATURES_MEMBER,
         MODEL_MEMBER,
         BundleError,
+        bundle_notes,
         check_versions,
         package_versions,
         read_bundle,
     )
+    from thrifty_tui.core.store.checksums import CHECKSUMS_MEMBER
     from thrifty_tui.core.store.trust import untrusted
 
     name = Path(path).name
@@ -80,7 +82,11 @@ def check_bundle(path: str) -> dict[str, Any]:
     written = manifest.get("versions") or {}
     return {
         "path": str(Path(path).absolute()), "ok": True, "size_bytes": Path(path).stat().st_size,
-        "files_checked": len(members), "warnings": warnings,
+        # Members checked against the manifest's list (the checksum list aside), and what
+        # the checksum list covered besides: the manifest itself.
+        "files_checked": len(members) - (CHECKSUMS_MEMBER in members),
+        "manifest_checked": CHECKSUMS_MEMBER in members,
+        "warnings": warnings + bundle_notes(members),
         "versions": {k: {"bundle": written.get(k), "here": here.get(k)}
                      for k in sorted(set(written) | set(here))},
         "manifest": manifest,
@@ -98,8 +104,9 @@ def describe(report: dict[str, Any]) -> str:
     m = report["manifest"]
     data, budget = m.get("data") or {}, m.get("budget") or {}
     cols = m.get("columns", [])
+    n_files = report["files_checked"] + 1 + bool(report.get("manifest_checked"))
     lines = [
-        (f"bundle:   {report['path']} ({report['files_checked'] + 1} files, "
+        (f"bundle:   {report['path']} ({n_files} files, "
          f"{report['size_bytes'] / 1024:.0f} KiB), format {m.get('format')}, written "
          f"{m.get('created', '?')} on {m.get('platform', '?')}"),
         f"model:    {m['model']} — {m['task']} of {m['target']!r}"
@@ -129,9 +136,11 @@ def describe(report: dict[str, Any]) -> str:
     lines.append("versions: " + ", ".join(
         f"{k} {v['bundle']}" + ("" if v["bundle"] == v["here"] else f" (here {v['here']})")
         for k, v in versions.items() if v["bundle"] is not None))
-    lines.append(f"checks:   {report['files_checked']} files match their SHA-256; no unsafe "
-                 "names; skops types all on thrifty-tui's allowlist; scikit-learn major "
-                 "version matches")
+    covered = ("; checksums.sha256 covers them, manifest.json included"
+               if report.get("manifest_checked") else "")
+    lines.append(f"checks:   {report['files_checked']} files match their SHA-256{covered}; "
+                 "cv_mean agrees with its folds and the leaderboard; no unsafe names; skops "
+                 "types all on thrifty-tui's allowlist; scikit-learn major version matches")
     lines += [f"warning:  {w}" for w in report["warnings"]]
     return "\n".join(lines)
 

@@ -9,7 +9,18 @@ import sys
 import time
 from typing import Any, NoReturn
 
+from thrifty_tui.cli.faults import (
+    catch_signals,
+    exit_code,
+    mark_run_interrupted,
+    memory_cap,
+    memory_failure,
+    record_internal_error,
+    setup_logging,
+)
+
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+ALTERED_DATA = ("read as missing", "replaced with", "NUL byte", "skipped", "Windows-1252")
 
 
 class UsageError(Exception):
@@ -45,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="thrifty-tui", description="Thrifty machine learning in the terminal.")
     parser.add_argument("--workspace", help="workspace folder (default ./thrifty-workspace or "
                                             "$THRIFTY_WORKSPACE)")
+    parser.add_argument("--debug", action="store_true",
+                        help="print an internal error's traceback (always in the log file)")
     sub = parser.add_subparsers(dest="command")
     p_open = sub.add_parser("open", help="open the app on a data file")
     p_open.add_argument("path")
@@ -61,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         " neg_log_loss; r2 (default), rmse, mae")
     p_run.add_argument("--max-fit-seconds", type=_positive, metavar="S",
                        help="hard cap on one fit: a fit past it is stopped (TIMEOUT row)")
-    p_run.add_argument("--max-memory-mb", type=_positive, metavar="MB",
+    p_run.add_argument("--max-memory-mb", type=memory_cap, metavar="MB",
                        help="memory cap per child process (OOM row past it)")
     p_run.add_argument("--zoo", metavar="TOML", help="model zoo file (default: the bundled one, "
                                                      "or thrifty-zoo.toml beside the data)")
@@ -128,8 +141,10 @@ def _run_app(workspace: str | None, path: str | None, target: str | None) -> int
             return _fail(str(err))
     from thrifty_tui.tui.app import create_app
 
-    create_app(make_settings(workspace, path=path, target=target)).run()
-    return EXIT_OK
+    app = create_app(make_settings(workspace, path=path, target=target))
+    app.run()
+    # 143 or 129 when SIGTERM or SIGHUP ended it (the app exits as `q` does, see ThriftyApp).
+    return app.return_code or EXIT_OK
 
 
 def _format_human(event: Any) -> str | None:
@@ -245,9 +260,12 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     finished: RunFinished | None = None
     spent: BudgetUpdate | None = None
     bundle: str | None = None
+    run_id: int | None = None
+    interrupted: KeyboardInterrupt | None = None
     try:
         while True:
             event = events.get()
+            run_id = getattr(event, "run_id", run_id)
             if args.json:
                 _emit_line(event.to_dict())
             else:
@@ -261,18 +279,23 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
             if isinstance(event, RunFinished):
                 finished = event
                 if event.status != "done":
-                    return _fail(f"run {event.status}: {event.stop_reason}", EXIT_INTERNAL)
+                    memory = memory_failure(event.stop_reason, args.max_memory_mb)
+                    return _fail(memory or f"run {event.status}: {event.stop_reason}",
+                                 EXIT_USAGE if memory else EXIT_INTERNAL)
                 if not args.export:
                     break
                 worker.submit(Export(path=args.export, run_id=event.run_id))
             if isinstance(event, ExportFinished):
                 bundle = event.path
                 break
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl+C, SIGTERM, SIGHUP (faults.Interrupted)
         worker.cancel()
-        return _fail("interrupted", 130)
+        interrupted = err
+        return _fail("interrupted", exit_code(err))
     finally:
-        worker.shutdown()
+        worker.shutdown()  # the children are killed as the worker ends
+        if interrupted is not None and run_id is not None:
+            mark_run_interrupted(workspace, run_id, interrupted)
     assert finished is not None
     if args.json:
         _emit_line({"event": "done", "run_id": finished.run_id,
@@ -286,13 +309,18 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     """Predict with a bundle's skops model, built only from types thrifty-tui trusts."""
-    from thrifty_tui.core.store.bundle import input_notes, open_bundle, predict_frame
+    from thrifty_tui.core.store.bundle import open_bundle
+    from thrifty_tui.core.store.predict import input_notes, predict_frame
     from thrifty_tui.core.data.tables import load_table
 
     bundle = open_bundle(args.bundle)
-    frame = load_table(args.path).frame
+    table = load_table(args.path)
+    frame = table.frame
     out = predict_frame(bundle.model, frame, bundle.manifest)
-    for note in (*bundle.warnings, *input_notes(frame, bundle.manifest)):
+    # Of the file's notes, those saying values were changed or rows left out (the delimiter
+    # used, say, is not worth a line on stderr).
+    altered = [n for n in table.notices if any(w in n for w in ALTERED_DATA)]
+    for note in (*bundle.warnings, *altered, *input_notes(frame, bundle.manifest)):
         print(f"thrifty-tui: note: {note}", file=sys.stderr)
     if args.output:
         from thrifty_tui.core.errors import DataError
@@ -315,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     workspace = getattr(args, "workspace", None)
     from thrifty_tui.core.errors import DataError
 
+    stop_debug_log = setup_logging(args.debug)
+    restore_signals = catch_signals()
     try:
         if args.command is None:
             return _run_app(workspace, None, None)
@@ -340,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
             return code
     except DataError as err:
         return _fail(str(err))
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+    except KeyboardInterrupt as err:
+        return _fail("interrupted", exit_code(err))
     except BrokenPipeError:
         # `thrifty-tui predict B F | head`: the reader left early, which is not an error to
         # report; point stdout at devnull so the interpreter's final flush stays quiet too.
@@ -354,7 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - an internal error is one line and exit 1
         from thrifty_tui.core.errors import describe_error
 
-        return _fail(f"internal error: {describe_error(err)}", EXIT_INTERNAL)
+        where = record_internal_error(err, args.debug)
+        return _fail(f"internal error: {describe_error(err)}{where}", EXIT_INTERNAL)
+    finally:
+        restore_signals()
+        stop_debug_log()
     return _fail(f"unknown command {args.command}")
 
 

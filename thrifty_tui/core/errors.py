@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -14,7 +15,7 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     """The path if it is a readable, non-empty file; DataError saying what is wrong if not."""
     p = Path(path).expanduser()
     if not p.exists():
-        raise DataError(f"no such file: {p}")
+        raise DataError(_missing(p))
     if p.is_dir():
         raise DataError(f"{p} is a directory, not a data file")
     if not os.access(p, os.R_OK):
@@ -22,6 +23,19 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     if p.stat().st_size == 0:
         raise DataError(f"{p} is empty")
     return p
+
+
+def _missing(p: Path) -> str:
+    """Why ``p`` cannot be found: a symbolic link loop, a link to nothing, or no such file
+    (``Path.exists`` says False for all three)."""
+    try:
+        os.stat(p)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return f"{p} is a symbolic link loop (it leads back to itself)"
+    if p.is_symlink():
+        return f"{p} is a symbolic link that points to {os.readlink(p)}, which does not exist"
+    return f"no such file: {p}"
 
 
 def describe_error(err: BaseException, limit: int = 300) -> str:

@@ -41,6 +41,8 @@ class JobContext:
     budget_requests: Callable[[], list[tuple[float, int, bool]]]
     submit: Callable[[Job], None]
     busy: Callable[[], bool]
+    # The run a Screen job started (the worker marks it failed if the job dies unfinished).
+    current_run_id: int | None = None
 
     def wait(self, future: Future, until: float | None = None) -> Any:
         """The future's result, checking for cancel while waiting (then the children die and

@@ -8,6 +8,7 @@ dispatch table; each job is carried out by its own module under engine/jobs, whi
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import sqlite3
 import threading
@@ -17,8 +18,8 @@ from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.events import Event, JobFailed
-from thrifty_tui.core.store.workspace import Workspace
+from thrifty_tui.core.events import Event, JobFailed, RunFinished
+from thrifty_tui.core.store.workspace import Workspace, workspace_problem
 from thrifty_tui.engine.context import POLL_SECONDS, Cancelled, JobContext
 from thrifty_tui.engine.executors.local import LocalExecutor
 from thrifty_tui.engine.jobs import export, labeling, open_data, restore, screen
@@ -138,18 +139,8 @@ class Worker:
 
     # -- the worker thread ------------------------------------------------------------------
     def _loop(self) -> None:
-        workspace_error = ""
-        try:
-            self.ws = Workspace(self.workspace_root)
-            self.ws.mark_interrupted()
-            self._context = JobContext(
-                emit=self.emit, executor=self.executor, ws=self.ws, checkpoint=self.checkpoint,
-                cancel_requested=self._cancel.is_set, budget_requests=self.budget_requests,
-                submit=self.submit, busy=lambda: self.busy)
-        except (OSError, sqlite3.Error) as err:
-            # Without this the thread dies before its loop and whoever waits for events hangs.
-            workspace_error = (f"cannot use the workspace {self.workspace_root}: "
-                               f"{describe_error(err)}")
+        self.ws: Workspace | None = None
+        self._open_workspace()
         self._ready.set()
         try:
             while True:
@@ -159,13 +150,16 @@ class Worker:
                     continue
                 if isinstance(job, Shutdown):
                     break
-                if workspace_error:
+                # Opened again for each job until it works: a lock since released, space since
+                # freed or a database since restored must not keep refusing until a restart.
+                if self.ws is None and not self._open_workspace():
                     if isinstance(job, _Wake):
                         try:
                             job = self._quick.get_nowait()
                         except queue.Empty:
                             continue
-                    self.emit(JobFailed(job=type(job).__name__, message=workspace_error))
+                    self.emit(JobFailed(job=type(job).__name__,
+                                        message=self._workspace_error))
                     continue
                 if isinstance(job, _Wake):
                     self.serve_quick()
@@ -179,8 +173,27 @@ class Worker:
                     self.busy = False
         finally:
             self.executor.kill()
-            if not workspace_error:
+            if self.ws is not None:
                 self.ws.close()
+
+    def _open_workspace(self) -> bool:
+        """Open the workspace (and the jobs' context on it) and mark the runs of dead owners
+        interrupted; False (with ``_workspace_error`` set) when it cannot be used now."""
+        try:
+            self.ws = Workspace(self.workspace_root)
+            self.ws.mark_interrupted()
+        except (OSError, sqlite3.Error) as err:
+            # Without this the thread dies before its loop and whoever waits for events hangs.
+            if self.ws is not None:
+                self.ws.close()
+            self.ws = None
+            self._workspace_error = workspace_problem(self.workspace_root, err)
+            return False
+        self._context = JobContext(
+            emit=self.emit, executor=self.executor, ws=self.ws, checkpoint=self.checkpoint,
+            cancel_requested=self._cancel.is_set, budget_requests=self.budget_requests,
+            submit=self.submit, busy=lambda: self.busy)
+        return True
 
     def _run_guarded(self, job: Job, quick: bool = False) -> None:
         """Run one job; every failure becomes an event, none ends the thread."""
@@ -193,14 +206,45 @@ class Worker:
                                 message=f"{type(job).__name__} cancelled"))
         except DataError as err:
             self.emit(JobFailed(job=type(job).__name__, message=str(err)))
+        except sqlite3.Error as err:
+            # Locked, full or corrupt: the user's to fix, and the workspace is opened afresh
+            # for the next job (a connection that saw SQLITE_FULL or CORRUPT is not trusted).
+            log.error("job %s failed on the workspace:\n%s", job, traceback.format_exc())
+            message = workspace_problem(self.workspace_root, err)
+            if not quick:
+                if "locked" not in str(err):  # (a write would only wait for the lock again)
+                    self._end_open_run(message)
+                if self.ws is not None:
+                    self.ws.close()
+                self.ws = None
+            self.emit(JobFailed(job=type(job).__name__, message=message))
         except Exception as err:  # noqa: BLE001 - errors never kill the worker
             log.error("job %s failed:\n%s", job, traceback.format_exc())
             # A dead child broke the pool: the next job gets a new one (but a quick job must
             # not kill the children of the long job it runs beside).
             if isinstance(err, BrokenExecutor) and not quick:
                 self.executor.kill()
+            if not quick:
+                self._end_open_run(describe_error(err))
             self.emit(JobFailed(job=type(job).__name__, message=describe_error(err),
                                 user_error=False))
+
+    def _end_open_run(self, reason: str) -> None:
+        """Mark the run a failed job leaves unfinished as failed (best effort: the workspace
+        may be what failed; then the next instance marks it interrupted)."""
+        context = self._context
+        run_id = context.current_run_id if context is not None else None
+        if context is not None:
+            context.current_run_id = None
+        if run_id is None or self.ws is None:
+            return
+        try:
+            if self.ws.run_finished(run_id) is None:
+                self.ws.finish_run(RunFinished(run_id=run_id, status="failed", best_model="",
+                                               best_score=math.nan, metric="", elapsed_s=0.0,
+                                               stop_reason=reason))
+        except sqlite3.Error:
+            pass
 
     @property
     def context(self) -> JobContext:

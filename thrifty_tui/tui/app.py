@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import os
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -149,9 +151,33 @@ class ThriftyApp(App[None]):
 
     def on_mount(self) -> None:
         self.add_mode("load", _mode("thrifty_tui.tui.screens.load", "LoadScreen"))
+        self._catch_signals()
         # The worker and the first job (which starts child processes that import the science
         # stack) wait for the first frame, so start-up paint does not share the CPU with them.
         self.call_after_refresh(self._first_jobs)
+
+    # SIGTERM and SIGHUP end the app as `q` does, with the shell's codes for those signals.
+    EXIT_SIGNALS = ((signal.SIGTERM, 143), (signal.SIGHUP, 129))
+
+    def _catch_signals(self) -> None:
+        """End the app on SIGTERM or SIGHUP like `q`: the run is cancelled, the children
+        stopped, and Textual's driver gives the terminal back (normal screen, cursor, no mouse
+        reports, cooked mode). Left to Python's default, those signals killed the process
+        with the terminal raw and on the alternate screen. Not in headless tests: many apps
+        share one process there."""
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for sig, code in self.EXIT_SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self._exit_on_signal, code)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                pass
+
+    def _exit_on_signal(self, code: int) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+        self.exit(return_code=code)
 
     def _start_worker(self) -> Worker:
         if self.worker is None:

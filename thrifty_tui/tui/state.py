@@ -149,3 +149,20 @@ class UiState:
             if event.job == "Screen":
                 self.screen_pending = False
                 self.running = []
+                if self.run is not None and self.finished is None:
+                    self._end_failed_run(event.message)
+
+    def _end_failed_run(self, reason: str) -> None:
+        """A Screen job that failed after its run started (a full disk, a lost workspace)
+        sends no RunFinished: end the run here, or the board, the budget and the footer
+        would wait for it for good."""
+        import math
+
+        from thrifty_tui.core.events import RunFinished
+
+        assert self.run is not None
+        failed = RunFinished(run_id=self.run.run_id, status="failed", best_model="",
+                             best_score=math.nan, metric=self.run.metric, elapsed_s=0.0,
+                             stop_reason=reason)
+        self.finished = failed
+        self.budget.apply(failed)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import lzma
-import re
 import shutil
 import tempfile
 import threading
@@ -20,8 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported for the loaders
@@ -38,6 +35,7 @@ from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported for the lo
     sniff_delimiter,
     zip_member,
 )
+from thrifty_tui.core.data.sniff import whole_file_encoding
 
 MAX_LINE_BYTES = 16 << 20  # DuckDB rejects longer rows; its default (2 MB) is too short for text
 BUFFER_BYTES = 32 << 20  # DuckDB sizes its read buffers from this (RSS grows with it)
@@ -118,8 +116,9 @@ class CsvPlan:
             self._tmpdir.cleanup()
             self._tmpdir = None
 
-    def plain_copy(self, encoding: str | None = None) -> CsvPlan:
-        """This plan reading a decompressed UTF-8 copy with '\\n' line ends (decoded strictly)."""
+    def plain_copy(self, encoding: str | None = None, errors: str = "strict") -> CsvPlan:
+        """This plan reading a decompressed UTF-8 copy with '\\n' line ends (decoded strictly,
+        or with ``errors="replace"`` for a UTF-8 file with a few bad bytes, noted already)."""
         encoding = encoding or self.encoding
         tmpdir = tempfile.TemporaryDirectory(prefix="thrifty-")
         out = Path(tmpdir.name) / "data.csv"
@@ -127,7 +126,7 @@ class CsvPlan:
         try:
             with open_bytes(self.source, self.compression) as raw, \
                     io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-                                     errors="strict", newline=None) as text, \
+                                     errors=errors, newline=None) as text, \
                     open(out, "w", encoding="utf-8", newline="\n") as dst:
                 while chunk := text.read(1 << 20):
                     dst.write(chunk)
@@ -156,6 +155,9 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     if not head.strip():
         raise DataError(f"{path.name} is empty")
     encoding, notices = detect_encoding(head, path.name, complete)
+    report = None
+    if encoding != "utf-16":  # the whole file decides, not its first MiB (textcheck)
+        encoding, notices, report = whole_file_encoding(path, compression)
     text = head.decode("utf-16" if encoding == "utf-16" else
                        ("utf-8-sig" if encoding == "utf-8" else encoding), errors="replace")
     if not complete:  # drop the line cut by the end of the head block
@@ -174,7 +176,9 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     crlf, lf = head.count(b"\r\n"), head.count(b"\n")
     bare_cr = head.count(b"\r") - crlf
     mixed = (crlf and lf - crlf) or bare_cr > 0
-    if compression not in (None, "gzip") or encoding == "cp1252" or mixed:
+    if report is not None and report.bad_count and encoding == "utf-8":
+        plan = plan.plain_copy(errors="replace")  # DuckDB would set those rows aside
+    elif compression not in (None, "gzip") or encoding == "cp1252" or mixed:
         plan = plan.plain_copy()
     return plan
 
@@ -208,6 +212,9 @@ def read_rejects(con: Any) -> Rejects:
 def duck_error(err: Exception, name: str) -> DataError:
     """A DuckDB error as one line for the user."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if "Out of Memory" in first:  # the child's memory cap, not the file (it was blamed)
+        return DataError(f"{name}: reading it needs more memory than this process may use "
+                         f"({first}); raise --max-memory-mb or sample the file")
     return DataError(f"{name}: cannot parse as delimited text ({first})")
 
 
@@ -299,119 +306,6 @@ class ScanControl:
             except Exception:  # noqa: BLE001 - progress is best effort
                 return None
         return value / 100 if value >= 0 else None
-
-
-_INT = re.compile(r"\s*[+-]?\d+\s*")
-_DECIMAL_COMMA = re.compile(r"\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*")
-# A number as spreadsheets write it: "$1,234.50", "-€12", "12.5%", "1,234".
-_FORMATTED = re.compile(r"\s*[+-]?[$€£¥]?\s?[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s?%?\s*")
-_FORMATTING = re.compile(r"[$€£¥,%]")
-_BOOLS = {"true", "false"}
-
-
-def _casts(values: Any, kind: Any) -> bool:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        pc.cast(values, kind)
-        return True
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-
-
-def _text_column(col: Any) -> Any:
-    """One text column as pandas' ``read_csv`` would type it: int, float, bool or str."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = len(col)
-    if col.null_count == n:
-        return np.full(n, np.nan)
-    trimmed = pc.utf8_trim_whitespace(col)
-    floats = None
-    # A failed cast is slow: try a few values first, then float64, and look for integers after.
-    if _casts(pc.drop_null(trimmed).slice(0, 64), pa.float64()):
-        try:
-            floats = pc.cast(trimmed, pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-    if floats is not None:
-        finite = floats[~np.isnan(floats)]
-        if len(finite) and np.all(finite == np.floor(finite)) and \
-                pc.all(pc.match_substring_regex(trimmed, r"^[+-]?[0-9]+$")).as_py() is not False:
-            try:
-                ints = pc.cast(trimmed, pa.int64())
-                return floats if col.null_count else ints.to_numpy(zero_copy_only=False)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                pass  # beyond int64: keep the floats, as pandas would
-        return floats
-    values = col.to_pandas()
-    present = values.dropna()
-    probe = present.iloc[:2000].str.strip()
-    if set(probe.str.lower().unique()) <= _BOOLS:
-        lowered = present.str.strip().str.lower()
-        if set(lowered.unique()) <= _BOOLS:
-            flags = lowered.eq("true")
-            if len(present) == n:
-                return flags.to_numpy(dtype=bool)
-            out = np.full(n, np.nan, dtype=object)
-            out[np.flatnonzero(values.notna().to_numpy())] = flags.to_numpy(dtype=object)
-            return out
-    if pd.to_numeric(probe, errors="coerce").notna().all():
-        numbers = pd.to_numeric(values, errors="coerce")
-        if numbers.notna().sum() == len(present):
-            return numbers.to_numpy()
-    return values.astype("str")
-
-
-def typed_frame(table: Any, names: tuple[str, ...]) -> pd.DataFrame:
-    """A pandas frame from DuckDB's text columns, typed as ``pandas.read_csv`` would."""
-    data = {}
-    for i, name in enumerate(names):
-        values = _text_column(table.column(i))
-        data[name] = values.reset_index(drop=True) if isinstance(values, pd.Series) else values
-    return pd.DataFrame(data)
-
-
-def _numbers_from_text(frame: pd.DataFrame, looks_like: Any, to_plain: Any,
-                       ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Text columns whose first 2,000 values present all ``looks_like`` numbers (a test on
-    those values) turned into floats by ``to_plain`` (text to plain number text), when every
-    value present then converts."""
-    fixed = []
-    for name in frame.columns:
-        col = frame[name]
-        if not isinstance(col.dtype, pd.StringDtype):
-            continue
-        present = col.dropna()
-        if present.empty or not looks_like(present.iloc[:2000].str.strip()):
-            continue
-        numbers = pd.to_numeric(to_plain(col.str.strip()), errors="coerce")
-        if numbers.notna().sum() == len(present):
-            frame[name] = numbers.astype(np.float64)
-            fixed.append(str(name))
-    return frame, tuple(fixed)
-
-
-def decimal_commas(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Text columns written with decimal commas ('3,14', '1.234,5') turned into floats."""
-    return _numbers_from_text(
-        frame,
-        lambda probe: probe.str.contains(",", regex=False).any()
-        and probe.str.fullmatch(_DECIMAL_COMMA.pattern + "|" + _INT.pattern).all(),
-        lambda text: text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-
-
-def formatted_numbers(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Text columns of numbers written with currency signs, thousands separators or percent
-    signs ("$1,234.50", "12.5%") turned into floats (12.5% is 12.5), at loading, so a model
-    and its bundle's predictions see the same numbers. Every value present must be one."""
-    return _numbers_from_text(
-        frame,
-        lambda probe: probe.str.contains(_FORMATTING).any()
-        and probe.str.fullmatch(_FORMATTED.pattern).all(),
-        lambda text: text.str.replace(r"[$€£¥,%\s]", "", regex=True))
 
 
 def copy_to_temp(path: Path, compression: str | None, suffix: str) -> tempfile.TemporaryDirectory[str]:

@@ -208,6 +208,10 @@ def sample_file(path: str | Path, n: int, stratify: str | None = None, seed: int
                   if stratify else {"": len(source)})
         rejected, notices, engine = table.rejected_rows, notices + table.notices, "in memory"
         passes = 1
+    from thrifty_tui.core.data.values import finite_values
+
+    frame, finite = finite_values(frame, p.name)  # (load_table did it for the others)
+    notices = tuple(notices) + (finite if engine == "duckdb stream" else ())
     got = frame[stratify].map(label_text).value_counts().to_dict() if stratify else {}
     classes = tuple(sorted(((label, int(k), int(got.get(label, 0))) for label, k in counts.items()),
                            key=lambda t: (-t[1], t[0]))) if stratify else ()

@@ -20,6 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from thrifty_tui.core.data.textcheck import (
+    TextReport,
+    bad_bytes_note,
+    nul_note,
+    scan_blocks,
+    scan_stream,
+)
 from thrifty_tui.core.errors import DataError, check_path
 
 HEAD_BYTES = 1 << 20
@@ -143,8 +150,9 @@ def detect_encoding(head: bytes, name: str, complete: bool) -> tuple[str, tuple[
         if max(even, odd) > 0.3 * len(probe) / 2 and min(even, odd) < 0.05 * len(probe) / 2:
             raise DataError(f"{name} looks like UTF-16 text without a byte-order mark; "
                             f"save it as UTF-8")
-        raise DataError(f"{name} looks like a binary file, not delimited text")
-    controls = sum(probe.count(bytes([b])) for b in (*range(1, 9), *range(14, 32)) if b != 27)
+    # NUL bytes count as control characters: a few in text are noted by the full scan
+    # (textcheck), many mean a binary file.
+    controls = sum(probe.count(bytes([b])) for b in (0, *range(1, 9), *range(14, 32)) if b != 27)
     if probe and controls > 0.05 * len(probe):
         raise DataError(f"{name} looks like a binary file, not delimited text")
     try:
@@ -154,6 +162,9 @@ def detect_encoding(head: bytes, name: str, complete: bool) -> tuple[str, tuple[
         if not complete and err.start >= len(head) - 3:
             return "utf-8", ()  # a character cut by the end of the head block
         line = _line_of(head, err.start)
+
+    if scan_blocks([head]).is_utf8:  # UTF-8 with a few bad bytes: replaced, with a note
+        return "utf-8", ()
     try:
         head.decode("cp1252")
     except UnicodeDecodeError as err:
@@ -279,3 +290,23 @@ def estimate_shape(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     bytes_per_row = sum(len(line) + 1 for line in complete) / len(complete)
     size = p.stat().st_size * (6 if kind.compression else 1)
     return max(1, int(size / bytes_per_row)), columns
+
+
+def whole_file_encoding(path: Path, compression: str | None
+                        ) -> tuple[str, list[str], TextReport]:
+    """'utf-8' or 'cp1252' judged on every byte of the file, the notes (bad bytes replaced,
+    NUL bytes, another encoding), and the scan. Windows-1252 only when the file as a whole
+    is not UTF-8: one cut or damaged character must not turn every "café" into "cafÃ©"."""
+    try:
+        with open_bytes(path, compression) as raw:
+            report = scan_stream(raw)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path.name}: cannot decompress ({err})") from err
+    notices = [nul_note(path.name, report)] if report.nul_count else []
+    if report.is_utf8:
+        if report.bad_count:
+            notices.append(bad_bytes_note(path.name, report))
+        return "utf-8", notices, report
+    line = report.bad_lines[0] if report.bad_lines else 1
+    notices.append(f"{path.name} is not UTF-8 (line {line}); read it as Windows-1252 (cp1252)")
+    return "cp1252", notices, report

@@ -21,16 +21,14 @@ from thrifty_tui.core.data.csvscan import (
     ScanCancelled,
     check_names,
     connect,
-    decimal_commas,
     duck_error,
-    formatted_numbers,
     plan_csv,
     run_query,
     run_scan,
     sql_ident,
     sql_str,
-    typed_frame,
 )
+from thrifty_tui.core.data.numbers import decimal_commas, formatted_numbers, typed_frame
 from thrifty_tui.core.data.tables import MAX_COLUMNS, FileKind, drop_index_column
 from thrifty_tui.core.errors import DataError
 

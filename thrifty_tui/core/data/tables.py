@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.data.values import finite_values
 from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported: callers import them from here
     COMPRESSION_SUFFIXES,
     DELIMITED_SUFFIXES,
@@ -143,8 +144,9 @@ def load_table(path: str | os.PathLike[str], *, max_rows: int | None = None,
     if len(frame) == 0:
         raise DataError(f"{p.name} has a header but no rows")
     frame.columns = [str(c) for c in frame.columns]
+    frame, finite = finite_values(frame, p.name)  # inf and 1e308: missing, not a failed fit
     return LoadedTable(frame=frame, source=str(p), fingerprint=fingerprint_file(p),
-                       notices=notices + table.notices, format=table.format,
+                       notices=notices + table.notices + finite, format=table.format,
                        rejected_rows=table.rejected_rows, rejected_lines=table.rejected_lines,
                        encoding=table.encoding, delimiter=table.delimiter)
 
@@ -161,13 +163,8 @@ def _load_delimited(p: Path, kind: FileKind, max_rows: int | None,
                     control: Any = None) -> LoadedTable:
     """DuckDB finds the malformed rows (both too many and too few fields, with line numbers);
     pandas' C parser then reads the rest, skipping exactly those rows (never padding them)."""
-    from thrifty_tui.core.data.csvscan import (
-        DELIMITER_NAMES,
-        decimal_commas,
-        formatted_numbers,
-        plan_csv,
-        run_scan,
-    )
+    from thrifty_tui.core.data.csvscan import DELIMITER_NAMES, plan_csv, run_scan
+    from thrifty_tui.core.data.numbers import decimal_commas, formatted_numbers
 
     plan = plan_csv(p, kind.compression, kind.suffix)
     try:
@@ -274,16 +271,21 @@ def _first_line(err: BaseException) -> str:
 def _load_json(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
     """JSON Lines (one object per line), or a JSON array of objects."""
     from thrifty_tui.core.data.csvscan import detect_encoding, open_bytes, read_head
+    from thrifty_tui.core.data.sniff import whole_file_encoding
 
     head = read_head(p, kind.compression)
     if not head.strip():
         raise DataError(f"{p.name} is empty")
     encoding, notices = detect_encoding(head, p.name, complete=len(head) < (1 << 20))
+    errors = "strict"
+    if encoding != "utf-16":  # the whole file decides, as for delimited text
+        encoding, found, _ = whole_file_encoding(p, kind.compression)
+        notices, errors = (*notices, *found), "replace"  # (bad bytes noted with their lines)
     records: list[Any] = []
     bad: list[tuple[int, str]] = []
     with open_bytes(p, kind.compression) as raw, \
             io.TextIOWrapper(raw, encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-                             errors="strict") as text:
+                             errors=errors) as text:
         try:
             if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"["):
                 items = json.load(text)

@@ -63,6 +63,38 @@ class Tfidf(TfidfVectorizer):
                                             np.asarray(columns).tolist(), strict=True))
         super().__setstate__(state)
 
+    def fit_transform(self, raw_documents, y=None):
+        """As TfidfVectorizer's, but a fold in which no term is frequent enough keeps every
+        term instead of failing the model ("After pruning, no terms remain"): a word seen
+        twice in all rows may be seen once in a fold's training rows."""
+        try:
+            return super().fit_transform(raw_documents, y)
+        except ValueError as err:
+            if "no terms remain" not in str(err) or self.min_df == 1:
+                raise
+        min_df, self.min_df = self.min_df, 1
+        try:
+            return super().fit_transform(raw_documents, y)
+        finally:
+            self.min_df = min_df  # the parameter as set: clone() and get_params() see it
+
+    def fit(self, raw_documents, y=None):
+        self.fit_transform(raw_documents, y)
+        return self
+
+
+def repeated_words(values: pd.Series, sample_rows: int = 20_000) -> int:
+    """How many words (as TF-IDF splits them) are in two rows or more of ``values``."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    text = values.dropna().astype(str)
+    if len(text) > sample_rows:
+        text = text.sample(sample_rows, random_state=0)
+    try:
+        return len(CountVectorizer(min_df=2, binary=True).fit(text).vocabulary_)
+    except ValueError:  # no word at all, or none in two rows
+        return 0
+
 
 class TextColumn(BaseEstimator, TransformerMixin):
     """Turn one column into a 1-D array of strings (missing -> ''), ready for a vectorizer."""

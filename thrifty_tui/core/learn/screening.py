@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from thrifty_tui.core.learn.importances import save_importances
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.policy.racing import nested_order, rung_sizes
+from thrifty_tui.core.policy.racing import MIN_RUNG_ROWS, nested_order, rung_sizes
 from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, FoldResult, ModelResult, Role
 from thrifty_tui.core.data.schema import infer_schema, suggest_task
 from thrifty_tui.core.learn.zoo import ModelSpec
@@ -67,6 +67,21 @@ class Problem:
         return tuple(c.name for c in self.schema if c.role in USABLE_ROLES)
 
 
+def _numeric_target(frame: pd.DataFrame, y: pd.Series, target: str, notices: list[str]
+                    ) -> tuple[pd.DataFrame, pd.Series]:
+    """A regression target as floats; rows whose target is not a number are dropped (noted),
+    and a target with no number at all is refused."""
+    if not pd.api.types.is_numeric_dtype(y):
+        y = pd.to_numeric(y, errors="coerce")
+        bad = int(y.isna().sum())
+        if bad == len(y):
+            raise DataError(f"target {target!r} is not numeric; use --task classification")
+        if bad:
+            frame, y = frame[y.notna()], y[y.notna()]
+            notices.append(f"dropped {bad} rows whose {target!r} is not a number")
+    return frame, y.astype(float)
+
+
 def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
                  metric: str | None = None, seed: int = 0, n_splits: int = MAX_FOLDS,
                  roles: Mapping[str, str] | None = None) -> Problem:
@@ -112,15 +127,7 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
         n_splits = int(max(2, min(n_splits, y.value_counts().min())))
         splitter: Any = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     else:
-        if not pd.api.types.is_numeric_dtype(y):
-            y = pd.to_numeric(y, errors="coerce")
-            bad = int(y.isna().sum())
-            if bad == len(y):
-                raise DataError(f"target {target!r} is not numeric; use --task classification")
-            if bad:
-                frame, y = frame[y.notna()], y[y.notna()]
-                notices.append(f"dropped {bad} rows whose {target!r} is not a number")
-        y = y.astype(float)
+        frame, y = _numeric_target(frame, y, target, notices)
         if y.nunique() < 2:
             raise DataError(f"target {target!r} is constant; nothing to learn")
         n_splits = int(max(2, min(n_splits, len(y) // 2)))
@@ -132,6 +139,8 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
             raise DataError(f"no column named {unknown[0]!r} to give a role to")
         schema = tuple(replace(c, role=Role(roles[c.name]))
                        if c.name in roles and c.name != target else c for c in schema)
+    schema, text_notes = usable_text(frame, schema)
+    notices.extend(text_notes)
     usable = [c for c in schema if c.role in USABLE_ROLES]
     if not usable:
         raise DataError("no usable feature columns besides the target")
@@ -140,9 +149,33 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
     folds = tuple((tr, te) for tr, te in splitter.split(X, y))
     metric = resolve_metric(metric, task, len(classes))
     order = nested_order(y.to_numpy() if task == "classification" else None, len(y), seed)
+    # Racing sizes below n_folds rows per class cannot be split by class (1,000 classes of
+    # 8 rows: "n_splits=2 cannot be greater than the number of members in each class"), so
+    # with many classes the smallest sizes go; with more classes than that, no racing.
+    least = max(MIN_RUNG_ROWS, len(folds) * len(classes))
     return Problem(X=X, y=y, task=task, target=target, metric=metric, schema=tuple(usable),
                    folds=folds, classes=classes, seed=seed, notices=tuple(notices),
-                   order=order, rungs=rung_sizes(len(y)))
+                   order=order, rungs=rung_sizes(len(y), min_rows=least))
+
+
+def usable_text(frame: pd.DataFrame, schema: tuple[ColumnInfo, ...]
+                ) -> tuple[tuple[ColumnInfo, ...], list[str]]:
+    """Text columns in which no word is in two rows give TF-IDF nothing to keep ("After
+    pruning, no terms remain": every model failed). Such a column becomes a category when
+    its values repeat, else it is not used; a note says which."""
+    from thrifty_tui.core.learn.features import repeated_words
+
+    out, notes = [], []
+    for info in schema:
+        if info.role == Role.TEXT and not repeated_words(frame[info.name]):
+            values = frame[info.name].dropna()
+            repeats = values.nunique() <= 0.5 * len(values)
+            info = replace(info, role=Role.CATEGORICAL if repeats else Role.ID)
+            notes.append(f"'{info.name}': no word appears in two rows, so it cannot be used as "
+                         "text; " + ("it is used as a category" if repeats
+                                     else "it is not used (its values are all different)"))
+        out.append(info)
+    return tuple(out), notes
 
 
 def rung_folds(problem: Problem, rung: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:

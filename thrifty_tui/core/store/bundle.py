@@ -2,7 +2,8 @@
 
 Inside: the fitted Pipeline in the skops format (and a joblib copy for trusted local use),
 the fitted feature steps alone, their lexicons as plain files, the diagnostics as text plots
-and numbers, a README model card, and ``manifest.json`` with the SHA-256 of every other file.
+and numbers, a README model card, ``manifest.json`` with the SHA-256 of every other file, and
+``checksums.sha256`` with the SHA-256 of every member, the manifest included.
 
 The write is atomic (temporary file in the same folder, fsync, ``os.replace``, fsync of the
 folder), so a half-written bundle never appears under the final name. Reading refuses, with
@@ -31,8 +32,15 @@ from typing import Any
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError, describe_error
+from thrifty_tui.core.store.checksums import (
+    CHECKSUMS_MEMBER,
+    bundle_notes,
+    checksum_list,
+    checksum_problem,
+    manifest_disagreements,
+)
 
-BUNDLE_FORMAT = 2
+BUNDLE_FORMAT = 3  # 3: checksums.sha256 covers every member, the manifest included
 MANIFEST_MEMBER = "manifest.json"
 CARD_MEMBER = "README.md"
 MODEL_MEMBER = "model.skops"
@@ -135,10 +143,11 @@ def build_members(model: Any, manifest: dict[str, Any], *,
         # A model from a user's own zoo may need more: thrifty-tui will refuse to load it.
         types_thrifty_tui_refuses=sorted(set(needed) - trusted_types()),
         feature_steps=lexicon_index.get("steps", []), diagnostics=diagnostic_summary,
-        contents=sorted([*members, CARD_MEMBER]))
+        contents=sorted([*members, CARD_MEMBER]), checksums=CHECKSUMS_MEMBER)
     members[CARD_MEMBER] = model_card(full).encode()
     full["files"] = {name: _sha256(data) for name, data in members.items()}
     members[MANIFEST_MEMBER] = json.dumps(full, indent=2, sort_keys=True, default=str).encode()
+    members[CHECKSUMS_MEMBER] = checksum_list(members)  # last: it covers the manifest too
     return members
 
 
@@ -272,8 +281,9 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError,
             ValueError) as err:
         raise BundleError(f"{p.name} is not a readable zip bundle ({describe_error(err)})") from err
+    manifest_bytes = members.pop(MANIFEST_MEMBER)
     try:
-        manifest = json.loads(members.pop(MANIFEST_MEMBER))
+        manifest = json.loads(manifest_bytes)
     except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
         raise BundleError(f"{p.name}: {MANIFEST_MEMBER} is not valid JSON") from err
     expected = manifest.get("files") if isinstance(manifest, dict) else None
@@ -284,7 +294,7 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
         if reason:
             raise BundleError(f"{p.name}: the manifest lists {name!r}, which would escape the "
                               f"folder on extraction ({reason}); refused")
-    extra = sorted(set(members) - set(expected))
+    extra = sorted(set(members) - set(expected) - {CHECKSUMS_MEMBER})
     if extra:
         raise BundleError(f"{p.name} holds files its manifest does not list: {', '.join(extra)}")
     for name, digest in expected.items():
@@ -292,6 +302,13 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
             raise BundleError(f"{p.name} is missing {name}")
         if _sha256(members[name]) != digest:
             raise BundleError(f"{p.name}: {name} does not match its SHA-256 in the manifest")
+    problem = checksum_problem({**members, MANIFEST_MEMBER: manifest_bytes}, manifest)
+    if problem:
+        raise BundleError(f"{p.name}: {problem}")
+    disagreements = manifest_disagreements(manifest)
+    if disagreements:  # (an old bundle's manifest, or a forger who missed a field)
+        raise BundleError(f"{p.name}: the manifest contradicts itself: {disagreements[0]}; "
+                          "refused")
     return manifest, members
 
 
@@ -360,7 +377,7 @@ def open_bundle(path: str | os.PathLike[str]) -> OpenedBundle:
 
     name = Path(path).name
     manifest, members = read_bundle(path)
-    warnings = check_versions(manifest, name)
+    warnings = check_versions(manifest, name) + bundle_notes(members)
     if MODEL_MEMBER not in members:
         raise BundleError(f"{name} has no {MODEL_MEMBER} (an old, pickle-only bundle?); "
                           "re-export it with this thrifty-tui")
@@ -382,59 +399,3 @@ def load_bundle(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
 
 
 # -- input data against the schema ----------------------------------------------------------
-
-def _is_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
-
-
-def check_input(frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    """The model's input columns from ``frame``; DataError naming what is missing or wrong.
-
-    Numeric columns must hold numbers (text that reads as numbers is converted); categories
-    and text may hold anything. Extra columns are left out (see input_notes).
-    """
-    needed = [c["name"] for c in manifest["columns"]]
-    missing = [c for c in needed if c not in frame.columns]
-    if missing:
-        raise DataError(f"input lacks column(s) the model needs: {', '.join(missing[:10])}"
-                        + (f" and {len(missing) - 10} more" if len(missing) > 10 else ""))
-    if len(frame) == 0:
-        raise DataError("input has no rows to predict")
-    X = frame[needed].copy()
-    wrong = []
-    for col in manifest["columns"]:
-        name = col["name"]
-        if col.get("role") != "numeric" or _is_numeric(X[name]):
-            continue
-        as_numbers = pd.to_numeric(X[name], errors="coerce")
-        bad = X[name][as_numbers.isna() & X[name].notna()]
-        if len(bad):
-            wrong.append(f"{name!r} should hold numbers ({col.get('dtype')} in training) but "
-                         f"holds text such as {str(bad.iloc[0])[:30]!r}")
-        else:
-            X[name] = as_numbers
-    if wrong:
-        raise DataError("wrong types in input: " + "; ".join(wrong[:3])
-                        + (f"; and {len(wrong) - 3} more" if len(wrong) > 3 else ""))
-    return X
-
-
-def input_notes(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
-    """Things worth telling about input that still predicts: columns the model ignores."""
-    needed = {c["name"] for c in manifest["columns"]}
-    ignored = [str(c) for c in frame.columns if c not in needed and c != manifest.get("target")]
-    if not ignored:
-        return []
-    return [f"ignoring {len(ignored)} column(s) the model does not use: "
-            + ", ".join(ignored[:10]) + (" …" if len(ignored) > 10 else "")]
-
-
-def predict_frame(model: Any, frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    """One row per input row, in order: ``prediction`` and, for classifiers, ``proba_<class>``."""
-    X = check_input(frame, manifest)
-    out = pd.DataFrame({"prediction": model.predict(X)})
-    if manifest["task"] == "classification" and hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)  # one frame, not a column at a time (150 classes)
-        out = pd.concat([out, pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])],
-                        axis=1)
-    return out

@@ -207,15 +207,7 @@ def model_card(manifest: dict[str, Any]) -> str:
            f"{sample.get('seed')})." if isinstance(sample, dict) else "; no downsampling recorded."),
         f"Folds: {cv.get('splitter', 'k-fold')} with seed {m.get('seed')}.",
     ]
-    fit_rows = m.get("fit_rows")
-    if isinstance(fit_rows, int) and fit_rows < m.get("n_rows", fit_rows):
-        lines.append(f"The model was fitted on {fit_rows:,} of these rows (a stratified "
-                     "subsample): the time budget ran out before it could be fitted on all.")
-    cv_rows = m.get("cv_rows")
-    if isinstance(cv_rows, int) and isinstance(fit_rows, int) and cv_rows < fit_rows:
-        lines.append(f"Its cross-validated score was measured on {cv_rows:,} rows only (the "
-                     f"time budget cut it short); the model was fitted on {fit_rows:,}, so the "
-                     "score describes a smaller fit than this one.")
+    lines += _rows_seen(m)
     if m.get("classes"):
         lines.append(f"Classes: {', '.join(map(str, m['classes']))}.")
     lines += ["", "| column | dtype | role |", "| --- | --- | --- |"]
@@ -233,7 +225,26 @@ def model_card(manifest: dict[str, Any]) -> str:
     ]
     lines += [f"- `{name}`" for name in m.get("contents", [])]
     lines += ["- `manifest.json`: everything above as data, with the SHA-256 of every file"]
+    if m.get("checksums"):
+        lines += [f"- `{m['checksums']}`: the SHA-256 of every file, `manifest.json` included "
+                  "(`sha256sum -c` reads it)"]
     versions = m.get("versions", {})
     lines += ["", "Written with " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
               + f" on {m.get('platform', '?')}."]
     return "\n".join(lines) + "\n"
+
+
+def _rows_seen(m: dict[str, Any]) -> list[str]:
+    """The model card's lines on rows: fitted on fewer than the data (a time budget), or its
+    score measured on fewer than it was fitted on (a model the budget cut short)."""
+    out: list[str] = []
+    fit_rows = m.get("fit_rows")
+    if isinstance(fit_rows, int) and fit_rows < m.get("n_rows", fit_rows):
+        out.append(f"The model was fitted on {fit_rows:,} of these rows (a stratified "
+                   "subsample): the time budget ran out before it could be fitted on all.")
+    cv_rows = m.get("cv_rows")
+    if isinstance(cv_rows, int) and isinstance(fit_rows, int) and cv_rows < fit_rows:
+        out.append(f"Its cross-validated score was measured on {cv_rows:,} rows only (the "
+                   f"time budget cut it short); the model was fitted on {fit_rows:,}, so the "
+                   "score describes a smaller fit than this one.")
+    return out

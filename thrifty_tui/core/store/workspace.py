@@ -14,6 +14,7 @@ from thrifty_tui.core.events import RunFinished, RunStarted
 from thrifty_tui.core.records import ModelResult
 
 SCHEMA_VERSION = 1
+OWNER_COLUMNS = (("owner_pid", "INTEGER"), ("owner_started", "INTEGER"))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +46,49 @@ CREATE TABLE IF NOT EXISTS samples (
 """
 
 
+def process_started(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux), None if unknown: with
+    the pid it names one process, even after the pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def owner_alive(pid: int | None, started: int | None) -> bool:
+    """Whether the process that owns a run is still running (False for runs of old
+    workspaces, which have no owner: the old rule, "not finished means interrupted")."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, but another user's; the pid was reused
+        return False
+    now = process_started(pid)
+    return started is None or now is None or now == started
+
+
+def workspace_problem(root: str | os.PathLike[str], err: BaseException) -> str:
+    """One line for the user saying what is wrong with the workspace and what to do."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    db = Path(root) / "thrifty.sqlite"
+    if isinstance(err, sqlite3.OperationalError) and "locked" in text:
+        return (f"the workspace {root} is locked by another program ({text}); try again once "
+                "it is done, or use another --workspace")
+    if isinstance(err, sqlite3.Error) and "full" in text:
+        return f"the disk of the workspace {root} is full ({text}); free some space"
+    if isinstance(err, sqlite3.DatabaseError) and (
+            "not a database" in text or "malformed" in text or "corrupt" in text):
+        return (f"the workspace database {db} is corrupt ({text}); move it away to start "
+                "afresh, or use another --workspace")
+    if isinstance(err, OSError):
+        return f"cannot use the workspace {root}: {err.strerror or text}"
+    return f"cannot use the workspace {root}: {type(err).__name__}: {text}"
+
+
 class Workspace:
     """The SQLite store and artifact folder of one project; one writer (the worker thread)."""
 
@@ -64,6 +108,10 @@ class Workspace:
             columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
             if "extra" not in columns:
                 self.db.execute(f"ALTER TABLE {table} ADD COLUMN extra TEXT NOT NULL DEFAULT '{{}}'")
+            if table == "runs":  # workspaces from before runs had owners
+                for name, kind in OWNER_COLUMNS:
+                    if name not in columns:
+                        self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),))
 
@@ -109,13 +157,16 @@ class Workspace:
                   n_folds: int, models: tuple[str, ...], seed: int,
                   notices: tuple[str, ...] = (), rungs: tuple[int, ...] = (),
                   excluded: tuple[str, ...] = (), max_fit_seconds: float | None = None) -> int:
+        # The owner (this process, by pid and start time): only once it is gone may another
+        # instance call the run interrupted (mark_interrupted).
         cur = self.db.execute(
             "INSERT INTO runs (path, target, task, metric, n_rows, n_folds, models, seed, notices,"
-            " started_at, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " started_at, extra, owner_pid, owner_started) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (path, target, task, metric, n_rows, n_folds, json.dumps(list(models)), seed,
              json.dumps(list(notices)), time.time(), json.dumps({
                  "rungs": list(rungs), "excluded": list(excluded),
-                 "max_fit_seconds": max_fit_seconds})))
+                 "max_fit_seconds": max_fit_seconds}), os.getpid(),
+             process_started(os.getpid())))
         return int(cur.lastrowid)
 
     def add_result(self, run_id: int, result: ModelResult) -> None:
@@ -194,10 +245,25 @@ class Workspace:
             " AND model_path != ''").fetchone()
         return row[0] if row and row[0] is not None else None
 
-    def mark_interrupted(self) -> None:
-        """Runs left 'running' by a killed process are marked so, not shown as live."""
-        self.db.execute("UPDATE runs SET status='interrupted', finished_at=?, stop_reason="
-                        "'the app stopped during the run' WHERE finished_at IS NULL", (time.time(),))
+    def mark_interrupted(self) -> list[int]:
+        """Runs left 'running' by a process that is gone (killed, crashed, the machine
+        restarted) are marked interrupted, not shown as live; runs whose owner still runs
+        (a `thrifty-tui run` beside the app) are left alone. Returns the runs marked."""
+        rows = self.db.execute("SELECT id, owner_pid, owner_started FROM runs"
+                               " WHERE finished_at IS NULL").fetchall()
+        gone = [run_id for run_id, pid, started in rows if not owner_alive(pid, started)]
+        for run_id in gone:
+            self.db.execute("UPDATE runs SET status='interrupted', finished_at=?, stop_reason="
+                            "'the process running it stopped during the run' WHERE id=? AND "
+                            "finished_at IS NULL", (time.time(), run_id))
+        return gone
+
+    def interrupt_run(self, run_id: int, reason: str) -> None:
+        """Mark run ``run_id`` interrupted (a signal stopped its process), unless it ended
+        otherwise first."""
+        self.db.execute("UPDATE runs SET status='interrupted', stop_reason=?, finished_at="
+                        "coalesce(finished_at, ?) WHERE id=? AND status IN ('running', "
+                        "'cancelled')", (reason, time.time(), run_id))
 
     # -- tuning trials (issue 5): each stored as it finishes, so a restarted run resumes ------
     _TRIALS_SCHEMA = """

@@ -332,7 +332,7 @@ def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out
     """The app's own predictions: the refit model applied to a file, written as CSV."""
     import joblib
 
-    from thrifty_tui.core.store.bundle import predict_frame
+    from thrifty_tui.core.store.predict import predict_frame
     from thrifty_tui.core.data.tables import load_table
 
     model = joblib.load(model_file)

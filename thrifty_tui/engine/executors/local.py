@@ -7,9 +7,12 @@ ends by killing the pool's children, and the next job gets fresh ones.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor, Future
 from typing import Any
@@ -20,6 +23,23 @@ from typing import Any
 # other (measured: HistGradientBoosting on 800 rows took 80 s instead of 0.7 s).
 CHILD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
              "VECLIB_MAXIMUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1"}
+
+
+# The least memory cap (RLIMIT_DATA) a child starts and fits under: Python, pandas,
+# scikit-learn and their thread pools reserve address space far above what they touch
+# (measured on car_prices: 500 MB works; 400 MB crawls with imports failing; 300 MB blames
+# the file; 200 MB cannot even compile a module).
+MIN_CHILD_MEMORY_MB = 512
+
+
+def check_memory_cap(memory_cap_mb: float | None) -> None:
+    """DataError naming the cap when it is too low for a child process to start."""
+    if memory_cap_mb is not None and memory_cap_mb < MIN_CHILD_MEMORY_MB:
+        from thrifty_tui.core.errors import DataError
+
+        raise DataError(f"a memory cap of {memory_cap_mb:g} MB per child process is too low: "
+                        f"a child needs {MIN_CHILD_MEMORY_MB} MB or more to start Python, "
+                        "pandas and scikit-learn (--max-memory-mb)")
 
 
 def default_memory_cap_mb(workers: int) -> float:
@@ -68,9 +88,44 @@ def start_resource_tracker() -> None:
             module.sys = original
 
 
-def _init_child(*args: Any) -> None:
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_WATCH_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this (child) process die when ``parent_pid`` dies, however it dies.
+
+    On Linux the kernel sends SIGKILL when the thread that started the child ends
+    (``PR_SET_PDEATHSIG``): immediate, even after ``kill -9`` of the parent or the OOM killer.
+    As that is tied to the starting thread and exists only on Linux, a daemon thread also
+    watches the parent: once this process is reparented (to init or a subreaper), the parent
+    is gone and the child kills itself. Without both, a killed ``thrifty-tui run`` left its
+    loky workers (and so the resource trackers whose pipe they hold) alive for good.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl (a libc without it): the watch remains
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="thrifty-parent-watch",
+                     daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Kill this process once its parent is no longer ``parent_pid`` (see die_with_parent)."""
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_WATCH_SECONDS)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _init_child(parent_pid: int, *args: Any) -> None:
     """``tasks.init_child`` imported in the child: the app's process never imports core.tasks
-    (pandas, scikit-learn) just to name it, which took seconds with the GIL held."""
+    (pandas, scikit-learn) just to name it, which took seconds with the GIL held. First of
+    all, the child is tied to its parent's life (die_with_parent)."""
+    die_with_parent(parent_pid)
     from thrifty_tui.core.tasks.fits import init_child
 
     init_child(*args)
@@ -92,7 +147,9 @@ class LocalExecutor:
         self._lock = threading.RLock()
 
     def set_memory_cap(self, memory_cap_mb: float | None) -> None:
-        """Use another per-child memory cap from the next task on (restarts the children)."""
+        """Use another per-child memory cap from the next task on (restarts the children);
+        DataError if it is too low for a child to start."""
+        check_memory_cap(memory_cap_mb)
         wanted = memory_cap_mb or default_memory_cap_mb(self.max_workers)
         if wanted != self.memory_cap_mb:
             self.kill()
@@ -110,7 +167,8 @@ class LocalExecutor:
             start_resource_tracker()
             self._executor = ProcessPoolExecutor(max_workers=self.max_workers,
                                                  initializer=_init_child,
-                                                 initargs=(self.memory_cap_mb, self.log_path),
+                                                 initargs=(os.getpid(), self.memory_cap_mb,
+                                                           self.log_path),
                                                  env=CHILD_ENV)
         return self._executor
 

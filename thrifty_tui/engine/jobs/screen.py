@@ -140,6 +140,7 @@ def _begin(ctx: JobContext, job: Screen, guard: BudgetGuard, problem_file: str) 
     run_id = ctx.ws.start_run(job.path, job.target, summary.task, summary.metric,
                               summary.n_rows, summary.n_folds, names, job.seed,
                               tuple(notices), rungs, excluded, job.max_fit_seconds)
+    ctx.current_run_id = run_id
     if summary.sample["method"] != "all rows":
         record_sample(ctx, job.path, summary.sample, run_id)
     run_dir = ctx.ws.run_dir(run_id)

@@ -243,6 +243,8 @@ class LeaderboardScreen(FittedFooter, Screen):
             self._show_detail()
             return
         elif isinstance(event, JobFailed) and event.job == "Screen":
+            self._started_at = None  # the run is over (UiState ended it): stop the clock
+            self._render_progress()
             self.query_one("#run-status", Static).update(f"[b red]{event.message}[/]",
                                                          layout=False)
             return
