@@ -56,36 +56,58 @@ def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class _RealStderrSys:
-    """``sys`` as loky's resource tracker sees it, but with the process's real stderr.
+class _TrackerSys:
+    """``sys`` as loky's resource tracker sees it, with ``stderr`` the workspace's log.
 
     The tracker is spawned with ``sys.stderr.fileno()``; inside a Textual app sys.stderr is a
-    capture object whose fileno() is -1, which makes the spawn fail. Patching only the
-    tracker module's ``sys`` name leaves the app's own stderr capture untouched.
+    capture object whose fileno() is -1, which makes the spawn fail; and what the tracker
+    prints (a semaphore "leaked" by children killed on purpose) must not land in the terminal,
+    drawn over the app or after the CLI's one line. Patching only the tracker modules' ``sys``
+    leaves the app's own stderr untouched.
     """
+
+    def __init__(self, stderr: Any):
+        self._stderr = stderr
 
     def __getattr__(self, name: str) -> Any:
         if name == "stderr":
-            return sys.__stderr__
+            return self._stderr
         return getattr(sys, name)
 
 
-def start_resource_tracker() -> None:
-    """Start loky's and multiprocessing's resource trackers with a valid stderr (idempotent)."""
+def start_resource_tracker(log_path: str | None = None) -> None:
+    """Start loky's and multiprocessing's resource trackers with a valid stderr: the log file
+    (the real stderr without one). Idempotent: the first call's log is kept."""
     import multiprocessing.resource_tracker as mp_tracker
 
     from joblib.externals.loky.backend import resource_tracker as loky_tracker
 
     modules = (loky_tracker, mp_tracker)
     originals = [m.sys for m in modules]
+    log = None
+    try:
+        log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
+    except OSError:
+        log = None
+    # The trackers inherit descriptor 2 (whatever sys says): point it at the log while they
+    # are spawned, a few milliseconds, so their warnings at exit go there too.
+    saved = os.dup(2) if log is not None else None
     try:
         for module in modules:
-            module.sys = _RealStderrSys()  # type: ignore[assignment]
+            module.sys = _TrackerSys(log or sys.__stderr__)  # type: ignore[assignment]
+        if log is not None:
+            log.flush()
+            os.dup2(log.fileno(), 2)
         loky_tracker.ensure_running()
         mp_tracker.ensure_running()
     finally:
         for module, original in zip(modules, originals, strict=True):
             module.sys = original
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+        if log is not None:
+            log.close()  # the trackers have their own descriptors of the file by now
 
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -164,7 +186,7 @@ class LocalExecutor:
             # Imported here: the app's process should not pay for loky before it needs it.
             from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
-            start_resource_tracker()
+            start_resource_tracker(self.log_path)
             self._executor = ProcessPoolExecutor(max_workers=self.max_workers,
                                                  initializer=_init_child,
                                                  initargs=(os.getpid(), self.memory_cap_mb,
