@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
@@ -214,10 +215,12 @@ class Worker:
             # not kill the children of the long job it runs beside).
             if isinstance(err, BrokenExecutor) and not quick:
                 self.pool.kill()
+            full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+            message = (f"the disk is full ({describe_error(err)}); free some space"
+                       if full else describe_error(err))
             if not quick:
-                self._end_open_run(describe_error(err))
-            self.emit(JobFailed(job=type(job).__name__, message=describe_error(err),
-                                user_error=False))
+                self._end_open_run(message)
+            self.emit(JobFailed(job=type(job).__name__, message=message, user_error=full))
 
     def _end_open_run(self, reason: str) -> None:
         """Mark the run a failed job leaves unfinished as failed (best effort: the workspace
