@@ -1,2 +1,0 @@
-# TEMPORARY local shim (not committed)
-from thrifty_tui.engine.executors.local import *  # noqa
