@@ -101,7 +101,7 @@ def test_killing_run_leaves_no_process_and_no_live_run(tmp_path, sig, code):
     if sig != signal.SIGKILL:
         assert "Traceback" not in err
         assert err.strip().splitlines()[-1] == "thrifty-tui: error: interrupted"
-        assert "running" not in _run_status(tmp_path / "ws")
+        assert _run_status(tmp_path / "ws") == ["interrupted"]
     else:  # the next instance knows the owner is gone
         from thrifty_tui.core.store.workspace import Workspace
 
@@ -182,7 +182,7 @@ def test_killing_the_app_restores_the_terminal_and_leaves_no_process(tmp_path, s
             after = termios.tcgetattr(master)
             assert after[3] & (termios.ICANON | termios.ECHO) == \
                 before[3] & (termios.ICANON | termios.ECHO)
-            assert "running" not in _run_status(tmp_path / "ws")
+            assert _run_status(tmp_path / "ws") == ["interrupted"]
         assert _wait_gone(tag) == []
     finally:
         try:

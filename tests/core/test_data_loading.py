@@ -266,9 +266,9 @@ TARGET_FATAL = {  # loaded fine; the target makes the problem unusable
 
 def test_fixtures_match_their_generator():
     sys.path.insert(0, str(BAD.parent))
-    from make_fixtures import fixtures
+    from make_fixtures import fixtures, more_fixtures
 
-    for name, content in fixtures().items():
+    for name, content in {**fixtures(), **more_fixtures()}.items():
         assert (BAD / name).read_bytes() == content, f"run tests/fixtures/make_fixtures.py ({name})"
 
 

@@ -130,3 +130,25 @@ def test_a_full_disk_is_named_as_such(tmp_path):
         raise AssertionError("the database grew past its cap")
     ws.close()
     assert message.startswith(f"the disk of the workspace {tmp_path} is full")
+
+
+def test_a_screen_job_failing_after_its_run_started_leaves_no_running_row(tmp_path):
+    """The run's folder cannot be made (a file is in the way): the job fails after the run
+    row was written, and the row says failed, with the reason, not running."""
+    from thrifty_tui.engine.jobs import Screen
+
+    root = tmp_path / "ws"
+    Workspace(root).close()
+    (root / "artifacts" / "runs").write_text("a file where the runs' folder goes")
+    events = Recorder()
+    worker = Worker(root, events).start()
+    try:
+        worker.submit(Screen(path=CAR_PRICES, target="Price"))
+        failed = events.wait_for_end(timeout=120)[-1]
+        assert isinstance(failed, JobFailed)
+    finally:
+        worker.shutdown()
+    db = sqlite3.connect(root / "thrifty.sqlite")
+    rows = db.execute("SELECT status, stop_reason FROM runs").fetchall()
+    db.close()
+    assert len(rows) == 1 and rows[0][0] == "failed" and rows[0][1] == failed.message

@@ -7,6 +7,7 @@ dispatch table; each job is carried out by its own module under engine/jobs, whi
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import queue
@@ -202,9 +203,13 @@ class Worker:
         except Cancelled:
             # Screen reports its own cancel as RunFinished; a job cancelled before it had
             # anything to report still needs an answer, or its caller waits forever.
+            if not quick:
+                self._end_open_run("cancelled by the user", status="cancelled")
             self.emit(JobFailed(job=type(job).__name__,
                                 message=f"{type(job).__name__} cancelled"))
         except DataError as err:
+            if not quick:
+                self._end_open_run(str(err))
             self.emit(JobFailed(job=type(job).__name__, message=str(err)))
         except sqlite3.Error as err:
             # Locked, full or corrupt: the user's to fix, and the workspace is opened afresh
@@ -224,14 +229,17 @@ class Worker:
             # not kill the children of the long job it runs beside).
             if isinstance(err, BrokenExecutor) and not quick:
                 self.executor.kill()
+            full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+            message = (f"the disk is full ({describe_error(err)}); free some space"
+                       if full else describe_error(err))
             if not quick:
-                self._end_open_run(describe_error(err))
-            self.emit(JobFailed(job=type(job).__name__, message=describe_error(err),
-                                user_error=False))
+                self._end_open_run(message)
+            self.emit(JobFailed(job=type(job).__name__, message=message, user_error=full))
 
-    def _end_open_run(self, reason: str) -> None:
-        """Mark the run a failed job leaves unfinished as failed (best effort: the workspace
-        may be what failed; then the next instance marks it interrupted)."""
+    def _end_open_run(self, reason: str, status: str = "failed") -> None:
+        """End the run a failed job leaves unfinished, as ``status`` with ``reason`` (best
+        effort: the workspace may be what failed; then the next instance marks it
+        interrupted once this process is gone)."""
         context = self._context
         run_id = context.current_run_id if context is not None else None
         if context is not None:
@@ -240,7 +248,7 @@ class Worker:
             return
         try:
             if self.ws.run_finished(run_id) is None:
-                self.ws.finish_run(RunFinished(run_id=run_id, status="failed", best_model="",
+                self.ws.finish_run(RunFinished(run_id=run_id, status=status, best_model="",
                                                best_score=math.nan, metric="", elapsed_s=0.0,
                                                stop_reason=reason))
         except sqlite3.Error:

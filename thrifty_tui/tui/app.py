@@ -126,6 +126,8 @@ class ThriftyApp(App[None]):
         self.state = UiState(target=settings.target, first_wall_s=settings.budget_s)
         self.engine_signal: Signal[Event] = Signal(self, "engine")
         self.worker: Worker | None = None
+        self._stopped_by: str | None = None  # SIGTERM or SIGHUP, once one ends the app
+        self._run_at_signal: int | None = None  # the run that was going then
         if not settings.animations:
             self.animation_level = "none"
         # What the imports made (modules, classes, Textual's styles) lives as long as the app:
@@ -175,6 +177,10 @@ class ThriftyApp(App[None]):
                 pass
 
     def _exit_on_signal(self, code: int) -> None:
+        self._stopped_by = "SIGTERM" if code == 143 else "SIGHUP"
+        run = self.state.run
+        self._run_at_signal = run.run_id if run is not None and self.state.finished is None \
+            else None
         if self.worker is not None:
             self.worker.cancel()
         self.exit(return_code=code)
@@ -214,7 +220,25 @@ class ThriftyApp(App[None]):
     def on_unmount(self) -> None:
         if self.worker is not None:
             self.worker.shutdown(timeout=10)
+            if self._stopped_by is not None:
+                self._mark_run_interrupted()
         gc.unfreeze()  # the app's objects may be collected again (tests run many apps)
+
+    def _mark_run_interrupted(self) -> None:
+        """The run a signal stopped is `interrupted`, as `thrifty-tui run` marks it (the
+        worker, told to cancel, ended it as `cancelled`, which is what `x` does)."""
+        if self._run_at_signal is None:
+            return  # no run was going when the signal came
+        from thrifty_tui.core.store.workspace import Workspace
+
+        try:
+            ws = Workspace(self.settings.workspace)
+            try:
+                ws.interrupt_run(self._run_at_signal, f"stopped by {self._stopped_by}")
+            finally:
+                ws.close()
+        except Exception:  # noqa: BLE001 - at exit; the next open marks it if need be
+            pass
 
     def submit(self, job: Job) -> None:
         """Hand a job to the worker (the only way screens cause work)."""

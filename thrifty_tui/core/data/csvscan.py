@@ -35,7 +35,7 @@ from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported for the lo
     sniff_delimiter,
     zip_member,
 )
-from thrifty_tui.core.data.sniff import whole_file_encoding
+from thrifty_tui.core.data.textcheck import TextReport
 
 MAX_LINE_BYTES = 16 << 20  # DuckDB rejects longer rows; its default (2 MB) is too short for text
 BUFFER_BYTES = 32 << 20  # DuckDB sizes its read buffers from this (RSS grows with it)
@@ -181,6 +181,18 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     elif compression not in (None, "gzip") or encoding == "cp1252" or mixed:
         plan = plan.plain_copy()
     return plan
+
+
+def whole_file_encoding(path: Path, compression: str | None
+                        ) -> tuple[str, list[str], TextReport]:
+    """:func:`textcheck.whole_file_encoding` of the file at ``path`` (decompressed)."""
+    from thrifty_tui.core.data import textcheck
+
+    try:
+        with open_bytes(path, compression) as raw:
+            return textcheck.whole_file_encoding(path.name, raw)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path.name}: cannot decompress ({err})") from err
 
 
 @dataclass(frozen=True)

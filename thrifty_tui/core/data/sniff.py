@@ -20,13 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from thrifty_tui.core.data.textcheck import (
-    TextReport,
-    bad_bytes_note,
-    nul_note,
-    scan_blocks,
-    scan_stream,
-)
+from thrifty_tui.core.data.textcheck import scan_blocks
 from thrifty_tui.core.errors import DataError, check_path
 
 HEAD_BYTES = 1 << 20
@@ -290,23 +284,3 @@ def estimate_shape(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     bytes_per_row = sum(len(line) + 1 for line in complete) / len(complete)
     size = p.stat().st_size * (6 if kind.compression else 1)
     return max(1, int(size / bytes_per_row)), columns
-
-
-def whole_file_encoding(path: Path, compression: str | None
-                        ) -> tuple[str, list[str], TextReport]:
-    """'utf-8' or 'cp1252' judged on every byte of the file, the notes (bad bytes replaced,
-    NUL bytes, another encoding), and the scan. Windows-1252 only when the file as a whole
-    is not UTF-8: one cut or damaged character must not turn every "café" into "cafÃ©"."""
-    try:
-        with open_bytes(path, compression) as raw:
-            report = scan_stream(raw)
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path.name}: cannot decompress ({err})") from err
-    notices = [nul_note(path.name, report)] if report.nul_count else []
-    if report.is_utf8:
-        if report.bad_count:
-            notices.append(bad_bytes_note(path.name, report))
-        return "utf-8", notices, report
-    line = report.bad_lines[0] if report.bad_lines else 1
-    notices.append(f"{path.name} is not UTF-8 (line {line}); read it as Windows-1252 (cp1252)")
-    return "cp1252", notices, report

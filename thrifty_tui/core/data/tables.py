@@ -270,8 +270,12 @@ def _first_line(err: BaseException) -> str:
 
 def _load_json(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
     """JSON Lines (one object per line), or a JSON array of objects."""
-    from thrifty_tui.core.data.csvscan import detect_encoding, open_bytes, read_head
-    from thrifty_tui.core.data.sniff import whole_file_encoding
+    from thrifty_tui.core.data.csvscan import (
+        detect_encoding,
+        open_bytes,
+        read_head,
+        whole_file_encoding,
+    )
 
     head = read_head(p, kind.compression)
     if not head.strip():

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-
 BLOCK_BYTES = 8 << 20
 SHOWN_LINES = 5  # lines named in a note; the count says how many more
 
@@ -139,3 +138,19 @@ def scan_stream(stream: object, block_bytes: int = BLOCK_BYTES) -> TextReport:
             yield block
 
     return scan_blocks(blocks())
+
+
+def whole_file_encoding(name: str, raw: object) -> tuple[str, list[str], TextReport]:
+    """'utf-8' or 'cp1252' judged on every byte of the stream ``raw`` (the file ``name``,
+    decompressed), the notes (bad bytes replaced, NUL bytes, another encoding), and the scan.
+    Windows-1252 only when the file as a whole is not UTF-8: one cut or damaged character
+    must not turn every "café" into "cafÃ©"."""
+    report = scan_stream(raw)
+    notices = [nul_note(name, report)] if report.nul_count else []
+    if report.is_utf8:
+        if report.bad_count:
+            notices.append(bad_bytes_note(name, report))
+        return "utf-8", notices, report
+    line = report.bad_lines[0] if report.bad_lines else 1
+    notices.append(f"{name} is not UTF-8 (line {line}); read it as Windows-1252 (cp1252)")
+    return "cp1252", notices, report
