@@ -81,6 +81,8 @@ class BudgetScreen(FittedFooter, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#rules", DataTable)
+        # Read-only: focused, it would take Enter ("accept") for its own row selection.
+        table.can_focus = False
         table.add_column("rule", key="rule", width=20)
         table.add_column("set", key="set", width=8)
         table.add_column("state", key="state", width=7)

@@ -88,6 +88,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         """Redraw everything from the app's state (on mount, after a restore, on re-sort)."""
         state = self.app.state
         table = self.query_one("#board", DataTable)
+        highlighted = self.selected_model()
         table.clear()
         if state.run is None:
             return
@@ -99,6 +100,9 @@ class LeaderboardScreen(FittedFooter, Screen):
             if name not in state.results:
                 self._put_racing(name)
         self._mark_best()
+        if highlighted is not None and highlighted in table.rows:
+            # The cursor follows the model, not the row number it had before a re-sort.
+            table.move_cursor(row=table.get_row_index(highlighted), animate=False)
         self._render_progress()
         self._show_detail()
 
