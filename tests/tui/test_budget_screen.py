@@ -60,6 +60,11 @@ async def test_rules_from_the_dashboard_stop_the_run_and_the_verdict_shows(make_
         assert "CPU-s" in text_of(app, "#cost")
         title = text_of(app, "#budget-title")
         assert f"run {view.run_id}" in title and view.update.best_model in title
+        # "Enter accepts the model and exports it", straight away (no focus trick needed).
+        from thrifty_tui.tui.screens.export import ExportDialog
+
+        await pilot.press("enter")
+        assert isinstance(app.screen, ExportDialog)
 
 
 async def test_a_wrong_rules_line_is_refused_and_changes_nothing(make_app):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 SIZE = (80, 24)
 
@@ -15,3 +16,29 @@ async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) 
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.05)
+
+
+def fixed_workspace(root: Path, ties: tuple[str, ...] = ()) -> Path:
+    """A workspace holding one finished run with known results (no fitting, no timings)."""
+    from thrifty_tui.core.events import RunFinished
+    from thrifty_tui.core.records import ModelResult
+    from thrifty_tui.core.workspace import Workspace
+
+    ws = Workspace(root)
+    run_id = ws.start_run("sample_data/gss_wages.csv", "gender", "classification",
+                          "balanced_accuracy", 3000, 5,
+                          ("baseline (dummy)", "linear", "decision tree", "hist gradient boosting"),
+                          0)
+    rows = [
+        ModelResult("baseline (dummy)", "done", (0.5,) * 5, 0.2, baseline=True),
+        ModelResult("linear", "done", (0.74, 0.75, 0.73, 0.76, 0.745), 0.4),
+        ModelResult("decision tree", "failed", (), 0.1, error="ValueError: example failure"),
+        ModelResult("hist gradient boosting", "done", (0.77, 0.78, 0.775, 0.77, 0.78), 1.3),
+    ]
+    for row in rows:
+        ws.add_result(run_id, row)
+    ws.finish_run(RunFinished(run_id=run_id, status="done", best_model="hist gradient boosting",
+                              best_score=0.775, metric="balanced_accuracy", elapsed_s=3.2,
+                              stop_reason="all models screened", model_path=""))
+    ws.close()
+    return root

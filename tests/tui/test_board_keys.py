@@ -1,0 +1,30 @@
+"""The leaderboard's keys on a run read back from the workspace (no fitting): issue 21."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+from tui_helpers import SIZE, fixed_workspace, wait_for
+
+from thrifty_tui.config import make_settings
+from thrifty_tui.tui.app import create_app
+
+
+def _app(workspace):
+    return create_app(make_settings(str(workspace), max_procs=1, animations=False))
+
+
+async def test_sorting_keeps_the_highlighted_model(tmp_path):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        table = app.screen.query_one("#board", DataTable)
+        await pilot.press("down")  # "linear", second in arrival order
+        assert app.screen.selected_model() == "linear"
+        for sort_by in ("score", "fit time", "arrival"):
+            await pilot.press("o")
+            assert app.screen.sort_by == sort_by
+            assert app.screen.selected_model() == "linear", sort_by
+        await pilot.press("o")  # by score: hist gradient boosting, linear, baseline, tree
+        assert table.cursor_row == 1
