@@ -47,6 +47,9 @@ class BudgetScreen(FittedFooter, Screen):
     FOOTER_DROP = ("label", "load", "board")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
+    # Nothing is focused on arrival: Textual's auto focus picked the hidden rules input, and a
+    # focused input takes Enter (meant to accept the run's model). `r` focuses the input.
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         Binding("r", "edit_rules", "Rules", id="budget-rules"),
