@@ -114,6 +114,9 @@ class ThriftyApp(App[None]):
         Binding("e", "export", "Export", id="export"),
         Binding("a", "switch_mode('label')", "Label", id="label"),
         Binding("d", "switch_mode('budget')", "Budget", id="budget"),
+        Binding("u", "runs", "Runs", id="runs"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="screenshot"),
     ]
 
     def __init__(self, settings: Settings):
@@ -121,11 +124,16 @@ class ThriftyApp(App[None]):
             self.DEFAULT_MODE = "label"
         super().__init__()
         self.settings = settings
-        self.state = UiState(target=settings.target, first_wall_s=settings.budget_s)
+        self.state = UiState(target=settings.target, first_wall_s=settings.budget_s,
+                             first_rules=settings.rules)
         self.engine_signal: Signal[Event] = Signal(self, "engine")
         self.worker: Worker | None = None
         if not settings.animations:
             self.animation_level = "none"
+        if settings.theme:
+            self.theme = settings.theme
+        if settings.keymap:
+            self.set_keymap(dict(settings.keymap))
         # What the imports made (modules, classes, Textual's styles) lives as long as the app:
         # out of the collector's passes, the full pass that start-up triggers walks only what
         # is new (it took ~25 ms of the first frame's time over the whole heap).
@@ -189,6 +197,37 @@ class ThriftyApp(App[None]):
         if self.worker is not None:
             self.worker.shutdown(timeout=10)
         gc.unfreeze()  # the app's objects may be collected again (tests run many apps)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """ctrl+s and the palette's Screenshot: an SVG in the screenshot folder (thrifty.toml's
+        screenshot_dir, else ~/Downloads when it exists, else the current folder)."""
+        from thrifty_tui.config import screenshot_folder
+
+        try:
+            folder = path or str(screenshot_folder(self.settings))
+        except OSError as err:
+            self.notify(f"cannot use the screenshot folder: {err}", title="Screenshot",
+                        severity="error")
+            return None
+        return super().deliver_screenshot(filename, folder, time_format)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.deliver_screenshot(filename, path)
+
+    def action_help(self) -> None:
+        """The help screen of the screen shown: its keys, what they do, the CLI's commands."""
+        from thrifty_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_runs(self) -> None:
+        """Every run of the workspace; Enter exports the highlighted run's best."""
+        from thrifty_tui.tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
 
     def submit(self, job: Job) -> None:
         """Hand a job to the worker (the only way screens cause work)."""
@@ -323,6 +362,10 @@ class ThriftyApp(App[None]):
         yield SystemCommand("Cancel run", "Stop the running screening (x)", self.action_cancel_run)
         yield SystemCommand("Export bundle", "Write the best model as a bundle (e)",
                             self.action_export)
+        yield SystemCommand("Runs", "Every run of the workspace; export any run's best (u)",
+                            self.action_runs)
+        yield SystemCommand("Help", "The keys of this screen and the CLI's commands (? or F1)",
+                            self.action_help)
 
 
 def create_app(settings: Settings) -> ThriftyApp:

@@ -44,6 +44,7 @@ class UiState:
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     ties: tuple[str, ...] = ()
     first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
+    first_rules: tuple[tuple[str, object], ...] = ()  # thrifty.toml's [budget] rules
     _budget: BudgetView | None = field(default=None, repr=False)
     _rules: Budget | None = field(default=None, repr=False)
 
@@ -60,9 +61,12 @@ class UiState:
     def rules(self) -> Budget:
         """The done rules for the next run (set on the dashboard)."""
         if self._rules is None:
-            from thrifty_tui.core.budget import Budget
+            from thrifty_tui.core.budget import budget_from_mapping
 
-            self._rules = Budget(wall_s=self.first_wall_s)
+            rules = dict(self.first_rules)
+            if self.first_wall_s is not None:
+                rules["seconds"] = self.first_wall_s
+            self._rules = budget_from_mapping(rules, "thrifty.toml [budget]")
         return self._rules
 
     @rules.setter

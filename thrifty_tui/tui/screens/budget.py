@@ -44,7 +44,7 @@ class BudgetScreen(FittedFooter, Screen):
     """Gauges for time and fits, best-so-far over time, each rule, the verdict, the cost."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("label", "load", "board")
+    FOOTER_DROP = ("runs", "label", "load", "board")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
     # Nothing is focused on arrival: Textual's auto focus picked the hidden rules input, and a

@@ -66,7 +66,7 @@ class LabelScreen(FittedFooter, Screen):
     """Label the rows of a file with single keys; undo, skip, search; learn while labeling."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("budget", "board", "load", "export")
+    FOOTER_DROP = ("runs", "budget", "board", "load", "export")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
@@ -84,6 +84,8 @@ class LabelScreen(FittedFooter, Screen):
         Binding("r", "prompt('edit')", "Edit labels", show=False, id="label-edit"),
         Binding("s", "train", "Screen labels", id="label-screen"),
         Binding("escape", "clear", "Clear", show=False, id="label-clear"),
+        # `?` marks an item unsure here: help is F1 on this screen.
+        Binding("f1", "app.help", "Help", id="label-help"),
     ]
 
     def __init__(self) -> None:

@@ -43,7 +43,7 @@ class LeaderboardScreen(FittedFooter, Screen):
     """Models and their cross-validated scores; the best is starred, its equals marked ≈."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("label", "load", "weak")
+    FOOTER_DROP = ("runs", "label", "load", "weak")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 

@@ -51,7 +51,7 @@ class LoadScreen(FittedFooter, Screen):
 
     # At 80 columns not every key fits while a load or a run can be cancelled (x) or a model
     # exported (e): greyed keys leave the footer first, then these (they still work).
-    FOOTER_DROP = ("budget", "label", "sample-size", "board")
+    FOOTER_DROP = ("runs", "budget", "label", "sample-size", "board")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_picker", "Open", id="open"),
         Binding("t", "cycle_task", "Task", id="task"),
