@@ -28,3 +28,21 @@ async def test_sorting_keeps_the_highlighted_model(tmp_path):
             assert app.screen.selected_model() == "linear", sort_by
         await pilot.press("o")  # by score: hist gradient boosting, linear, baseline, tree
         assert table.cursor_row == 1
+
+
+async def test_why_no_mean_row_and_a_budget_overrun_in_words(tmp_path):
+    """≈ rows without a "mean of …" row say why; a run past its budget says by how much."""
+    from thrifty_tui.core.events import LeaderTies
+    from thrifty_tui.tui.bridge import EngineEvent
+
+    app = _app(fixed_workspace(tmp_path / "ws"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b")
+        app.post_message(EngineEvent(LeaderTies(run_id=1, leader="hist gradient boosting",
+                                                ties=("linear",))))
+        await pilot.pause(0.1)
+        app.screen._render_progress()
+        text = str(app.screen.query_one("#run-status").render())
+        assert "no mean of the ≈ rows" in text, text
+        assert "cross-validated on all" in text, text

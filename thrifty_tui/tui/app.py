@@ -292,12 +292,21 @@ class ThriftyApp(App[None]):
 
         self.state.screen_pending = True
         self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
-                              seed=self.settings.seed, budget_s=self.state.rules.wall_s,
+                              metric=self._metric_for(dataset), seed=self.settings.seed, budget_s=self.state.rules.wall_s,
                               budget=self.state.rules,
                               sample_rows=self.state.sample_rows,
                               roles=tuple(sorted(self.state.roles.items()))))
         self.refresh_bindings()
         self.switch_mode("board")
+
+    def _metric_for(self, dataset: Any) -> str | None:
+        """thrifty.toml's metric when it suits the task (else the task's default)."""
+        metric = self.settings.metric
+        regression = ("r2", "rmse", "mae")
+        task = self.state.task or getattr(dataset, "suggested_task", None)
+        if metric is None or task is None:
+            return metric
+        return metric if (metric in regression) == (task == "regression") else None
 
     def action_cancel_run(self) -> None:
         if self.state.loading is not None and not self.state.run_active:

@@ -43,6 +43,7 @@ class UiState:
     progress: RunProgress | None = None
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     ties: tuple[str, ...] = ()
+    notices: list[str] = field(default_factory=list)  # the current run's notices, in order
     first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
     first_rules: tuple[tuple[str, object], ...] = ()  # thrifty.toml's [budget] rules
     _budget: BudgetView | None = field(default=None, repr=False)
@@ -82,6 +83,29 @@ class UiState:
         return (self.finished is not None and self.finished.status == "done"
                 and bool(self.finished.model_path) and self.exporting is None)
 
+    def why_no_mean(self) -> str:
+        """Why the finished run has no "mean of …" row though models are marked ≈ ('' when it
+        has one, or nothing is tied)."""
+        if self.run is None or self.finished is None or not self.ties:
+            return ""
+        if any(m.startswith("mean of ") for m in self.results):
+            return ""
+        said = next((n for n in self.notices if n.startswith("no mean of")), "")
+        if said:
+            return said
+        full = self.run.rungs[-1] if self.run.rungs else self.run.n_rows
+        best = self.best
+        leaders = {*self.ties, *([best.model] if best is not None else [])}
+        on_all = [m for m in leaders if m in self.results and self.results[m].rows == full
+                  and len(self.results[m].fold_scores) == self.run.n_folds]
+        if len(on_all) < 2:
+            return (f"no mean of the ≈ rows: {len(on_all)} of them cross-validated on all "
+                    f"{full:,} rows (a mean needs two; the others stopped at a smaller rung)")
+        if self.budget.update is not None and self.budget.update.wall_s:
+            return ("no mean of the ≈ rows: scoring it would have pushed the best model's "
+                    "fit past the time budget")
+        return "no mean of the ≈ rows: their out-of-fold predictions were not kept"
+
     @property
     def best(self) -> ModelResult | None:
         from thrifty_tui.core.records import best_result
@@ -93,7 +117,7 @@ class UiState:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, ExportStarted, JobFailed, LabelingOpened,
             LabelSaved, LeaderTies, LearningUpdated, LoadProgress, ModelDiagnosed, ModelScored,
-            ModelStarted, ModelUpdate, RunFinished, RunProgress, RunStarted,
+            ModelStarted, ModelUpdate, Notice, RunFinished, RunProgress, RunStarted,
         )
         from thrifty_tui.tui.widgets.label_view import fold_labeling
 
@@ -118,6 +142,7 @@ class UiState:
             self.run, self.results, self.running, self.finished = event, {}, [], None
             self.screen_pending = False
             self.racing, self.progress, self.diagnostics, self.ties = {}, None, {}, ()
+            self.notices = []
         elif isinstance(event, ModelStarted):
             self.running.append(event.model)
         elif isinstance(event, ModelUpdate):
@@ -129,6 +154,9 @@ class UiState:
                 self.diagnostics[event.model] = event.diagnostics
         elif isinstance(event, LeaderTies):
             self.ties = event.ties
+        elif isinstance(event, Notice):
+            if self.run is not None and self.finished is None:
+                self.notices.append(event.message)
         elif isinstance(event, ModelScored):
             self.results[event.result.model] = event.result
             if event.result.model in self.running:

@@ -20,8 +20,8 @@ from thrifty_tui.core.events import (
 )
 from thrifty_tui.core.records import ModelResult
 
-COLUMNS = (("best", "", 1), ("model", "model", 22), ("score", "score (mean ± std)", 17),
-           ("tie", "≈", 1), ("rows", "rows", 7), ("fit", "fit s", 6), ("status", "status", 8))
+COLUMNS = (("best", "", 1), ("model", "model", 22), ("score", "CV score ± std", 17),
+           ("tie", "≈", 1), ("rows", "rows", 7), ("fit", "fit s", 6), ("status", "status", 10))
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "skipped": "dim",
                 "running": "cyan", "racing": "cyan", "timeout": "bold red", "oom": "bold red",
                 "dropped": "dim yellow", "queued": "dim"}
@@ -197,7 +197,12 @@ class LeaderboardScreen(FittedFooter, Screen):
             cost = (f" · {update.cost.cpu_s:.0f} CPU-s" + (
                 f" · {update.cost.money:.3f}" if update.cost.money is not None else "")
                 if update is not None and update.run_id == f.run_id else "")
-            text = f"{f.status} in {f.elapsed_s:.1f} s{cost} · {f.stop_reason}"
+            wall = update.wall_s if update is not None and update.run_id == f.run_id else None
+            over = (f", {f.elapsed_s - wall:.1f} s over the {wall:g} s budget"
+                    if wall and f.elapsed_s > wall + 0.05 else "")
+            why = state.why_no_mean()
+            text = (f"{f.status} in {f.elapsed_s:.1f} s{over}{cost} · {f.stop_reason}"
+                    + (f"\n{why}" if why else ""))
         else:
             progress = state.progress
             if progress is not None:
@@ -212,7 +217,10 @@ class LeaderboardScreen(FittedFooter, Screen):
             done = len(state.results)
             text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}"
                     " · x cancels")
-        self.query_one("#run-status", Static).update(text, layout=False)  # fixed size
+        # While a run goes the line keeps its size (no re-layout twice a second); the finished
+        # line may wrap to a second one.
+        self.query_one("#run-status", Static).update(text,
+                                                     layout=state.finished is not None)
 
     def _tick(self) -> None:
         if self.app.state.run_active:
