@@ -291,6 +291,7 @@ class ThriftyApp(App[None]):
         from thrifty_tui.engine.jobs import Screen as ScreenJob
 
         self.state.screen_pending = True
+        self.state.budget.pending_rules = self.state.rules
         self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
                               metric=self._metric_for(dataset), seed=self.settings.seed, budget_s=self.state.rules.wall_s,
                               budget=self.state.rules,

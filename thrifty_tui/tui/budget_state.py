@@ -73,14 +73,18 @@ class BudgetView:
     trials: list[TrialFinished] = field(default_factory=list)
     projection: ProjectionReady | None = None
     finished: RunFinished | None = None
+    rules: Budget | None = None  # the rules the run was started with
+    pending_rules: Budget | None = None  # the rules of a run asked for, until it starts
 
     def apply(self, event: Event) -> bool:
         """Fold one event; True when the dashboard should redraw."""
         if isinstance(event, RunStarted):
+            pending = self.pending_rules
             for f in fields(self):
                 setattr(self, f.name, f.default_factory() if callable(f.default_factory)
                         else f.default)
             self.run_id, self.metric = event.run_id, event.metric
+            self.rules = pending
             return True
         if isinstance(event, BudgetUpdate):
             self.update = event
