@@ -42,3 +42,22 @@ def fixed_workspace(root: Path, ties: tuple[str, ...] = ()) -> Path:
                               stop_reason="all models screened", model_path=""))
     ws.close()
     return root
+
+
+def fixed_diagnostics(model: str, importances: bool = True):
+    """A classification model's diagnostics with known numbers (no fitting)."""
+    from thrifty_tui.core.diagnostics import ClassScore, Curve, Diagnostics
+
+    curve = Curve("male", (0.0, 0.2, 0.5, 1.0), (0.0, 0.6, 0.85, 1.0), 0.81)
+    return Diagnostics(
+        model=model, task="classification",
+        metrics=(("balanced_accuracy", 0.775), ("accuracy", 0.79), ("roc_auc", 0.81)),
+        labels=("female", "male"), confusion=((1100, 400), (230, 1270)),
+        roc=(curve,), pr=(Curve("male", (0.0, 0.5, 1.0), (1.0, 0.8, 0.5), 0.78),),
+        per_class=(ClassScore("female", 0.83, 0.73, 0.78, 1500),
+                   ClassScore("male", 0.76, 0.85, 0.80, 1500)),
+        importances=(("education", 0.061), ("occupation", 0.044), ("age", 0.012))
+        if importances else (),
+        importance_kind="permutation importance (3 shuffles per column)" if importances else
+        "not computed: 30 columns, about 2.4 s (over 1.0 s)",
+        learning_curve=((500, 0.71), (1000, 0.75), (3000, 0.775)))

@@ -44,11 +44,15 @@ class DiagnosticsScreen(FittedFooter, Screen):
         yield Static("", id="diag-title", classes="screen-title")
         with Horizontal(id="diag-body"):
             yield DiagnosticsPlot(id="diag-plot")
+            yield Static("", id="diag-empty")
             with Vertical(id="diag-side"):
                 yield Static("", id="diag-metrics")
         yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.show)  # the plot knows its width after the first layout
+
+    def on_resize(self) -> None:
         self.show()
 
     def show(self) -> None:
@@ -74,6 +78,17 @@ class DiagnosticsScreen(FittedFooter, Screen):
                 f"{n[:14]:<14} {v:+.4f}" for n, v in diag.importances[:10])
                 or escape(diag.importance_kind))
         side.update(side_text)
+        # No importances (too dear to compute in the time allowed): the reason, not an empty box.
+        empty = kind == "importance" and not diag.importances
+        plot.display = not empty
+        message = self.query_one("#diag-empty", Static)
+        message.display = empty
+        if empty:
+            message.update(f"[b]Importances not computed[/b]\n\n{escape(diag.importance_kind)}"
+                           "\n\n[dim]Permutation importances shuffle each column and score "
+                           "again; they are skipped when that would take longer than a second "
+                           "or half the model's fit. The other plots (← →) are complete.[/dim]")
+            return
         if kind == BOARD_KIND:
             points = [(r.fit_seconds, r.mean, r.model) for r in state.results.values()
                       if r.fold_scores and r.status == "done"]
