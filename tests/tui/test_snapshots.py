@@ -1,20 +1,33 @@
-"""One SVG snapshot per screen at 80x24 (deterministic: no blink, fixed data, fixed results)."""
+"""One SVG snapshot per screen and key state at 80x24 (deterministic: no blink, fixed data,
+recorded results and events, a frozen clock)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import snapshot_states as states
 from tui_helpers import fixed_workspace, wait_for
 
 from thrifty_tui.config import make_settings
 from thrifty_tui.tui.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
+SIZE = (80, 24)
 
 
 def _app(workspace: Path, path: str | None = None, target: str | None = None):
     return create_app(make_settings(str(workspace), path=path, target=target, max_procs=1,
                                     animations=False))
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    """The board's elapsed seconds do not move; the export's default folder is fixed."""
+    from thrifty_tui.tui.screens import leaderboard
+
+    monkeypatch.setattr(leaderboard, "time", states.FrozenClock)
+    monkeypatch.chdir("/")
 
 
 def test_load_screen(snap_compare, tmp_path, monkeypatch):
@@ -26,8 +39,10 @@ def test_load_screen(snap_compare, tmp_path, monkeypatch):
         await wait_for(pilot, lambda: app.state.dataset is not None
                        and app.screen.query_one("#columns").option_count > 0)
         await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
 def test_leaderboard_screen(snap_compare, tmp_path):
@@ -37,5 +52,87 @@ def test_leaderboard_screen(snap_compare, tmp_path):
         await wait_for(pilot, lambda: app.state.finished is not None)
         await pilot.press("b")
         await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_leaderboard_live(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await pilot.press("b")
+        await states.live_run(pilot, app)
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+@pytest.mark.parametrize("plot", range(7))  # confusion roc pr per-class importance learning models
+def test_diagnostics_plot(snap_compare, tmp_path, frozen, plot):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await states.finished_run(pilot, app)
+        await pilot.press("b", "down", "down", "down", "enter")
+        await pilot.press(*["right"] * plot)
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_budget_running(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await states.live_run(pilot, app)
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_budget_done(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await states.budget_done(pilot, app)
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_export_dialog(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws", model_path="model.joblib"))
+
+    async def ready(pilot):
+        await states.finished_run(pilot, app)
+        await pilot.press("b", "e")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_help_on_the_leaderboard(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b", "question_mark")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)

@@ -18,7 +18,7 @@ async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) 
         await pilot.pause(0.05)
 
 
-def fixed_workspace(root: Path, ties: tuple[str, ...] = ()) -> Path:
+def fixed_workspace(root: Path, model_path: str = "") -> Path:
     """A workspace holding one finished run with known results (no fitting, no timings)."""
     from thrifty_tui.core.events import RunFinished
     from thrifty_tui.core.records import ModelResult
@@ -39,7 +39,7 @@ def fixed_workspace(root: Path, ties: tuple[str, ...] = ()) -> Path:
         ws.add_result(run_id, row)
     ws.finish_run(RunFinished(run_id=run_id, status="done", best_model="hist gradient boosting",
                               best_score=0.775, metric="balanced_accuracy", elapsed_s=3.2,
-                              stop_reason="all models screened", model_path=""))
+                              stop_reason="all models screened", model_path=model_path))
     ws.close()
     return root
 

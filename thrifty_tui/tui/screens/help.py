@@ -75,8 +75,8 @@ class HelpScreen(ModalScreen[None]):
         for command, what in COMMANDS:
             commands.add_row(command, what)
         with Vertical(id="help-box"):
-            yield Static(f"[b]Help · {name}[/b]  [dim]greyed: not available now · "
-                         f"Escape closes · ctrl+p: every action[/dim]", id="help-title")
+            yield Static(f"[b]Help · {name}[/b]  [dim]Esc closes · greyed: not now · "
+                         f"^p: all actions[/dim]", id="help-title")
             with VerticalScroll(id="help-scroll"):
                 yield Static(table, id="help-keys")
                 yield Static("\n[b]Headless[/b]  [dim]every command has --help with an "
