@@ -54,9 +54,9 @@ def fit_forest(frame, trees: int, min_leaf: int):
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import Pipeline
 
-    from thrifty_tui.core.features import tree_features
+    from thrifty_tui.core.learn.features import tree_features
     from thrifty_tui.core.records import USABLE_ROLES
-    from thrifty_tui.core.schema import infer_schema
+    from thrifty_tui.core.data.schema import infer_schema
 
     schema = tuple(c for c in infer_schema(frame, target=TARGET) if c.role in USABLE_ROLES)
     model = Pipeline([("features", tree_features(schema)), ("model", RandomForestClassifier(
@@ -71,10 +71,10 @@ def record_run(ws: Path, data: Path, frame, model, schema) -> int:
     """The workspace of a finished run whose refit model is ``model``, as the worker leaves it."""
     import joblib
 
-    from thrifty_tui.core.data import fingerprint_file
+    from thrifty_tui.core.data.tables import fingerprint_file
     from thrifty_tui.core.events import RunFinished
     from thrifty_tui.core.records import ModelResult
-    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.core.store.workspace import Workspace
 
     store = Workspace(ws)
     run_id = store.start_run(str(data), TARGET, "classification", "balanced_accuracy",
@@ -161,8 +161,8 @@ async def measure(ws: Path, run_id: int, out_dir: Path, idle_seconds: float) -> 
         results["'Bundle written' toast shown, cleared"] = after
 
         # The alternative: the same write in a thread of the app's own process.
-        from thrifty_tui.core.bundle import read_bundle
-        from thrifty_tui.core.tasks import export_bundle
+        from thrifty_tui.core.store.bundle import read_bundle
+        from thrifty_tui.core.tasks.fits import export_bundle
 
         manifest, _ = read_bundle(results["_bundle"].path)
         model_file = str(ws / "artifacts" / "runs" / str(run_id) / "model.joblib")

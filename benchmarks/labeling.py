@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from thrifty_tui.config import SAMPLE_DIR, make_settings
-from thrifty_tui.core import active
-from thrifty_tui.core.labels import LabelStore
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.tasks import active
+from thrifty_tui.core.store.labels import LabelStore
+from thrifty_tui.core.store.workspace import Workspace
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 HEADING = "## Labeling (issue 6)"
@@ -112,9 +112,9 @@ def pct(values: list[float], q: float) -> float:
 
 # -- oracle simulation ------------------------------------------------------------------------
 def features(frame: pd.DataFrame):
-    from thrifty_tui.core.features import linear_features
+    from thrifty_tui.core.learn.features import linear_features
     from thrifty_tui.core.records import USABLE_ROLES
-    from thrifty_tui.core.schema import infer_schema
+    from thrifty_tui.core.data.schema import infer_schema
 
     schema = [c for c in infer_schema(frame) if c.role in USABLE_ROLES]
     return linear_features(schema).fit_transform(frame[[c.name for c in schema]])

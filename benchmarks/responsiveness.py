@@ -173,9 +173,9 @@ async def lag_during_screening(data: str, target: str, idle_seconds: float) -> d
 
             # The alternative: the same fits in a thread of this process (GIL shared with UI).
             probe.samples = []
-            from thrifty_tui.core.data import load_table
-            from thrifty_tui.core.screening import evaluate, make_problem
-            from thrifty_tui.core.zoo import models_for
+            from thrifty_tui.core.data.tables import load_table
+            from thrifty_tui.core.learn.screening import evaluate, make_problem
+            from thrifty_tui.core.learn.zoo import models_for
 
             problem = make_problem(load_table(data).frame, target)
             fits = threading.Thread(

@@ -64,17 +64,17 @@ method, path, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv
 start = time.perf_counter()
 source = None
 if method == "thrifty-stratified":
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.sampling import sample_file
     frame, record = sample_file(path, n, stratify="label", seed=seed, min_per_class=10)
     source = {label: k for label, k, _ in record.classes}
     extra = {"passes": record.passes}
 elif method == "thrifty-random":
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.sampling import sample_file
     frame, record = sample_file(path, n, seed=seed)
     extra = {"passes": record.passes}
 elif method == "pandas":
     import pandas as pd
-    from thrifty_tui.core.sampling import stratified_sample
+    from thrifty_tui.core.data.sampling import stratified_sample
     everything = pd.read_csv(path)
     source = everything["label"].value_counts().to_dict()
     frame = stratified_sample(everything, n, "label", seed=seed, min_per_class=10)

@@ -150,8 +150,8 @@ def child_halving(a: argparse.Namespace) -> None:
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV, KFold, StratifiedKFold
 
-    from thrifty_tui.core.schema import infer_schema
-    from thrifty_tui.core.zoo import load_zoo, spec_by_name
+    from thrifty_tui.core.data.schema import infer_schema
+    from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 
     X_train, y_train, X_test, y_test, _ = sb.load_split(Path(a.folder), a.target, a.task)
     spec = spec_by_name("hist gradient boosting", load_zoo("default"))

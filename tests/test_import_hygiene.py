@@ -56,7 +56,7 @@ print(json.dumps({{"loaded": loaded,
 
 
 def _modules(package) -> list[str]:
-    names = [f"{package.__name__}.{m.name}" for m in pkgutil.iter_modules(package.__path__)]
+    names = [m.name for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")]
     assert names, package
     return sorted(names)
 
@@ -75,8 +75,8 @@ ENGINE = _modules(thrifty_tui.engine)
 
 
 def test_the_layers_are_discovered():
-    for name in ("data", "schema", "features", "zoo", "screening", "tasks", "bundle",
-                 "workspace", "events", "records", "errors"):
+    for name in ("data.tables", "data.schema", "learn.features", "learn.zoo", "learn.screening",
+                 "tasks.fits", "store.bundle", "store.workspace", "events", "records", "errors"):
         assert f"thrifty_tui.core.{name}" in CORE
     for name in ("jobs", "pool", "worker", "screen_run"):
         assert f"thrifty_tui.engine.{name}" in ENGINE
@@ -97,8 +97,9 @@ def test_core_and_engine_do_not_import_textual_or_rich():
     ["thrifty_tui"],
     ["thrifty_tui.core.events", "thrifty_tui.core.records", "thrifty_tui.core.errors"],
     ["thrifty_tui.engine.jobs", "thrifty_tui.engine.worker", "thrifty_tui.engine.pool",
-     "thrifty_tui.core.workspace"],
-    ["thrifty_tui.cli", "thrifty_tui.config"],
+     "thrifty_tui.core.tasks.fits", "thrifty_tui.core.tasks.loading", "thrifty_tui.core.tasks.ensemble",
+     "thrifty_tui.core.store.workspace"],
+    ["thrifty_tui.cli.commands", "thrifty_tui.config"],
 ], ids=["package", "events-records-errors", "engine-workspace", "cli-config"])
 def test_the_apps_process_stays_light(modules):
     assert _probe(modules, HEAVY + UI)["loaded"] == []
@@ -116,16 +117,16 @@ def test_the_app_paints_before_it_imports_the_other_screens_and_the_worker(tmp_p
     The same steps as ``thrifty-tui open FILE`` up to ``App.run``: the parser, the path's
     pre-check, the settings, the app and its state. The engine's events and jobs and the
     budget (~60 ms of dataclasses) are among what must wait."""
-    code = ("import sys, thrifty_tui.cli as cli; "
+    code = ("import sys, thrifty_tui.cli.commands as cli; "
             "cli.build_parser().parse_args(['open', 'sample_data/movies.csv']); "
-            "from thrifty_tui.core.sniff import precheck; precheck('sample_data/movies.csv'); "
+            "from thrifty_tui.core.data.sniff import precheck; precheck('sample_data/movies.csv'); "
             "from thrifty_tui.config import make_settings; import thrifty_tui.tui.app as app; "
             f"made = app.create_app(make_settings({str(tmp_path)!r}, "
             "path='sample_data/movies.csv', target='Comedy')); "
             "assert made.state.target == 'Comedy'; "
             "print(sorted(m for m in sys.modules if m in app.LATER_MODULES "
-            "or m in ('thrifty_tui.engine.worker', 'thrifty_tui.core.budget', "
-            "'thrifty_tui.core.workspace', 'plotext', 'textual_plotext')))")
+            "or m in ('thrifty_tui.engine.worker', 'thrifty_tui.core.policy.budget', "
+            "'thrifty_tui.core.store.workspace', 'plotext', 'textual_plotext')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=REPO, check=True).stdout
     assert out.strip() == "[]"

@@ -1,5 +1,5 @@
 """`python -m thrifty_tui` runs the same command as `thrifty-tui`."""
 
-from thrifty_tui.cli import main
+from thrifty_tui.cli.commands import main
 
 raise SystemExit(main())

@@ -41,7 +41,7 @@ SETTINGS_FILE = "thrifty.toml"
 APP_NAME = "thrifty-tui"
 METRICS = ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc", "neg_log_loss", "r2", "rmse",
            "mae")
-# thrifty.toml's [budget] keys (core.budget reads the same table beside the data).
+# thrifty.toml's [budget] keys (core.policy.budget reads the same table beside the data).
 RULE_KEYS = ("seconds", "max_fits", "target_score", "min_improvement", "patience",
              "noise_floor", "price_per_cpu_hour")
 ENV_OVERRIDES = {"THRIFTY_THEME": "theme", "THRIFTY_METRIC": "metric",
@@ -85,7 +85,7 @@ def sample_file() -> tuple[Path, str]:
 def resolve_workspace(explicit: str | os.PathLike[str] | None = None) -> Path:
     """--workspace, else $THRIFTY_WORKSPACE, else ./thrifty-workspace.
 
-    It lives here, not beside the SQLite store in ``core.workspace``, so that settings can be
+    It lives here, not beside the SQLite store in ``core.store.workspace``, so that settings can be
     made without importing the store and the engine's events (~50 ms before the first frame).
     """
     return Path(explicit or os.environ.get("THRIFTY_WORKSPACE") or DEFAULT_WORKSPACE).expanduser()

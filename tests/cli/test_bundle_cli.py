@@ -18,9 +18,9 @@ from sklearn.preprocessing import FunctionTransformer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
 from bundle_helpers import edit_manifest, fit_sample, rewrite
 
-from thrifty_tui.cli import main
+from thrifty_tui.cli.commands import main
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.bundle import MODEL_MEMBER, load_bundle, write_bundle
+from thrifty_tui.core.store.bundle import MODEL_MEMBER, load_bundle, write_bundle
 
 MOVIES = SAMPLE_DIR / "movies.csv"
 
@@ -175,7 +175,7 @@ def test_export_mlflow_loads_in_mlflow_and_predicts_the_same(text_model, tmp_pat
     assert capsys.readouterr().out.strip() == f"MLflow model: {target}"
     mlmodel = (target / "MLmodel").read_text()
     assert "serialization_format: skops" in mlmodel and "signature:" in mlmodel
-    assert "thrifty_tui.core.features.TextColumn" in mlmodel  # named for skops, explicitly
+    assert "thrifty_tui.core.learn.features.TextColumn" in mlmodel  # named for skops, explicitly
     requirements = (target / "requirements.txt").read_text()
     assert "scikit-learn==" in requirements and "skops==" in requirements
     assert (target / "input_example.json").is_file()

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
 
-from thrifty_tui.cli import main
+from thrifty_tui.cli.commands import main
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.bundle import load_bundle
-from thrifty_tui.core.data import load_table
+from thrifty_tui.core.store.bundle import load_bundle
+from thrifty_tui.core.data.tables import load_table
 
 CAR_PRICES = str(SAMPLE_DIR / "car_prices.csv")
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +141,7 @@ def test_run_and_predict_a_regression_sample_in_process(tmp_path, capsys, monkey
     assert main(["predict", str(bundle), CAR_PRICES, "-o", "p.csv"]) == 0
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert list(predictions.columns) == ["prediction"] and len(predictions) == 804
-    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.core.store.workspace import Workspace
 
     app_model = joblib.load(Workspace(tmp_path / "ws").run_finished(1).model_path)
     X = load_table(CAR_PRICES).frame.drop(columns=["Price"])

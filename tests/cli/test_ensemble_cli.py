@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from test_cli import CAR_PRICES, thrifty
 
-from thrifty_tui.cli import main
-from thrifty_tui.cli_bundle import check_bundle
-from thrifty_tui.core.screening import refit
-from thrifty_tui.core.tasks import _problem, prepare_problem
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.cli.commands import main
+from thrifty_tui.cli.bundle import check_bundle
+from thrifty_tui.core.learn.screening import refit
+from thrifty_tui.core.tasks.fits import _problem, prepare_problem
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 
 MEMBERS = ("extra trees", "RBF SVM", "random forest")
 

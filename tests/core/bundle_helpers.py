@@ -19,9 +19,9 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.data import load_table
-from thrifty_tui.core.features import linear_features, tree_features
-from thrifty_tui.core.screening import Problem, make_problem
+from thrifty_tui.core.data.tables import load_table
+from thrifty_tui.core.learn.features import linear_features, tree_features
+from thrifty_tui.core.learn.screening import Problem, make_problem
 
 MANIFEST = "manifest.json"
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from thrifty_tui.core.budget import (
+from thrifty_tui.core.policy.budget import (
     MET,
     NOT_YET,
     OFF,

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from thrifty_tui.core import bundle as bundle_module
-from thrifty_tui.core.bundle import (
+from thrifty_tui.core.store import bundle as bundle_module
+from thrifty_tui.core.store.bundle import (
     CARD_MEMBER,
     FEATURES_MEMBER,
     JOBLIB_MEMBER,

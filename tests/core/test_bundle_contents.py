@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.tree import DecisionTreeClassifier
 
-from thrifty_tui.core.bundle import (
+from thrifty_tui.core.store.bundle import (
     EXAMPLE_MEMBER,
     FEATURES_MEMBER,
     MANIFEST_MEMBER,
@@ -29,10 +29,10 @@ from thrifty_tui.core.bundle import (
     predict_frame,
     write_bundle,
 )
-from thrifty_tui.core.bundle_report import find_diagnostics, model_slug
-from thrifty_tui.core.diagnostics import PLOT_KINDS, classification_diagnostics
+from thrifty_tui.core.store.bundle_report import find_diagnostics, model_slug
+from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, classification_diagnostics
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.trust import load_skops, trusted_types
+from thrifty_tui.core.store.trust import load_skops, trusted_types
 
 CASES = {
     "classification": ("gss_wages.csv", "gender", lambda: LogisticRegression(max_iter=1000),
@@ -253,7 +253,7 @@ def test_a_new_write_removes_the_leftovers_of_dead_writers_only(tmp_path):
 def test_an_unwritable_destination_is_a_clear_data_error(tmp_path):
     import joblib
 
-    from thrifty_tui.core.tasks import export_bundle
+    from thrifty_tui.core.tasks.fits import export_bundle
 
     fitted = fit_sample("car_prices.csv", "Price", Ridge(), rows=100)
     joblib.dump(fitted.model, tmp_path / "model.joblib")

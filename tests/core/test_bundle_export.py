@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.bundle import load_bundle, predict_frame
-from thrifty_tui.core.data import load_table
+from thrifty_tui.core.store.bundle import load_bundle, predict_frame
+from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.events import (
     ExportFinished,
     ExportProgress,
@@ -22,7 +22,7 @@ from thrifty_tui.core.events import (
     JobFailed,
     RunFinished,
 )
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 from thrifty_tui.engine.jobs import Export, Screen
 from thrifty_tui.engine.worker import Worker
 
@@ -136,7 +136,7 @@ def test_no_temporary_files_are_left(exported):
 
 
 def test_the_model_card_says_when_the_model_saw_fewer_rows_than_the_data(exported):
-    from thrifty_tui.core.bundle_report import model_card
+    from thrifty_tui.core.store.bundle_report import model_card
 
     _, _, _, events = exported
     _, manifest = load_bundle(events[-1].path)

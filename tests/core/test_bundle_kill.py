@@ -29,7 +29,7 @@ import pytest
 from bundle_helpers import fit_sample
 from sklearn.ensemble import RandomForestRegressor
 
-from thrifty_tui.core.bundle import clear_stale_partials, open_bundle, write_bundle
+from thrifty_tui.core.store.bundle import clear_stale_partials, open_bundle, write_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 MIN_KILLS = 20
@@ -39,7 +39,7 @@ SEED = int(os.environ.get("THRIFTY_KILL_SEED", "20240607"))
 HELPER = r'''
 import json, os, sys, time
 import joblib
-from thrifty_tui.core.bundle import write_bundle
+from thrifty_tui.core.store.bundle import write_bundle
 import skops.io  # loaded once here, not in every child
 
 model = joblib.load(sys.argv[1])

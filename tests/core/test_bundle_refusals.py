@@ -18,8 +18,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from thrifty_tui.core import trust
-from thrifty_tui.core.bundle import (
+from thrifty_tui.core.store import trust
+from thrifty_tui.core.store.bundle import (
     MODEL_MEMBER,
     BundleError,
     load_bundle,
@@ -184,7 +184,7 @@ def test_another_minor_version_loads_with_a_warning(good, tmp_path):
     major = sklearn.__version__.split(".")[0]
     other = edit_manifest(good[1], tmp_path / "minor.zip", lambda m: m["versions"].update(
         {"scikit-learn": f"{major}.0.0", "python": "3.99.0"}))
-    from thrifty_tui.core.bundle import open_bundle
+    from thrifty_tui.core.store.bundle import open_bundle
 
     opened = open_bundle(other)
     assert any(f"written with scikit-learn {major}.0.0" in w for w in opened.warnings)

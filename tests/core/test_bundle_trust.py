@@ -7,10 +7,10 @@ import skops.io as sio
 from threadpoolctl import threadpool_limits
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.data import load_table
-from thrifty_tui.core.lexicons import plain_vocabularies
-from thrifty_tui.core.screening import make_problem
-from thrifty_tui.core.trust import (
+from thrifty_tui.core.data.tables import load_table
+from thrifty_tui.core.store.lexicons import plain_vocabularies
+from thrifty_tui.core.learn.screening import make_problem
+from thrifty_tui.core.store.trust import (
     LIBRARY_TYPES,
     UntrustedTypes,
     load_skops,
@@ -18,12 +18,12 @@ from thrifty_tui.core.trust import (
     trusted_types,
     untrusted,
 )
-from thrifty_tui.core.zoo import load_zoo, models_for
+from thrifty_tui.core.learn.zoo import load_zoo, models_for
 
 
 def test_thrifty_tuis_own_transformers_are_on_the_allowlist():
-    assert {"thrifty_tui.core.features.TextColumn", "thrifty_tui.core.features.CategoryStrings",
-            "thrifty_tui.core.features.CappedSVD"} <= thrifty_types()
+    assert {"thrifty_tui.core.learn.features.TextColumn", "thrifty_tui.core.learn.features.CategoryStrings",
+            "thrifty_tui.core.learn.features.CappedSVD"} <= thrifty_types()
     assert trusted_types() == thrifty_types() | set(LIBRARY_TYPES)
     # Only classes defined in the features module, not what it imports.
     assert not any(t.endswith(("TfidfVectorizer", "Pipeline")) for t in thrifty_types())

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thrifty_tui.core import csvscan
-from thrifty_tui.core.data import DataError, LoadedTable, load_table, source_fingerprint
-from thrifty_tui.core.screening import make_problem
-from thrifty_tui.core.sniff import precheck
+from thrifty_tui.core.data import csvscan
+from thrifty_tui.core.data.tables import DataError, LoadedTable, load_table, source_fingerprint
+from thrifty_tui.core.learn.screening import make_problem
+from thrifty_tui.core.data.sniff import precheck
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from helpers import BAD, SHARED, data_cli, one_error_line, thrifty
@@ -78,7 +78,7 @@ def test_currency_percent_and_thousands_are_numbers(tmp_path):
     assert frame["note"].tolist()[2] == "about 5"  # not every value a number: left as text
     assert any("read in price, share, count" in n for n in table.notices)
     # The streamed sample (big files) reads them the same way.
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.sampling import sample_file
 
     sample, record = sample_file(tmp_path / "money.csv", 8)
     assert sample.sort_index()["price"].tolist() == frame["price"].tolist()
@@ -292,7 +292,7 @@ def test_precheck_passes_good_files_and_stays_light(tmp_path):
     for name in ("ragged_some.csv", "latin1.csv", "many_columns.csv", "huge_field.csv.gz",
                  "bad_lines.jsonl", "ragged_all.csv"):
         assert precheck(BAD / name) == BAD / name
-    code = ("import sys; from thrifty_tui.core.sniff import precheck; "
+    code = ("import sys; from thrifty_tui.core.data.sniff import precheck; "
             f"precheck({str(BAD / 'ragged_some.csv')!r}); "
             "print([m for m in ('pandas', 'numpy', 'duckdb') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

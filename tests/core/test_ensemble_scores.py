@@ -8,10 +8,11 @@ from sklearn.metrics import balanced_accuracy_score, r2_score
 from threadpoolctl import threadpool_limits
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.ensemble import mean_of_fitted, score_mean
-from thrifty_tui.core.screening import evaluate_fold, refit
-from thrifty_tui.core.tasks import _problem, prepare_problem
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.core.learn.ensemble import mean_of_fitted
+from thrifty_tui.core.tasks.ensemble import score_mean
+from thrifty_tui.core.learn.screening import evaluate_fold, refit
+from thrifty_tui.core.tasks.fits import _problem, prepare_problem
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 
 FULL = load_zoo("full")
 

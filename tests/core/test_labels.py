@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core import active
-from thrifty_tui.core.labels import (
+from thrifty_tui.core.tasks import active
+from thrifty_tui.core.store.labels import (
     HEAD,
     SKIP_GAP,
     LabelBook,
@@ -29,7 +29,7 @@ from thrifty_tui.core.labels import (
     pool_rows,
     replay,
 )
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.store.workspace import Workspace
 
 MOVIES = str(SAMPLE_DIR / "movies.csv")
 

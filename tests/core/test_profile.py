@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
-from thrifty_tui.core import profile as profile_module
-from thrifty_tui.core.data import DataError
-from thrifty_tui.core.profile import leakage_score, profile
+from thrifty_tui.core.data import profile as profile_module
+from thrifty_tui.core.data.tables import DataError
+from thrifty_tui.core.data.profile import leakage_score, profile
 from thrifty_tui.core.records import Role
-from thrifty_tui.core.schema import infer_role
+from thrifty_tui.core.data.schema import infer_role
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from helpers import BAD, SHARED, data_cli

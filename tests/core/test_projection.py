@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from thrifty_tui.core.projection import fit_cost, fit_power_law, project
+from thrifty_tui.core.learn.projection import fit_cost, fit_power_law, project
 
 
 def law(n: float) -> float:

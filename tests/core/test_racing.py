@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from thrifty_tui.core.racing import nested_order, predict_seconds, rung_sizes
-from thrifty_tui.core.stats import clearly_worse, corrected_paired_t, t_two_sided_p
+from thrifty_tui.core.policy.racing import nested_order, predict_seconds, rung_sizes
+from thrifty_tui.core.policy.stats import clearly_worse, corrected_paired_t, t_two_sided_p
 
 
 def test_rung_sizes_grow_by_three_and_end_at_all_rows():
@@ -57,7 +57,7 @@ def test_cost_prediction_follows_the_measured_growth():
 
 def test_zoo_cost_exponent_is_read_and_checked(tmp_path):
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.zoo import load_zoo, spec_by_name
+    from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 
     assert spec_by_name("hist gradient boosting", load_zoo()).growth == 0.5
     assert spec_by_name("RBF SVM", load_zoo()).growth == 2.0  # quadratic memory

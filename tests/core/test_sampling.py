@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from thrifty_tui.core.data import DataError, load_table
-from thrifty_tui.core.sampling import (
+from thrifty_tui.core.data.tables import DataError, load_table
+from thrifty_tui.core.data.sampling import (
     ScanCancelled,
     ScanControl,
     allocate,
@@ -260,7 +260,7 @@ def workspace_env(tmp_path, monkeypatch):
 
 
 def _samples(root: Path) -> list[dict]:
-    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.core.store.workspace import Workspace
 
     ws = Workspace(root)
     try:
@@ -286,8 +286,9 @@ def test_cli_sample_writes_csv_and_parquet(big_csv, tmp_path, capsys, workspace_
 def test_cli_defaults_match_the_core_and_the_parser_stays_light():
     import subprocess
 
-    from thrifty_tui import cli_data
-    from thrifty_tui.core import profile, sampling
+    from thrifty_tui.cli import data as cli_data
+    from thrifty_tui.core.data import profile
+    from thrifty_tui.core.data import sampling
 
     assert cli_data.DEFAULT_MIN_PER_CLASS == sampling.DEFAULT_MIN_PER_CLASS
     assert cli_data.DEFAULT_SAMPLE_ROWS == profile.DEFAULT_SAMPLE_ROWS

@@ -13,12 +13,12 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core.data import load_table
+from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.features import linear_features
+from thrifty_tui.core.learn.features import linear_features
 from thrifty_tui.core.records import Role, best_result
-from thrifty_tui.core.screening import evaluate, make_problem, refit
-from thrifty_tui.core.zoo import DEFAULT_ZOO, ModelSpec, models_for, spec_by_name
+from thrifty_tui.core.learn.screening import evaluate, make_problem, refit
+from thrifty_tui.core.learn.zoo import DEFAULT_ZOO, ModelSpec, models_for, spec_by_name
 
 
 @pytest.fixture(autouse=True, scope="module")

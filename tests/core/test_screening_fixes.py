@@ -11,9 +11,9 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core import screening
-from thrifty_tui.core.data import load_table
-from thrifty_tui.core.features import (
+from thrifty_tui.core.learn import screening
+from thrifty_tui.core.data.tables import load_table
+from thrifty_tui.core.learn.features import (
     TEXT_COMPONENTS,
     ScaledTarget,
     Tfidf,
@@ -22,10 +22,10 @@ from thrifty_tui.core.features import (
     tree_features,
 )
 from thrifty_tui.core.records import Role
-from thrifty_tui.core.schema import infer_role, infer_schema
-from thrifty_tui.core.screening import evaluate, make_problem, refit
-from thrifty_tui.core.tasks import refit_collapsed
-from thrifty_tui.core.zoo import has_free_text, load_zoo, models_for, spec_by_name
+from thrifty_tui.core.data.schema import infer_role, infer_schema
+from thrifty_tui.core.learn.screening import evaluate, make_problem, refit
+from thrifty_tui.core.tasks.fits import refit_collapsed
+from thrifty_tui.core.learn.zoo import has_free_text, load_zoo, models_for, spec_by_name
 
 PETS = Path("/work/shared/data/openintro_seattlepets.csv.gz")
 
@@ -178,7 +178,7 @@ def test_trees_get_word_tfidf_in_a_few_components():
 def test_tfidf_vocabulary_is_saved_as_arrays_and_rebuilt():
     import skops.io as sio
 
-    from thrifty_tui.core.trust import load_skops
+    from thrifty_tui.core.store.trust import load_skops
 
     problem = make_problem(load_table(SAMPLE_DIR / "movies.csv").frame, "Comedy", seed=0)
     model = refit(spec_by_name("logistic regression", load_zoo(None)), problem)
@@ -211,8 +211,8 @@ def test_refit_collapse_rule(cv, own, baseline, collapsed):
 
 
 def test_models_on_the_same_fold_share_their_fitted_features(tmp_path):
-    from thrifty_tui.core.screening import evaluate_fold
-    from thrifty_tui.core.tasks import clear_feature_caches
+    from thrifty_tui.core.learn.screening import evaluate_fold
+    from thrifty_tui.core.tasks.fits import clear_feature_caches
 
     problem = make_problem(load_table(SAMPLE_DIR / "movies.csv").frame, "Comedy", seed=0)
     zoo = load_zoo(None)

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from thrifty_tui.core.records import ColumnInfo, ModelResult, Role
-from thrifty_tui.core.tuning import (
+from thrifty_tui.core.learn.tuning import (
     bracket_size,
     cheap_first,
     cost_proxy,
@@ -20,7 +20,7 @@ from thrifty_tui.core.tuning import (
     tuning_rungs,
     with_params,
 )
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 
 ZOO = load_zoo("default")
 HGB = spec_by_name("hist gradient boosting", ZOO)

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thrifty_tui.core.diagnostics import (
-    diagnose,
+from thrifty_tui.core.learn.diagnostics import diagnose, render_text
+from thrifty_tui.core.learn.importances import (
     importance_seconds,
+    importances_file,
     permutation_importances,
-    render_text,
 )
-from thrifty_tui.core.screening import evaluate_fold, importances_file, make_problem
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.core.learn.screening import evaluate_fold, make_problem
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 
 
 def _wide(n_rows: int = 300, n_cols: int = 400) -> pd.DataFrame:
@@ -31,7 +31,7 @@ def wide_problem():
 
 
 def _fitted_ridge(problem):
-    from thrifty_tui.core.screening import build_model
+    from thrifty_tui.core.learn.screening import build_model
 
     train_idx, test_idx = problem.folds[0]
     model = build_model(spec_by_name("ridge", load_zoo(None)), problem)
@@ -73,7 +73,7 @@ def test_a_wide_fold_saves_the_reason_and_diagnostics_do_not_refit(wide_problem,
         assert len(data["names"]) == 0
         assert str(data["note"]).startswith("not computed: 400 columns")
 
-    from thrifty_tui.core import diagnostics
+    from thrifty_tui.core.learn import diagnostics
 
     def no_refit(*args, **kwargs):
         raise AssertionError("the diagnostics computed importances again")
@@ -94,9 +94,9 @@ def _documents(n: int, words: int) -> pd.DataFrame:
 
 
 def test_long_documents_get_word_ngrams_only_and_titles_keep_characters():
-    from thrifty_tui.core.features import linear_features
+    from thrifty_tui.core.learn.features import linear_features
     from thrifty_tui.core.records import Role
-    from thrifty_tui.core.schema import LONG_TEXT_CHARS, infer_schema
+    from thrifty_tui.core.data.schema import LONG_TEXT_CHARS, infer_schema
 
     def vectorizers(frame: pd.DataFrame) -> list[str]:
         schema = infer_schema(frame, target="y")
@@ -117,7 +117,7 @@ def test_long_documents_get_word_ngrams_only_and_titles_keep_characters():
 
 
 def test_a_linear_model_on_long_documents_learns_their_words():
-    from thrifty_tui.core.screening import evaluate
+    from thrifty_tui.core.learn.screening import evaluate
 
     problem = make_problem(_documents(300, 120), "y", task="classification", seed=0)
     result = evaluate(spec_by_name("logistic regression", load_zoo(None)), problem)
@@ -125,7 +125,7 @@ def test_a_linear_model_on_long_documents_learns_their_words():
 
 
 def test_confusion_text_fits_the_side_pane_with_many_classes():
-    from thrifty_tui.core.diagnostics import classification_diagnostics, confusion_text
+    from thrifty_tui.core.learn.diagnostics import classification_diagnostics, confusion_text
 
     labels = [f"c{i}" for i in range(150)]
     y = np.array(labels * 4)

@@ -9,7 +9,7 @@ import pytest
 
 from thrifty_tui.core.events import RunFinished, RunStarted
 from thrifty_tui.core.records import ModelResult
-from thrifty_tui.core.workspace import Workspace, resolve_workspace
+from thrifty_tui.core.store.workspace import Workspace, resolve_workspace
 
 RESULTS = (
     ModelResult("baseline (dummy)", "done", (0.5, 0.5, 0.5), 0.25, params=(("strategy", "'prior'"),),

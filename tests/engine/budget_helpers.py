@@ -12,8 +12,8 @@ from pathlib import Path
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from thrifty_tui.core.features import linear_features
-from thrifty_tui.core.zoo import ModelSpec
+from thrifty_tui.core.learn.features import linear_features
+from thrifty_tui.core.learn.zoo import ModelSpec
 
 
 class CountingRidge(Ridge):

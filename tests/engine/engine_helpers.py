@@ -17,8 +17,8 @@ from sklearn.pipeline import Pipeline
 
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.events import Event, JobFailed, RunFinished
-from thrifty_tui.core.features import linear_features
-from thrifty_tui.core.zoo import DEFAULT_ZOO, ModelSpec
+from thrifty_tui.core.learn.features import linear_features
+from thrifty_tui.core.learn.zoo import DEFAULT_ZOO, ModelSpec
 
 CAR_PRICES = str(SAMPLE_DIR / "car_prices.csv")  # 804 rows, regression on Price: fast fits
 BASELINE, LINEAR = DEFAULT_ZOO[0], DEFAULT_ZOO[1]

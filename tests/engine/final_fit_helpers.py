@@ -10,8 +10,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 
-from thrifty_tui.core.features import linear_features
-from thrifty_tui.core.zoo import ModelSpec
+from thrifty_tui.core.learn.features import linear_features
+from thrifty_tui.core.learn.zoo import ModelSpec
 
 
 class CollapsesOnAllRows(BaseEstimator, RegressorMixin):

@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 
-from thrifty_tui.core.features import linear_features
-from thrifty_tui.core.zoo import ModelSpec, load_zoo
+from thrifty_tui.core.learn.features import linear_features
+from thrifty_tui.core.learn.zoo import ModelSpec, load_zoo
 
 
 class SleepsForever(BaseEstimator, ClassifierMixin):

@@ -16,7 +16,7 @@ import pytest
 from budget_helpers import counting_spec, logged_fits
 from engine_helpers import BASELINE, CAR_PRICES, LINEAR
 
-from thrifty_tui.core.budget import MET, NOT_YET, OFF, Budget
+from thrifty_tui.core.policy.budget import MET, NOT_YET, OFF, Budget
 from thrifty_tui.core.events import (
     BudgetUpdate,
     JobFailed,
@@ -26,8 +26,8 @@ from thrifty_tui.core.events import (
     TrialFinished,
     TuningStarted,
 )
-from thrifty_tui.core.workspace import Workspace
-from thrifty_tui.core.zoo import load_zoo
+from thrifty_tui.core.store.workspace import Workspace
+from thrifty_tui.core.learn.zoo import load_zoo
 from thrifty_tui.engine.jobs import Screen
 from thrifty_tui.engine.worker import Worker
 

@@ -12,10 +12,10 @@ import pytest
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 
-from thrifty_tui.core.features import linear_features
+from thrifty_tui.core.learn.features import linear_features
 from thrifty_tui.core.records import FoldResult, ModelResult
-from thrifty_tui.core.screening import make_problem, refit
-from thrifty_tui.core.zoo import ModelSpec
+from thrifty_tui.core.learn.screening import make_problem, refit
+from thrifty_tui.core.learn.zoo import ModelSpec
 from thrifty_tui.engine.budget_guard import partial_winner
 from thrifty_tui.engine.screen_run import Candidate, ScreenRun, Task
 
@@ -168,7 +168,7 @@ def test_larger_rungs_keep_the_leaders_whole_refit_but_first_looks_only_a_fifth(
     fit on all rows. A first look may still dip into the reserve (down to a fifth of the
     budget); a fit on a larger rung, and the whole of its rung, must leave the leader's
     predicted fit on all rows (up to half of the budget)."""
-    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.engine.budget_guard import BudgetGuard
 
     hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
@@ -188,7 +188,7 @@ def test_a_fit_on_all_rows_is_tried_beside_the_final_fit_only_if_that_one_is_in_
     all rows and, slowed by it, ended at 1.06 x B."""
     import time
 
-    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.engine.budget_guard import BudgetGuard
 
     hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
@@ -247,9 +247,9 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
 
     import time
 
-    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.core.events import ModelScored
-    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.core.store.workspace import Workspace
     from thrifty_tui.engine.budget_guard import BudgetGuard
 
     ws = Workspace(tmp_path / "ws")
@@ -305,7 +305,7 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
 def test_the_freed_core_takes_the_next_size_only_while_predicted_in_time():
     import time
 
-    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.engine.budget_guard import BudgetGuard
 
     hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)

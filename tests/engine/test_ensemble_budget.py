@@ -10,7 +10,7 @@ import pytest
 from engine_helpers import CAR_PRICES, Recorder, of_type
 
 from thrifty_tui.core.events import ModelScored, Notice, RunFinished
-from thrifty_tui.core.zoo import load_zoo, spec_by_name
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 from thrifty_tui.engine.budget_guard import BudgetGuard
 from thrifty_tui.engine.ensemble_run import refit_makespan
 from thrifty_tui.engine.jobs import Screen
@@ -66,7 +66,7 @@ def test_a_mean_whose_refit_cannot_fit_the_budget_falls_back_to_the_best_single_
     assert any("the best single model is used" in n.message for n in of_type(events, Notice))
     assert finished.elapsed_s < 60
     # Reopened, the board shows the row as it was reported.
-    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.core.store.workspace import Workspace
 
     stored = {r.model: r for r in Workspace(tmp_path / "ws").results(finished.run_id)}
     assert stored[mean.model].status == "skipped"

@@ -80,7 +80,7 @@ class _Deadline:
 
 
 def _problem(tmp_path) -> str:
-    from thrifty_tui.core.tasks import prepare_problem
+    from thrifty_tui.core.tasks.fits import prepare_problem
 
     problem_file = str(tmp_path / "problem.joblib")
     prepare_problem(CAR_PRICES, "Price", None, None, 0, problem_file)

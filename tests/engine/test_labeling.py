@@ -20,7 +20,7 @@ from thrifty_tui.core.events import (
     RunFinished,
     RunStarted,
 )
-from thrifty_tui.core.labels import HEAD
+from thrifty_tui.core.store.labels import HEAD
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling, Screen
 from thrifty_tui.engine.worker import Worker
 
@@ -195,7 +195,7 @@ def test_a_label_is_saved_while_a_screening_run_goes_on(engine, opened):
 
 def test_cli_exports_the_labels_and_refuses_bad_input(engine, opened, workspace, tmp_path,
                                                       capsys):
-    from thrifty_tui.cli import main
+    from thrifty_tui.cli.commands import main
 
     opened, _ = opened
     labeled = ask(engine, EditLabels(set_id=opened.set_id, action="goal", names=("50",)))

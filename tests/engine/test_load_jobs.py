@@ -10,7 +10,7 @@ from engine_helpers import BASELINE, CAR_PRICES, LINEAR, Recorder, of_type
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.events import DatasetOpened, JobFailed, LoadProgress, RunFinished
 from thrifty_tui.core.records import Role
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.engine.jobs import OpenDataset, Screen
 from thrifty_tui.engine.worker import Worker
 
@@ -37,7 +37,7 @@ def test_open_reports_progress_then_a_profile_for_the_asked_target(worker):
     assert opened.profile.column("title").role == Role.TEXT
     assert len(opened.preview) == 20 and opened.bytes_per_row > 0
     # The app's process never imported pandas to do it (the profile types are stdlib only).
-    assert type(opened.profile).__module__ == "thrifty_tui.core.profile_records"
+    assert type(opened.profile).__module__ == "thrifty_tui.core.data.profile_records"
 
 
 def test_cancel_stops_a_load_and_says_so(worker, tmp_path):
@@ -84,7 +84,7 @@ def test_roles_reach_the_features_and_samples_are_recorded(worker, tmp_path):
 
 
 def test_cli_run_with_sample_records_it_in_the_workspace(tmp_path, capsys):
-    from thrifty_tui import cli
+    from thrifty_tui.cli import commands as cli
 
     code = cli.main(["run", CAR_PRICES, "--target", "Price", "--sample", "200", "--seed", "5",
                      "--zoo", "quick", "--no-racing", "--no-tune",

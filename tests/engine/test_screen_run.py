@@ -14,7 +14,7 @@ from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.events import (
     LeaderTies, ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, RunFinished, RunStarted,
 )
-from thrifty_tui.core.zoo import spec_by_name
+from thrifty_tui.core.learn.zoo import spec_by_name
 from thrifty_tui.engine.jobs import Screen
 from thrifty_tui.engine.worker import Worker
 

@@ -27,8 +27,8 @@ from engine_helpers import (
     of_type,
 )
 
-from thrifty_tui.core.bundle import load_bundle, predict_frame
-from thrifty_tui.core.data import load_table
+from thrifty_tui.core.store.bundle import load_bundle, predict_frame
+from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.events import (
     ModelDiagnosed,
     BoardRestored,
@@ -44,8 +44,8 @@ from thrifty_tui.core.events import (
     RunFinished,
     RunStarted,
 )
-from thrifty_tui.core.workspace import Workspace
-from thrifty_tui.core.zoo import models_for
+from thrifty_tui.core.store.workspace import Workspace
+from thrifty_tui.core.learn.zoo import models_for
 from thrifty_tui.engine.jobs import Export, OpenDataset, Predict, Restore, Screen
 from thrifty_tui.engine.worker import Worker
 

@@ -16,7 +16,7 @@ from engine_helpers import (
 )
 
 from thrifty_tui.core.events import ModelScored, ModelStarted, RunFinished
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.engine.jobs import Screen
 from thrifty_tui.engine.worker import Worker
 

@@ -8,7 +8,7 @@ import math
 
 from tui_helpers import fixed_diagnostics, wait_for
 
-from thrifty_tui.core.budget import NOT_YET, OFF, RuleState, RunCost
+from thrifty_tui.core.policy.budget import NOT_YET, OFF, RuleState, RunCost
 from thrifty_tui.core.events import (
     BudgetUpdate, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate,
     RunFinished, RunProgress, RunStarted,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from textual.widgets import DataTable, OptionList
 
-from thrifty_tui.core.bundle import load_bundle, predict_frame
+from thrifty_tui.core.store.bundle import load_bundle, predict_frame
 from thrifty_tui.core.events import ModelScored, RunFinished
 from thrifty_tui.tui.bridge import EngineEvent
 

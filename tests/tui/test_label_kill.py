@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from thrifty_tui.config import SAMPLE_DIR
-from thrifty_tui.core import active
-from thrifty_tui.core.labels import (
+from thrifty_tui.core.tasks import active
+from thrifty_tui.core.store.labels import (
     POOL_CAP,
     LabelStore,
     pool_cache_file,

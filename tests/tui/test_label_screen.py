@@ -13,7 +13,7 @@ from textual.widgets import Static
 from tui_helpers import SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR, make_settings
-from thrifty_tui.core.labels import SKIP_GAP, LabelStore, pool_rows, replay
+from thrifty_tui.core.store.labels import SKIP_GAP, LabelStore, pool_rows, replay
 from thrifty_tui.tui.app import create_app
 from thrifty_tui.tui.screens.label import LabelScreen
 

@@ -14,7 +14,7 @@ from tui_helpers import SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.events import RunFinished, RunStarted
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.engine.jobs import Screen as ScreenJob
 
 REPO = Path(__file__).resolve().parents[2]
@@ -354,7 +354,7 @@ def test_class_shares_are_of_every_labelled_row_not_of_the_classes_shown():
     import pandas as pd
 
     from thrifty_tui.core.events import DatasetOpened
-    from thrifty_tui.core.profile import profile
+    from thrifty_tui.core.data.profile import profile
     from thrifty_tui.tui.widgets.load_view import profile_text
 
     frame = pd.DataFrame({"x": np.arange(200.0), "label": [f"c{i % 50:02d}" for i in range(200)]})

@@ -22,7 +22,7 @@ def fixed_workspace(root: Path, model_path: str = "") -> Path:
     """A workspace holding one finished run with known results (no fitting, no timings)."""
     from thrifty_tui.core.events import RunFinished
     from thrifty_tui.core.records import ModelResult
-    from thrifty_tui.core.workspace import Workspace
+    from thrifty_tui.core.store.workspace import Workspace
 
     ws = Workspace(root)
     run_id = ws.start_run("sample_data/gss_wages.csv", "gender", "classification",
@@ -46,7 +46,7 @@ def fixed_workspace(root: Path, model_path: str = "") -> Path:
 
 def fixed_diagnostics(model: str, importances: bool = True):
     """A classification model's diagnostics with known numbers (no fitting)."""
-    from thrifty_tui.core.diagnostics import ClassScore, Curve, Diagnostics
+    from thrifty_tui.core.learn.diagnostics import ClassScore, Curve, Diagnostics
 
     curve = Curve("male", (0.0, 0.2, 0.5, 1.0), (0.0, 0.6, 0.85, 1.0), 0.81)
     return Diagnostics(

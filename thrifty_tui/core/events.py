@@ -6,8 +6,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from thrifty_tui.core.diagnostics import Diagnostics
-from thrifty_tui.core.profile_records import Profile
+from thrifty_tui.core.learn.diagnostics import Diagnostics
+from thrifty_tui.core.data.profile_records import Profile
 from thrifty_tui.core.records import ColumnInfo, ModelResult
 
 
@@ -324,7 +324,7 @@ def json_safe(obj: Any) -> Any:
 # (and once more, with final=True, just before its RunFinished), TuningStarted when the leaders
 # start being tuned, one TrialFinished per configuration cross-validated at a rung.
 
-from thrifty_tui.core.budget import ModelCost, RuleState, RunCost  # noqa: E402
+from thrifty_tui.core.policy.budget import ModelCost, RuleState, RunCost  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ EVENT_NAMES.update({TuningStarted: "tuning_started", TrialFinished: "trial",
 
 
 # -- "would more help?" (issue 5) -------------------------------------------------------------
-from thrifty_tui.core.projection import Projection  # noqa: E402
+from thrifty_tui.core.learn.projection import Projection  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The budget of a Screen job: admits every fit, checks the done rules, meters the cost.
 
 ``BudgetGuard`` watches the whole job: it admits (or refuses) every fit, checks the done rules
-(core/budget.py) after each result, keeps the cost meter and emits ``BudgetUpdate`` a few times
+(core/policy/budget.py) after each result, keeps the cost meter and emits ``BudgetUpdate`` a few times
 a second. ``ScreenRun`` asks it before each task and calls ``tick`` at each poll; after
 screening it hands the leaders to ``TuneRun`` (engine/tune_run.py) when tuning is wanted.
 
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from thrifty_tui.core import tuning
-from thrifty_tui.core.budget import (
+from thrifty_tui.core.learn import tuning
+from thrifty_tui.core.policy.budget import (
     Budget,
     History,
     ModelCost,
@@ -35,11 +35,11 @@ from thrifty_tui.core.budget import (
     verdict,
 )
 from thrifty_tui.core.events import BudgetUpdate, ModelScored, Notice
-from thrifty_tui.core.racing import predict_seconds
+from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.records import FoldResult, ModelResult, best_result
 
 if TYPE_CHECKING:
-    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.ensemble_run import MeanOfLeaders
     from thrifty_tui.engine.jobs import Screen
     from thrifty_tui.engine.screen_run import ScreenRun, Task
@@ -517,7 +517,7 @@ class BudgetGuard:
                         result: ModelResult) -> None:
         """The tuned best's diagnostics from its trial's out-of-fold predictions, as for a
         screened model (the bundle's plots), when the time budget leaves room for them."""
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
         from thrifty_tui.core.events import ModelDiagnosed
         from thrifty_tui.engine.screen_run import diagnostics_path
         from thrifty_tui.engine.worker import Cancelled

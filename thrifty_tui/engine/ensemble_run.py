@@ -3,7 +3,7 @@
 When two or more models cannot be told apart from the best, their mean often beats each of
 them (cars: extra trees, RBF SVM and random forest, 0.9435 alone, 0.948 together). Its
 cross-validated score needs no new fit: a child averages the members' saved out-of-fold
-predictions on the same full-size folds (core/ensemble.py). It is chosen only when its mean
+predictions on the same full-size folds (core/learn/ensemble.py). It is chosen only when its mean
 score beats the best single model's, and only when every member's fit on all rows is predicted
 to finish in what is left of the time budget; otherwise the best single model is kept, and
 its row and the run's stop reason say why.
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
 from thrifty_tui.core.records import ModelResult, best_result
-from thrifty_tui.core.tuning import tied_with_best
+from thrifty_tui.core.learn.tuning import tied_with_best
 
 if TYPE_CHECKING:
-    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.budget_guard import BudgetGuard
     from thrifty_tui.engine.screen_run import ScreenRun
 
@@ -117,7 +117,7 @@ class MeanOfLeaders:
     def consider(self, results: list[ModelResult]) -> list[ModelResult]:
         """Score the mean of the leaders from their out-of-fold predictions and add its row
         (skipped, with its score, when its members' final fits cannot finish in time)."""
-        from thrifty_tui.engine.remote import call
+        from thrifty_tui.core.tasks import ensemble as ensemble_tasks
         from thrifty_tui.engine.screen_run import diagnostics_path
 
         members = self.pick(results)
@@ -131,7 +131,7 @@ class MeanOfLeaders:
                for k in range(self.run.n_folds)]
         with self.guard.ticking("ensemble"):
             value = self.worker._wait(self.run.pool.submit(
-                call, "thrifty_tui.core.ensemble", "score_mean", self.problem_file,
+                ensemble_tasks.score_mean, self.problem_file,
                 [self.oof_files(n) for n in names], out, name,
                 str(diagnostics_path(self.run.run_dir, name))))
         if value is None:
@@ -182,9 +182,9 @@ class MeanOfLeaders:
         (model file, the mean's row). When a member fails or the fits run past the budget (a
         Notice says so), the best single model instead: (its file, its row) if screening
         fitted it on all rows already, else None and the worker fits it."""
-        from thrifty_tui.core import tasks
-        from thrifty_tui.core.bundle_report import model_slug
-        from thrifty_tui.engine.remote import call
+        from thrifty_tui.core.tasks import fits as tasks
+        from thrifty_tui.core.store.bundle_report import model_slug
+        from thrifty_tui.core.tasks import ensemble as ensemble_tasks
         from thrifty_tui.engine.worker import Cancelled
 
         run, pool = self.run, self.run.pool
@@ -203,7 +203,7 @@ class MeanOfLeaders:
                 self.worker._wait(future, until=until)
             target = str(run.run_dir / "mean-of-leaders.joblib")
             path = self.worker._wait(pool.submit(
-                call, "thrifty_tui.core.ensemble", "assemble", files,
+                ensemble_tasks.assemble, files,
                 [m.model for m in self.members], run.summary["task"], target), until=until)
             assert self.result is not None
             return path, self.result

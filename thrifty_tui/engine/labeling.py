@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from thrifty_tui.core.errors import DataError, check_path, describe_error
 from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated, Notice
-from thrifty_tui.core.labels import (
+from thrifty_tui.core.store.labels import (
     HEAD,
     LABEL_KEYS,
     POOL_CAP,
@@ -71,7 +71,7 @@ class Session:
 
 def in_child(name: str, *args: Any) -> Any:
     """Run ``core.active.<name>`` in a child: the app's process never imports pandas for it."""
-    from thrifty_tui.core import active
+    from thrifty_tui.core.tasks import active
 
     return getattr(active, name)(*args)
 

@@ -70,7 +70,7 @@ def start_resource_tracker() -> None:
 def _init_child(*args: Any) -> None:
     """``tasks.init_child`` imported in the child: the app's process never imports core.tasks
     (pandas, scikit-learn) just to name it, which took seconds with the GIL held."""
-    from thrifty_tui.core.tasks import init_child
+    from thrifty_tui.core.tasks.fits import init_child
 
     init_child(*args)
 

@@ -1,6 +1,6 @@
 """After screening: 'would more help?' for the leader, from its racing rungs (worker thread).
 
-Only the standard library runs here (core/projection.py is stdlib-only): this is the app's
+Only the standard library runs here (core/learn/projection.py is stdlib-only): this is the app's
 process, which never imports pandas or scikit-learn.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from thrifty_tui.core.events import ProjectionReady
-from thrifty_tui.core.projection import project
+from thrifty_tui.core.learn.projection import project
 from thrifty_tui.core.records import ModelResult, best_result
 
 if TYPE_CHECKING:

@@ -23,12 +23,12 @@ from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import (
     LeaderTies, ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, Notice, RunProgress,
 )
-from thrifty_tui.core.racing import predict_quadratic_bytes, predict_seconds
+from thrifty_tui.core.policy.racing import predict_quadratic_bytes, predict_seconds
 from thrifty_tui.core.records import FoldResult, ModelResult
-from thrifty_tui.core.stats import clearly_worse, indistinguishable
+from thrifty_tui.core.policy.stats import clearly_worse, indistinguishable
 
 if TYPE_CHECKING:
-    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.jobs import Screen
     from thrifty_tui.engine.worker import Worker
 
@@ -40,7 +40,7 @@ DROP_MARGIN = 0.005  # a model must trail the leader by at least this much to be
 
 def diagnostics_path(run_dir: Path, model: str) -> Path:
     """Where a model's diagnostics JSON lives in its run's folder (bundle_report finds it)."""
-    from thrifty_tui.core.bundle_report import model_slug
+    from thrifty_tui.core.store.bundle_report import model_slug
 
     return run_dir / "diagnostics" / f"{model_slug(model)}.json"
 
@@ -192,7 +192,7 @@ class ScreenRun:
             return
         if not self._has_work():  # e.g. the budget guard killed the last fits: nothing to warm
             return
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
 
         # Not waited for here: a child that is warm takes fits at once while the other still
         # imports scikit-learn (~1.5 s of every run's start). Each warm-up holds a slot of
@@ -369,7 +369,7 @@ class ScreenRun:
         return True
 
     def _submit(self, task: Task) -> None:
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
 
         cand = task.candidate
         if task.kind == "fold":
@@ -450,7 +450,7 @@ class ScreenRun:
 
     def _check_collapse(self, cand: Candidate) -> None:
         """Once the refit model and its cross-validated row both exist."""
-        from thrifty_tui.core.tasks import refit_collapsed
+        from thrifty_tui.core.tasks.fits import refit_collapsed
 
         own_score = self.refit_own_score
         result = next((r for r in self.results if r.model == cand.spec.name), None)

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from thrifty_tui.core import tuning
-from thrifty_tui.core.budget import money
+from thrifty_tui.core.learn import tuning
+from thrifty_tui.core.policy.budget import money
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import TrialFinished, TuningStarted
-from thrifty_tui.core.racing import predict_seconds
+from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.records import FoldResult, ModelResult
 
 if TYPE_CHECKING:
-    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.budget_guard import BudgetGuard
     from thrifty_tui.engine.screen_run import ScreenRun
 
@@ -239,7 +239,7 @@ class TuneRun:
             self._submit(trial, fold)
 
     def _submit(self, trial: Trial, fold: int) -> None:
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
 
         # On all rows the out-of-fold predictions are kept: the tuned best's diagnostics.
         oof = (self.oof_file(trial, fold) if trial.rung == len(self.run.rungs) - 1 else None)
@@ -250,7 +250,7 @@ class TuneRun:
         self.started_at[future] = (time.monotonic(), self._predicted)
 
     def oof_file(self, trial: Trial, fold: int) -> str:
-        from thrifty_tui.core.bundle_report import model_slug
+        from thrifty_tui.core.store.bundle_report import model_slug
 
         name = f"tuned-{model_slug(trial.leader.name)}-{trial.number:04d}-fold{fold}.npz"
         return str(self.run.run_dir / "oof" / name)

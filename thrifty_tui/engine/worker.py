@@ -19,20 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.sniff import precheck
+from thrifty_tui.core.data.sniff import precheck
 from thrifty_tui.core.events import (
     BoardRestored, DatasetOpened, Event, ExportFinished, ExportStarted, JobFailed, ModelScored,
     ModelDiagnosed, ModelStarted, Notice, Predicted, RunFinished, RunStarted,
 )
 from thrifty_tui.core.records import ModelResult, best_result
-from thrifty_tui.core.workspace import Workspace
+from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.engine.jobs import Export, Job, OpenDataset, Predict, Restore, Screen, Shutdown
 from thrifty_tui.engine.pool import ChildPool
 from thrifty_tui.engine import labeling
 from thrifty_tui.engine.jobs import LabelingJob
 
 if TYPE_CHECKING:  # the zoo imports scikit-learn, which the app's process never needs
-    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.core.learn.zoo import ModelSpec
 
 log = logging.getLogger(__name__)
 Emit = Callable[[Event], None]
@@ -228,13 +228,13 @@ class Worker:
         """Read or sample the file and profile it in a child, relaying its progress a few
         times a second; cancel kills the child (a thread inside pandas cannot be stopped)."""
         from thrifty_tui.core.events import LoadProgress
-        from thrifty_tui.engine.remote import call
+        from thrifty_tui.core.tasks import loading
 
         started = time.monotonic()
         precheck(job.path)  # cheap checks here, for a message without a child round trip
         self.emit(LoadProgress(path=job.path, phase="starting", fraction=None, elapsed_s=0.0))
         progress = self.ws.artifacts / f"load-{time.time_ns()}.progress"
-        future = self.pool.submit(call, "thrifty_tui.core.loading", "open_for_load", job.path,
+        future = self.pool.submit(loading.open_for_load, job.path,
                                   job.target, str(progress))
         last = 0.0
         try:
@@ -264,8 +264,9 @@ class Worker:
         self.emit(event)
 
     def _screen(self, job: Screen) -> None:
-        from thrifty_tui.core import tasks, tuning
-        from thrifty_tui.core.zoo import (default_zoo, find_zoo_file, has_free_text, load_zoo,
+        from thrifty_tui.core.tasks import fits as tasks
+        from thrifty_tui.core.learn import tuning
+        from thrifty_tui.core.learn.zoo import (default_zoo, find_zoo_file, has_free_text, load_zoo,
                                           models_for)
         from thrifty_tui.engine.screen_run import ScreenRun
         from thrifty_tui.engine.budget_guard import BudgetGuard
@@ -281,10 +282,10 @@ class Worker:
         zoo_path = job.zoo_path or find_zoo_file(job.path)
         zoo = job.zoo or (load_zoo(zoo_path) if zoo_path else default_zoo())
         labels = labeling.screen_labels(self, job) if job.label_set is not None else None
-        from thrifty_tui.engine.remote import call  # a sample of a big file is streamed
+        from thrifty_tui.core.tasks import loading  # a sample of a big file is streamed
 
         summary = self._wait(self.pool.submit(
-            call, "thrifty_tui.core.loading", "prepare_problem", job.path, job.target, job.task,
+            loading.prepare_problem, job.path, job.target, job.task,
             job.metric, job.seed, problem_file, labels and labels[:2], job.sample_rows,
             job.roles))
         if labels:
@@ -392,7 +393,7 @@ class Worker:
         the two would share the memory bandwidth and the surer one ran past the budget
         (births at 30 s: 1.06 x B).
         """
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
 
         target = str(run_dir / "model.joblib")
         if not guard.tries_all_rows(spec):  # (so the budget has a deadline)
@@ -488,10 +489,9 @@ class Worker:
     def _record_sample(self, path: str, sample: dict[str, Any], run_id: int | None) -> None:
         """Put a sample taken of ``path`` in the workspace: the source's fingerprint (size,
         mtime, hash of the content or of sampled blocks), method, size and seed."""
-        from thrifty_tui.engine.remote import call
+        from thrifty_tui.core.tasks import loading
 
-        fingerprint = self._wait(self.pool.submit(call, "thrifty_tui.core.loading",
-                                                  "fingerprint", path))
+        fingerprint = self._wait(self.pool.submit(loading.fingerprint, path))
         self.ws.add_sample(fingerprint, sample["method"], int(sample["rows"]),
                            int(sample["seed"]), run_id=run_id)
 
@@ -558,7 +558,7 @@ class Worker:
         return finished.model_path, manifest
 
     def _export(self, job: Export) -> None:
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
         from thrifty_tui.core.events import ExportProgress
 
         run_id = job.run_id or self.ws.latest_finished_run_id()
@@ -598,7 +598,7 @@ class Worker:
         self.emit(ExportFinished(path=path, n_files=n_files, n_bytes=n_bytes))
 
     def _predict(self, job: Predict) -> None:
-        from thrifty_tui.core import tasks
+        from thrifty_tui.core.tasks import fits as tasks
 
         run_id = job.run_id or self.ws.latest_finished_run_id()
         if run_id is None:
@@ -609,7 +609,7 @@ class Worker:
         self.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))
 
     def _restore(self) -> None:
-        from thrifty_tui.core.diagnostics import diagnostics_from_dict
+        from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict
         from thrifty_tui.engine.screen_run import diagnostics_path
 
         run_id = self.ws.last_run_id()

@@ -9,8 +9,8 @@ if TYPE_CHECKING:
     # The app makes its state before the first frame, and the events module and the budget
     # (~60 ms of dataclasses) are not needed to draw it: they are imported with the first
     # event, by which time the worker has imported them anyway.
-    from thrifty_tui.core.budget import Budget
-    from thrifty_tui.core.diagnostics import Diagnostics
+    from thrifty_tui.core.policy.budget import Budget
+    from thrifty_tui.core.learn.diagnostics import Diagnostics
     from thrifty_tui.core.records import ModelResult
     from thrifty_tui.core.events import (
         DatasetOpened, Event, ExportFinished, LoadProgress, ModelUpdate, RunFinished,
@@ -62,7 +62,7 @@ class UiState:
     def rules(self) -> Budget:
         """The done rules for the next run (set on the dashboard)."""
         if self._rules is None:
-            from thrifty_tui.core.budget import budget_from_mapping
+            from thrifty_tui.core.policy.budget import budget_from_mapping
 
             rules = dict(self.first_rules)
             if self.first_wall_s is not None:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
-from thrifty_tui.core.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
+from thrifty_tui.core.policy.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import Event, RunStarted
 from thrifty_tui.tui.budget_state import BUDGET_EVENTS, parse_rules, rules_text

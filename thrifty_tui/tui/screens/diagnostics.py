@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from thrifty_tui.core.diagnostics import PLOT_KINDS, confusion_text
+from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, confusion_text
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.tui.widgets.plot_panel import DiagnosticsPlot
 

@@ -26,7 +26,7 @@ from textual.widgets import Input, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.events import Event, JobFailed, LabelingOpened, LabelSaved, LearningUpdated
-from thrifty_tui.core.labels import LABEL_KEYS, LabelError, parse_label_spec
+from thrifty_tui.core.store.labels import LABEL_KEYS, LabelError, parse_label_spec
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
 from thrifty_tui.engine.jobs import Screen as ScreenJob
 from thrifty_tui.tui.widgets.label_view import (

@@ -18,7 +18,7 @@ from thrifty_tui.core.roles import Role
 
 if TYPE_CHECKING:  # annotations only: the Load screen's first frame does not import them
     from thrifty_tui.core.events import DatasetOpened
-    from thrifty_tui.core.profile_records import ColumnProfile, Profile
+    from thrifty_tui.core.data.profile_records import ColumnProfile, Profile
 
 # The roles a user can give a column with `r`, in cycling order ("id-like" = not used).
 ROLE_CYCLE = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME, Role.ID)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from thrifty_tui.core.diagnostics import Diagnostics, draw
+from thrifty_tui.core.learn.diagnostics import Diagnostics, draw
 
 # The plots' titles without the model's name (the screen's title line has it): plotext drops
 # a title wider than the plot, which it was at 80x24 ("…: share predicted right per true

@@ -51,7 +51,7 @@ def _tuples(value: Any) -> Any:
 
 def diagnostics_from_dict(data: dict[str, Any]) -> Any:
     """Rebuild a Diagnostics from its ``asdict`` form (unknown keys are ignored)."""
-    from thrifty_tui.core import diagnostics as dg
+    from thrifty_tui.core.learn import diagnostics as dg
 
     nested = {"roc": dg.Curve, "pr": dg.Curve, "per_class": dg.ClassScore}
     kwargs: dict[str, Any] = {}
@@ -127,7 +127,7 @@ def diagnostics_files(data: dict[str, Any] | None, task: str) -> tuple[dict[str,
     """
     if data is None:
         return {}, {"available": False, "reason": "no diagnostics were stored for this model"}
-    from thrifty_tui.core.diagnostics import PLOT_KINDS, render_text
+    from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, render_text
 
     files = {f"{DIAGNOSTICS_DIR}/diagnostics.json":
              json.dumps(data, indent=2, default=str).encode()}

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.sniff import (  # noqa: F401 - re-exported: callers import them from here
+from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported: callers import them from here
     COMPRESSION_SUFFIXES,
     DELIMITED_SUFFIXES,
     EXCEL_SUFFIXES,
@@ -161,7 +161,7 @@ def _load_delimited(p: Path, kind: FileKind, max_rows: int | None,
                     control: Any = None) -> LoadedTable:
     """DuckDB finds the malformed rows (both too many and too few fields, with line numbers);
     pandas' C parser then reads the rest, skipping exactly those rows (never padding them)."""
-    from thrifty_tui.core.csvscan import (
+    from thrifty_tui.core.data.csvscan import (
         DELIMITER_NAMES,
         decimal_commas,
         formatted_numbers,
@@ -201,7 +201,7 @@ def _load_delimited(p: Path, kind: FileKind, max_rows: int | None,
                        f"{', '.join(formatted[:5])}")
     lines = tuple(sorted(set(rejects.lines) | set(late)))
     if rejects.count or late:
-        from thrifty_tui.core.csvscan import Rejects
+        from thrifty_tui.core.data.csvscan import Rejects
 
         reasons = rejects.reasons + ((("TOO MANY COLUMNS", len(late)),) if late else ())
         notices.append(Rejects(len(lines), lines, reasons).notice(p.name))
@@ -235,7 +235,7 @@ def _pandas_read(plan: Any, skip: tuple[int, ...], max_rows: int | None
 
 
 def _reason(kind: str) -> str:
-    from thrifty_tui.core.csvscan import REJECT_REASONS
+    from thrifty_tui.core.data.csvscan import REJECT_REASONS
 
     return REJECT_REASONS.get(kind, kind.lower())
 
@@ -244,7 +244,7 @@ def _load_parquet(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from thrifty_tui.core.csvscan import check_names, copy_to_temp
+    from thrifty_tui.core.data.csvscan import check_names, copy_to_temp
 
     tmpdir = copy_to_temp(p, kind.compression, ".parquet") if kind.compression else None
     target = Path(tmpdir.name) / "data.parquet" if tmpdir else p
@@ -273,7 +273,7 @@ def _first_line(err: BaseException) -> str:
 
 def _load_json(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
     """JSON Lines (one object per line), or a JSON array of objects."""
-    from thrifty_tui.core.csvscan import detect_encoding, open_bytes, read_head
+    from thrifty_tui.core.data.csvscan import detect_encoding, open_bytes, read_head
 
     head = read_head(p, kind.compression)
     if not head.strip():
@@ -332,7 +332,7 @@ def _load_excel(p: Path, kind: FileKind, max_rows: int | None) -> LoadedTable:
     except ImportError as err:
         raise DataError(f"reading {p.name} needs the openpyxl package "
                         f"(pip install openpyxl), or save it as CSV") from err
-    from thrifty_tui.core.csvscan import check_names, copy_to_temp
+    from thrifty_tui.core.data.csvscan import check_names, copy_to_temp
 
     tmpdir = copy_to_temp(p, kind.compression, kind.suffix) if kind.compression else None
     target = Path(tmpdir.name) / f"data{kind.suffix}" if tmpdir else p

@@ -232,7 +232,7 @@ class Workspace:
 
     def trials(self, run_id: int | None = None, key: str | None = None) -> list[Any]:
         """Stored trials of a run, or under a key (any run), oldest first, as TrialRecords."""
-        from thrifty_tui.core.tuning import TrialRecord
+        from thrifty_tui.core.learn.tuning import TrialRecord
 
         self._trials_table()
         where, args = ("run_id=?", (run_id,)) if key is None else ("key=?", (key,))

@@ -12,10 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from thrifty_tui.core.learn.importances import (
+    importance_seconds,
+    permutation_importances,
+    saved_importances,
+)
+
 MAX_CURVE_POINTS = 120
 MAX_SCATTER_POINTS = 400
-MAX_IMPORTANCE_ROWS = 1000
-IMPORTANCE_FLOOR_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -134,49 +138,6 @@ def regression_diagnostics(model: str, y_true: Any, y_pred: Any, seed: int = 0) 
                        predicted=tuple(float(v) for v in y_pred[idx]))
 
 
-def permutation_importances(fitted: Any, X: Any, y: Any, scoring: str, seed: int = 0,
-                            top: int = 15, max_seconds: float | None = None,
-                            ) -> tuple[tuple[tuple[str, float], ...], str]:
-    """Mean drop in score when each original column is shuffled (on at most 1,000 rows), and
-    a note ("" when computed as usual).
-
-    Shuffling costs one scoring per column and repeat: on 300 columns that was 9-18 s, 50x a
-    ridge fit, and it held the fold's result (a 10 s run ended with the baseline as best).
-    With ``max_seconds`` one scoring is timed first: three repeats if they fit, else one,
-    else none, and the note says why.
-    """
-    import time
-
-    from sklearn.inspection import permutation_importance
-    from sklearn.metrics import get_scorer
-
-    if len(X) > MAX_IMPORTANCE_ROWS:
-        X = X.sample(MAX_IMPORTANCE_ROWS, random_state=seed)
-        y = y.loc[X.index]
-    repeats, note = 3, ""
-    if max_seconds is not None:
-        started = time.perf_counter()
-        get_scorer(scoring)(fitted, X, y)
-        one = time.perf_counter() - started
-        predicted = {r: (X.shape[1] * r + 1) * one for r in (3, 1)}
-        if predicted[3] > max_seconds:
-            repeats = 1
-            note = f"1 shuffle per column, not 3: {X.shape[1]} columns"
-        if predicted[1] > max_seconds:
-            return (), (f"not computed: {X.shape[1]} columns, about {predicted[1]:.1f} s "
-                        f"(over {max_seconds:.1f} s)")
-    result = permutation_importance(fitted, X, y, scoring=scoring, n_repeats=repeats,
-                                    random_state=seed, n_jobs=1)
-    pairs = sorted(zip(X.columns, result.importances_mean, strict=True),
-                   key=lambda kv: -abs(kv[1]))
-    return tuple((str(k), float(v)) for k, v in pairs[:top]), note
-
-
-def importance_seconds(fit_seconds: float) -> float:
-    """How long a model's importances may take: a second, or half its fit if longer."""
-    return max(IMPORTANCE_FLOOR_S, 0.5 * fit_seconds)
-
-
 def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
              learning_curve: tuple[tuple[int, float], ...] = ()) -> Diagnostics:
     """Assemble a model's out-of-fold predictions and compute its diagnostics.
@@ -189,7 +150,7 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
 
     import numpy as np
 
-    from thrifty_tui.core.screening import build_model
+    from thrifty_tui.core.learn.screening import build_model
 
     n = len(problem.y)
     pred = np.empty(n, dtype=object if problem.task == "classification" else float)
@@ -219,7 +180,7 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
         diag = regression_diagnostics(spec.name, y_true, pred[seen].astype(float), problem.seed)
     importances: tuple[tuple[str, float], ...] = ()
     note = ""
-    saved = _saved_importances(oof_files[0]) if oof_files else None
+    saved = saved_importances(oof_files[0]) if oof_files else None
     if saved is not None and not getattr(spec, "baseline", False):
         importances, note = saved
     elif not getattr(spec, "baseline", False):
@@ -251,27 +212,6 @@ def aligned_proba(data: Any, classes: Sequence[str]) -> Any:
         if label in saved:
             block[:, j] = data["proba"][:, saved.index(label)]
     return block
-
-
-def _saved_importances(oof_file: str) -> tuple[tuple[tuple[str, float], ...], str] | None:
-    """Importances saved by the first fold's task (``screening.save_importances``) and their
-    note, if any."""
-    import os
-
-    import numpy as np
-
-    from thrifty_tui.core.screening import importances_file
-
-    path = importances_file(oof_file)
-    if not os.path.exists(path):
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            pairs = tuple((str(k), float(v)) for k, v in zip(data["names"], data["values"],
-                                                             strict=True))
-            return pairs, str(data["note"]) if "note" in data.files else ""
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def _decision_scores(oof_files: Sequence[str], n: int) -> Any:

@@ -12,7 +12,10 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-FEATURES_MODULE = "thrifty_tui.core.features"
+FEATURES_MODULE = "thrifty_tui.core.learn.features"
+# Where those classes lived before the core was split into subpackages: bundles exported then
+# name them there (thrifty_tui/core/features.py still answers to it).
+LEGACY_FEATURES_MODULE = "thrifty_tui.core.features"
 # Types that scikit-learn's fitted models hold but skops does not trust by default; each is
 # plain data or a pure function (a partial of check_array is how HistGradientBoosting keeps
 # its input check). Anything a partial wraps is audited on its own, so trusting
@@ -42,9 +45,11 @@ def thrifty_types() -> frozenset[str]:
     from sklearn.base import BaseEstimator
 
     module = importlib.import_module(FEATURES_MODULE)
-    return frozenset(f"{FEATURES_MODULE}.{name}" for name, obj in vars(module).items()
-                     if isinstance(obj, type) and issubclass(obj, BaseEstimator)
-                     and obj.__module__ == FEATURES_MODULE)
+    names = [name for name, obj in vars(module).items()
+             if isinstance(obj, type) and issubclass(obj, BaseEstimator)
+             and obj.__module__ == FEATURES_MODULE]
+    return frozenset(f"{where}.{name}" for name in names
+                     for where in (FEATURES_MODULE, LEGACY_FEATURES_MODULE))
 
 
 def trusted_types() -> frozenset[str]:

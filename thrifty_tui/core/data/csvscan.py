@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.sniff import (  # noqa: F401 - re-exported for the loaders
+from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported for the loaders
     DELIMITER_BY_SUFFIX,
     DELIMITER_NAMES,
     DELIMITERS,

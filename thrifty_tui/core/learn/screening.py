@@ -14,11 +14,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from thrifty_tui.core.learn.importances import save_importances
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.racing import nested_order, rung_sizes
+from thrifty_tui.core.policy.racing import nested_order, rung_sizes
 from thrifty_tui.core.records import USABLE_ROLES, ColumnInfo, FoldResult, ModelResult, Role
-from thrifty_tui.core.schema import infer_schema, suggest_task
-from thrifty_tui.core.zoo import ModelSpec
+from thrifty_tui.core.data.schema import infer_schema, suggest_task
+from thrifty_tui.core.learn.zoo import ModelSpec
 
 DEFAULT_METRIC = {"classification": "balanced_accuracy", "regression": "r2"}
 METRICS = {
@@ -217,33 +218,6 @@ def evaluate_fold(spec: ModelSpec, problem: Problem, rung: int, fold: int,
     return done
 
 
-def save_importances(oof_file: str, model: Any, X_test: pd.DataFrame, y_test: pd.Series,
-                     problem: Problem, fit_seconds: float) -> None:
-    """Permutation importances of ``model`` on its test fold, next to its OOF file; they may
-    take a second or half the fold's fit (the fold's result waits for them). When they would
-    take longer, that is saved instead (the diagnostics do not try again)."""
-    import os
-
-    from thrifty_tui.core.diagnostics import importance_seconds, permutation_importances
-
-    try:
-        pairs, note = permutation_importances(model, X_test, y_test, problem.metric,
-                                              problem.seed,
-                                              max_seconds=importance_seconds(fit_seconds))
-    except Exception:  # noqa: BLE001 - importances are a nice-to-have; diagnostics refit
-        return
-    path = importances_file(oof_file)
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, names=np.array([k for k, _ in pairs], dtype=str),
-             values=np.array([v for _, v in pairs], dtype=float), note=np.array(note))
-    os.replace(tmp, path)
-
-
-def importances_file(oof_file: str) -> str:
-    """Where the importances computed with fold ``oof_file``'s model are saved."""
-    return oof_file.removesuffix(".npz") + "-importances.npz"
-
-
 def split_features(model: Any, X: pd.DataFrame) -> tuple[Any, Any]:
     """(final estimator, its input) for a Pipeline, else (model, X) as they are."""
     if hasattr(model, "steps") and len(model.steps) > 1:
@@ -299,7 +273,7 @@ def build_model(spec: ModelSpec, problem: Problem):
             and hasattr(model, "steps")):
         # Models on scaled features (SVR, linear SVR, neighbours, ridge) get a standardized
         # target: SVR's epsilon and C are in target units. Trees do not care.
-        from thrifty_tui.core.features import ScaledTarget
+        from thrifty_tui.core.learn.features import ScaledTarget
 
         name, final = model.steps[-1]
         model.steps[-1] = (name, ScaledTarget(final))

@@ -12,15 +12,14 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import pandas as pd
+# pandas and the readers are imported inside the functions: the worker names these functions
+# when it hands them to a child, and the app's process must not import pandas for that.
+if TYPE_CHECKING:
+    import pandas as pd
 
-from thrifty_tui.core.csvscan import ScanControl
-from thrifty_tui.core.data import fingerprint_file, load_table, source_fingerprint
-from thrifty_tui.core.events import DatasetOpened
-from thrifty_tui.core.profile import DEFAULT_SAMPLE_ROWS, FULL_LOAD_BYTES, profile_rows
-from thrifty_tui.core.schema import infer_schema, suggest_target, suggest_task
+    from thrifty_tui.core.events import DatasetOpened
 
 PREVIEW_ROWS = 20
 HUGE_FIELD_CHARS = 100_000
@@ -33,6 +32,8 @@ class ProgressFile:
     second, from a thread (the main thread is busy inside pandas or DuckDB)."""
 
     def __init__(self, path: str | None):
+        from thrifty_tui.core.data.csvscan import ScanControl
+
         self.path = path
         self.control = ScanControl()
         self.phase = "starting"
@@ -68,12 +69,15 @@ class ProgressFile:
 
 
 def _key(path: str) -> tuple[str, str]:
+    from thrifty_tui.core.data.tables import fingerprint_file
+
     return str(Path(path).expanduser().resolve()), fingerprint_file(path)
 
 
 def _whole_table(path: str, progress: ProgressFile) -> Any:
     """The file read whole, through the same cache as :mod:`tasks` (screening reuses it)."""
-    from thrifty_tui.core import tasks
+    from thrifty_tui.core.data.tables import load_table
+    from thrifty_tui.core.tasks import fits as tasks
 
     key = _key(path)
     if key not in tasks._TABLES:
@@ -86,7 +90,8 @@ def _whole_table(path: str, progress: ProgressFile) -> Any:
 def _streamed_sample(path: str, progress: ProgressFile) -> tuple[pd.DataFrame, int,
                                                                    tuple[str, ...]]:
     """A random sample of a big file (bounded memory), its exact row count and notices."""
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.profile import DEFAULT_SAMPLE_ROWS
+    from thrifty_tui.core.data.sampling import sample_file
 
     key = _key(path)
     if key not in _SAMPLES:
@@ -99,7 +104,8 @@ def _streamed_sample(path: str, progress: ProgressFile) -> tuple[pd.DataFrame, i
 
 
 def _streamed(path: str) -> bool:
-    from thrifty_tui.core.data import file_kind, precheck, sniff_magic
+    from thrifty_tui.core.data.profile import FULL_LOAD_BYTES
+    from thrifty_tui.core.data.tables import file_kind, precheck, sniff_magic
 
     p = precheck(path)
     kind, _ = sniff_magic(p, file_kind(p))
@@ -111,7 +117,11 @@ def open_for_load(path: str, target: str | None = None, progress_file: str | Non
                   seed: int = 0) -> DatasetOpened:
     """Read ``path`` (or a sample of a big one), profile it for ``target`` (None: suggest one)
     and describe it for the Load screen; DataError for input that cannot be used."""
-    from thrifty_tui.core.sampling import random_sample
+    from thrifty_tui.core.data.profile import profile_rows
+    from thrifty_tui.core.data.sampling import random_sample
+    from thrifty_tui.core.data.schema import infer_schema, suggest_target, suggest_task
+    from thrifty_tui.core.data.tables import fingerprint_file
+    from thrifty_tui.core.events import DatasetOpened
 
     with ProgressFile(progress_file) as progress:
         if _streamed(path):
@@ -142,6 +152,8 @@ def open_for_load(path: str, target: str | None = None, progress_file: str | Non
 
 def _huge_fields(frame: pd.DataFrame, name: str) -> tuple[str, ...]:
     """A notice for text columns with enormous values (shown cut in the preview)."""
+    import pandas as pd
+
     longest = {}
     for col in frame.columns:
         if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
@@ -160,12 +172,16 @@ def _huge_fields(frame: pd.DataFrame, name: str) -> tuple[str, ...]:
 
 
 def _strings(frame: pd.DataFrame) -> tuple[tuple[str, ...], ...]:
+    import pandas as pd
+
     return tuple(tuple("" if pd.isna(v) else str(v)[:60] for v in row)
                  for row in frame.itertuples(index=False, name=None))
 
 
 def fingerprint(path: str) -> dict[str, Any]:
     """The source fingerprint of a sample record (size, mtime, SHA-256 of content or blocks)."""
+    from thrifty_tui.core.data.tables import source_fingerprint
+
     return source_fingerprint(path).to_dict()
 
 
@@ -176,14 +192,14 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
                     roles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
     """:func:`tasks.prepare_problem`, but a sample of a big file is streamed (bounded memory,
     stratified by a class target with a minimum per class) instead of read whole first."""
-    from thrifty_tui.core import tasks
+    from thrifty_tui.core.tasks import fits as tasks
 
     if labels is not None or sample_rows is None or sample_rows < 1 or not _streamed(path):
         return tasks.prepare_problem(path, target, task, metric, seed, problem_file, labels,
                                      sample_rows, roles)
-    from thrifty_tui.core.data import LoadedTable
-    from thrifty_tui.core.profile import _looks_like_classes
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.tables import LoadedTable
+    from thrifty_tui.core.data.profile import _looks_like_classes
+    from thrifty_tui.core.data.sampling import sample_file
 
     classes = task == "classification" or (task is None and _looks_like_classes(Path(path),
                                                                                  target))

@@ -89,14 +89,14 @@ def build_members(model: Any, manifest: dict[str, Any], *,
     """
     import joblib
 
-    from thrifty_tui.core.bundle_report import diagnostics_files, model_card
-    from thrifty_tui.core.lexicons import (
+    from thrifty_tui.core.store.bundle_report import diagnostics_files, model_card
+    from thrifty_tui.core.store.lexicons import (
         example_input,
         extract_lexicons,
         feature_step,
         plain_vocabularies,
     )
-    from thrifty_tui.core.trust import dump_skops, skops_types, trusted_types
+    from thrifty_tui.core.store.trust import dump_skops, skops_types, trusted_types
 
     total = len(WRITE_STAGES)
 
@@ -356,7 +356,7 @@ def open_bundle(path: str | os.PathLike[str]) -> OpenedBundle:
     Only types on thrifty-tui's own allowlist (core.trust) are built, never the list the
     bundle carries; the pickle copy is never loaded here.
     """
-    from thrifty_tui.core.trust import UntrustedTypes, load_skops
+    from thrifty_tui.core.store.trust import UntrustedTypes, load_skops
 
     name = Path(path).name
     manifest, members = read_bundle(path)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from thrifty_tui.core.records import ModelResult
-from thrifty_tui.core.stats import indistinguishable
-from thrifty_tui.core.zoo import ModelSpec
+from thrifty_tui.core.policy.stats import indistinguishable
+from thrifty_tui.core.learn.zoo import ModelSpec
 
 MAX_LEADERS = 3
 ETA = 3  # successive halving keeps the best third at each rung

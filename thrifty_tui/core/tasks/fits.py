@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 # imports this module only to name its functions when it submits them to a child, and
 # importing scikit-learn there took ~1.6 s with the GIL held (the UI froze, `run` waited).
 if TYPE_CHECKING:
-    from thrifty_tui.core.data import LoadedTable
-    from thrifty_tui.core.diagnostics import Diagnostics
+    from thrifty_tui.core.data.tables import LoadedTable
+    from thrifty_tui.core.learn.diagnostics import Diagnostics
     from thrifty_tui.core.records import FoldResult, ModelResult
-    from thrifty_tui.core.screening import Problem
-    from thrifty_tui.core.zoo import ModelSpec
+    from thrifty_tui.core.learn.screening import Problem
+    from thrifty_tui.core.learn.zoo import ModelSpec
 
 _TABLES: dict[tuple[str, str], LoadedTable] = {}
 _PROBLEMS: dict[str, Problem] = {}
@@ -69,7 +69,7 @@ def init_child(memory_cap_mb: float | None = None, log_path: str | None = None) 
 
 
 def _table(path: str) -> LoadedTable:
-    from thrifty_tui.core.data import fingerprint_file, load_table
+    from thrifty_tui.core.data.tables import fingerprint_file, load_table
 
     key = (str(Path(path).expanduser().resolve()), fingerprint_file(path))
     if key not in _TABLES:
@@ -94,9 +94,9 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     import joblib
 
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.labels import attach_labels
-    from thrifty_tui.core.schema import suggest_task
-    from thrifty_tui.core.screening import make_problem, rung_folds
+    from thrifty_tui.core.store.labels import attach_labels
+    from thrifty_tui.core.data.schema import suggest_task
+    from thrifty_tui.core.learn.screening import make_problem, rung_folds
 
     clear_feature_caches(Path(problem_file).parent)
     table = _table(path)
@@ -106,7 +106,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     if sample_rows is not None and sample_rows < 1:
         raise DataError("--sample needs a positive number of rows")
     if sample_rows is not None and sample_rows < len(frame):
-        from thrifty_tui.core.sampling import random_sample, stratified_sample
+        from thrifty_tui.core.data.sampling import random_sample, stratified_sample
 
         if target in frame.columns and (task or suggest_task(frame[target])) == "classification":
             frame = stratified_sample(frame[frame[target].notna()], sample_rows, target, seed)
@@ -146,7 +146,7 @@ def _problem(problem_file: str) -> Problem:
 
 def evaluate_model(problem_file: str, spec: ModelSpec) -> ModelResult:
     """Cross-validate one model on the saved problem."""
-    from thrifty_tui.core.screening import evaluate
+    from thrifty_tui.core.learn.screening import evaluate
 
     return evaluate(spec, _problem(problem_file))
 
@@ -171,7 +171,7 @@ def warm_up(problem_file: str, min_seconds: float = 0.3) -> int:
 def evaluate_fold_task(problem_file: str, spec: ModelSpec, rung: int, fold: int,
                        oof_file: str | None = None) -> FoldResult:
     """One fit and score: model ``spec`` on fold ``fold`` of racing rung ``rung``."""
-    from thrifty_tui.core.screening import evaluate_fold
+    from thrifty_tui.core.learn.screening import evaluate_fold
 
     return evaluate_fold(spec, _problem(problem_file), rung, fold, oof_file,
                          feature_cache=feature_cache_dir(problem_file))
@@ -197,7 +197,7 @@ def diagnose_task(problem_file: str, spec: ModelSpec, oof_files: list[str],
     import dataclasses
     import json
 
-    from thrifty_tui.core.diagnostics import diagnose
+    from thrifty_tui.core.learn.diagnostics import diagnose
 
     diag = diagnose(spec, _problem(problem_file), oof_files, learning_curve)
     tmp = out_json + ".tmp"
@@ -214,7 +214,7 @@ def refit_model(problem_file: str, spec: ModelSpec, model_file: str) -> str:
     """
     import joblib
 
-    from thrifty_tui.core.screening import refit
+    from thrifty_tui.core.learn.screening import refit
 
     if _refit_stamp(problem_file, spec) == _read_stamp(model_file) and Path(model_file).is_file():
         return model_file
@@ -237,7 +237,7 @@ def refit_and_check(problem_file: str, spec: ModelSpec, model_file: str) -> tupl
     import joblib
     from sklearn.metrics import get_scorer
 
-    from thrifty_tui.core.screening import refit
+    from thrifty_tui.core.learn.screening import refit
 
     problem = _problem(problem_file)
     model = refit(spec, problem)
@@ -304,8 +304,8 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
 
     import joblib
 
-    from thrifty_tui.core.bundle import write_bundle
-    from thrifty_tui.core.bundle_report import find_diagnostics
+    from thrifty_tui.core.store.bundle import write_bundle
+    from thrifty_tui.core.store.bundle_report import find_diagnostics
     from thrifty_tui.core.errors import DataError
 
     def progress(stage: str, step: int, total: int) -> None:
@@ -331,8 +331,8 @@ def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out
     """The app's own predictions: the refit model applied to a file, written as CSV."""
     import joblib
 
-    from thrifty_tui.core.bundle import predict_frame
-    from thrifty_tui.core.data import load_table
+    from thrifty_tui.core.store.bundle import predict_frame
+    from thrifty_tui.core.data.tables import load_table
 
     model = joblib.load(model_file)
     frame = load_table(path).frame

@@ -1,8 +1,7 @@
 """The mean of the leaders: an ensemble scored from its members' out-of-fold predictions.
 
-Runs in child processes (numpy and scikit-learn are imported here): the worker thread names
-these functions through ``engine.remote.call``. Scoring needs no new fit: on each of the full
-size folds the members' saved test-fold predictions are averaged (regression) or their class
+Runs in child processes (numpy and scikit-learn are imported here), called from
+core/tasks/ensemble.py. Scoring needs no new fit: on each of the full size folds the members' saved test-fold predictions are averaged (regression) or their class
 probabilities are (classification), and the run's own scorer scores the average. The final
 model is a scikit-learn ``VotingRegressor`` / soft ``VotingClassifier`` assembled from the
 members' fitted Pipelines, so a bundle holds a plain scikit-learn estimator.
@@ -19,7 +18,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer
 
-from thrifty_tui.core.diagnostics import Diagnostics, aligned_proba
+from thrifty_tui.core.learn.diagnostics import Diagnostics, aligned_proba
 
 
 class _FixedRegressor(RegressorMixin, BaseEstimator):
@@ -78,36 +77,6 @@ def fold_score(problem: Any, fold: dict[str, Any]) -> float:
     return float(get_scorer(problem.metric)(answers, np.zeros((len(y_true), 1)), y_true))
 
 
-def score_mean(problem_file: str, member_files: Sequence[Sequence[str]], out_files: Sequence[str],
-               name: str, out_json: str) -> tuple[tuple[float, ...], Diagnostics] | None:
-    """Per-fold scores of the mean of the members (``member_files[m][k]``: member m's OOF file
-    of fold k), its averaged OOF files written to ``out_files``, and its diagnostics (saved to
-    ``out_json``); None when the mean cannot be formed (see ``_mean_fold``)."""
-    from thrifty_tui.core.screening import importances_file
-    from thrifty_tui.core.tasks import _problem, diagnose_task
-
-    problem = _problem(problem_file)
-    means = [_mean_fold([files[k] for files in member_files], problem)
-             for k in range(len(out_files))]
-    folds = [f for f in means if f is not None]
-    if len(folds) < len(means):
-        return None
-    scores = tuple(fold_score(problem, f) for f in folds)
-    for path, fold in zip(out_files, folds, strict=True):
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, **fold)
-        os.replace(tmp, path)
-    # Saved like a fold's importances, so the diagnostics do not refit a model for them.
-    np.savez(importances_file(out_files[0]), names=np.array([], dtype=str),
-             values=np.array([], dtype=float),
-             note=np.array(f"not computed: the mean of {len(member_files)} models has no "
-                           "single model to shuffle columns for"))
-    # Diagnostics read only a spec's name and baseline flag once importances are saved.
-    spec: Any = SimpleNamespace(name=name, baseline=False)
-    diag = diagnose_task(problem_file, spec, list(out_files), (), out_json)
-    return scores, diag
-
-
 def mean_of_fitted(members: Sequence[Any], names: Sequence[str], task: str) -> Any:
     """A fitted VotingRegressor (or soft VotingClassifier) over already fitted Pipelines.
 
@@ -127,16 +96,3 @@ def mean_of_fitted(members: Sequence[Any], names: Sequence[str], task: str) -> A
     # (named_estimators_ is left out: its Bunch is a type skops does not trust.)
     model.estimators_ = list(members)
     return model
-
-
-def assemble(member_files: Sequence[str], names: Sequence[str], task: str,
-             model_file: str) -> str:
-    """Load the members' refit models, save their mean (``mean_of_fitted``) to
-    ``model_file``; returns the file written."""
-    import joblib
-
-    model = mean_of_fitted([joblib.load(f) for f in member_files], names, task)
-    tmp = model_file + ".tmp"
-    joblib.dump(model, tmp, compress=3)
-    os.replace(tmp, model_file)
-    return model_file

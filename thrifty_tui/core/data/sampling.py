@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from thrifty_tui.core.csvscan import ScanCancelled, ScanControl
+from thrifty_tui.core.data.csvscan import ScanCancelled, ScanControl
 from thrifty_tui.core.errors import DataError
 
 __all__ = ["DEFAULT_MIN_PER_CLASS", "SampleRecord", "ScanCancelled", "ScanControl", "allocate",
@@ -54,7 +54,7 @@ def row_keys(n_rows: int, seed: int) -> np.ndarray:
         return np.empty(0, dtype=np.uint64)
     with _KEYS_LOCK:
         if _KEYS_CON is None:
-            from thrifty_tui.core.csvscan import connect
+            from thrifty_tui.core.data.csvscan import connect
 
             _KEYS_CON = connect()
         keys = _KEYS_CON.execute(f"SELECT hash(i, {int(seed)}::BIGINT) AS k "
@@ -182,7 +182,7 @@ def sample_file(path: str | Path, n: int, stratify: str | None = None, seed: int
     row's position in the file) equal ``random_sample`` / ``stratified_sample`` of
     ``load_table(path).frame`` with the same seed.
     """
-    from thrifty_tui.core.data import _check_path, _sniff_magic, file_kind, source_fingerprint
+    from thrifty_tui.core.data.tables import _check_path, _sniff_magic, file_kind, source_fingerprint
 
     _check_request(n, seed, min_per_class)
     started = time.monotonic()
@@ -190,7 +190,7 @@ def sample_file(path: str | Path, n: int, stratify: str | None = None, seed: int
     kind, notices = _sniff_magic(p, file_kind(p))
     fingerprint = source_fingerprint(p)
     if kind.format == "delimited" or (kind.format == "parquet" and not kind.compression):
-        from thrifty_tui.core.streams import open_stream
+        from thrifty_tui.core.data.streams import open_stream
 
         with open_stream(p, kind) as stream:
             frame, counts, rejected, passes = _stream_sample(stream, n, stratify, seed,
@@ -198,7 +198,7 @@ def sample_file(path: str | Path, n: int, stratify: str | None = None, seed: int
             notices += tuple(stream.notices())
         engine = "duckdb stream"
     else:
-        from thrifty_tui.core.data import load_table
+        from thrifty_tui.core.data.tables import load_table
 
         table = load_table(p)
         source = table.frame
@@ -289,7 +289,7 @@ def _candidates_sql(stream: Any, col: str | None, seed: int, limits: Mapping[str
 
     Rows are numbered in file order (``row_number() OVER ()`` keeps DuckDB's insertion order),
     so the keys match :func:`row_keys`; a limit set after the numbering never renumbers rows."""
-    from thrifty_tui.core.csvscan import sql_str
+    from thrifty_tui.core.data.csvscan import sql_str
 
     fields = ", ".join(f"{c} := {c}" for c in stream.internal)
     if None in limits:

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from thrifty_tui.core.data import load_table
+from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.labels import HEAD, POOL_CAP, file_stamp, pool_rows
+from thrifty_tui.core.store.labels import HEAD, POOL_CAP, file_stamp, pool_rows
 from thrifty_tui.core.records import USABLE_ROLES, Role
-from thrifty_tui.core.schema import infer_schema
+from thrifty_tui.core.data.schema import infer_schema
 
 TEXT_CHARS, FIELD_CHARS, MAX_FIELDS = 4000, 200, 40
 TOP = 1000  # how many queue places one re-ranking decides
@@ -81,7 +81,7 @@ def load_pool(path: str, text_column: str | None, seed: int, cap: int = POOL_CAP
 
 def features_for(path: str, stamp: str, rows: Sequence[int], columns: Sequence[str]):
     """Unsupervised features of every pool row (fit once per child, then only the model fits)."""
-    from thrifty_tui.core.features import linear_features
+    from thrifty_tui.core.learn.features import linear_features
 
     key = (path, stamp, len(rows), rows[0] if rows else -1, rows[-1] if rows else -1,
            tuple(columns))

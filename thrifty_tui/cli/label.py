@@ -38,7 +38,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     if args.command not in ("label", "labels"):
         return None
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.labels import LabelError
+    from thrifty_tui.core.store.labels import LabelError
 
     try:
         if args.command == "label":
@@ -51,7 +51,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 def _label(args: argparse.Namespace) -> int:
     from thrifty_tui.config import make_settings
     from thrifty_tui.core.errors import check_path
-    from thrifty_tui.core.labels import parse_label_spec
+    from thrifty_tui.core.store.labels import parse_label_spec
 
     check_path(args.path)
     spec = parse_label_spec([args.labels])  # bad labels fail here, before the screen opens
@@ -65,13 +65,13 @@ def _label(args: argparse.Namespace) -> int:
 
 
 def _db_path(args: argparse.Namespace):
-    from thrifty_tui.core.workspace import resolve_workspace
+    from thrifty_tui.core.store.workspace import resolve_workspace
 
     return resolve_workspace(getattr(args, "workspace", None)) / "thrifty.sqlite"
 
 
 def _export(args: argparse.Namespace) -> int:
-    from thrifty_tui.core.labels import export_labels
+    from thrifty_tui.core.store.labels import export_labels
 
     n = export_labels(_db_path(args), args.output, args.set_id)
     print(f"{n} rows written to {args.output}", file=sys.stderr)
@@ -81,7 +81,7 @@ def _export(args: argparse.Namespace) -> int:
 def _info(args: argparse.Namespace) -> int:
     import json
 
-    from thrifty_tui.core.labels import labels_metadata, open_readonly
+    from thrifty_tui.core.store.labels import labels_metadata, open_readonly
 
     db = open_readonly(_db_path(args))
     try:

@@ -16,11 +16,12 @@ from typing import Any
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.records import ColumnInfo, Role
 
+FEATURE_SETS = ("linear", "nonneg", "tree", "none")  # what an entry's `features` may name
+
 Factory = Callable[[str, Sequence[ColumnInfo], int], Any]
 ZOO_FILE_NAME = "thrifty-zoo.toml"
 # The feature sets of core.features, named here so that reading a zoo (in the app's process)
 # does not import scikit-learn: that took 1.6-4.6 s with the GIL held.
-FEATURE_SETS = ("linear", "nonneg", "tree", "none")
 
 # Short names for estimators whose class depends on the task.
 TASK_ESTIMATORS = {
@@ -89,7 +90,7 @@ def build_from_config(task: str, schema: Sequence[ColumnInfo], seed: int, *, est
     """A Pipeline(features, model) from one zoo entry; picklable through functools.partial."""
     from sklearn.pipeline import Pipeline
 
-    from thrifty_tui.core.features import build_features, categorical_mask
+    from thrifty_tui.core.learn.features import build_features, categorical_mask
 
     path = estimator
     if estimator in TASK_ESTIMATORS:

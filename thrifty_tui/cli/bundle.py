@@ -1,6 +1,6 @@
 """`thrifty-tui inspect` and `thrifty-tui export-mlflow`: look into a bundle, and hand it to MLflow.
 
-Wiring into cli.py::
+Wiring into cli/commands.py::
 
     cli_bundle.add_subcommands(sub)               # in build_parser(), after the other commands
     code = cli_bundle.dispatch(args)              # in main(), inside the try
@@ -51,7 +51,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 def check_bundle(path: str) -> dict[str, Any]:
     """Every check ``inspect`` makes, without building the model; BundleError on a failure."""
-    from thrifty_tui.core.bundle import (
+    from thrifty_tui.core.store.bundle import (
         FEATURES_MEMBER,
         MODEL_MEMBER,
         BundleError,
@@ -59,7 +59,7 @@ def check_bundle(path: str) -> dict[str, Any]:
         package_versions,
         read_bundle,
     )
-    from thrifty_tui.core.trust import untrusted
+    from thrifty_tui.core.store.trust import untrusted
 
     name = Path(path).name
     manifest, members = read_bundle(path)
@@ -193,9 +193,9 @@ def export_mlflow(bundle: str, out_dir: str) -> Path:
     import shutil
     import tempfile
 
-    from thrifty_tui.core.bundle import EXAMPLE_MEMBER, MODEL_MEMBER, open_bundle
+    from thrifty_tui.core.store.bundle import EXAMPLE_MEMBER, MODEL_MEMBER, open_bundle
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.trust import skops_types
+    from thrifty_tui.core.store.trust import skops_types
 
     try:
         import mlflow.sklearn

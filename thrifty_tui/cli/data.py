@@ -1,6 +1,6 @@
 """`thrifty-tui profile` and `thrifty-tui sample`: look at a data file and downsample it, headless.
 
-Wiring into cli.py::
+Wiring into cli/commands.py::
 
     cli_data.add_subcommands(sub)                 # in build_parser(), after the other commands
     code = cli_data.dispatch(args)                # in main(), inside the try
@@ -87,7 +87,7 @@ def _clean(obj: Any) -> Any:
 def _profile(args: argparse.Namespace) -> int:
     import json
 
-    from thrifty_tui.core.profile import profile
+    from thrifty_tui.core.data.profile import profile
 
     result = profile(args.path, target=args.target, sample_rows=args.sample_rows,
                      seed=args.seed, quick=args.quick)
@@ -134,7 +134,7 @@ def _sample(args: argparse.Namespace) -> int:
     import json
 
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.sampling import sample_file
 
     out = Path(args.output).expanduser()
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -174,7 +174,7 @@ def _open_workspace(explicit: str | None) -> Any:
     import sqlite3
 
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.workspace import Workspace, resolve_workspace
+    from thrifty_tui.core.store.workspace import Workspace, resolve_workspace
 
     root = resolve_workspace(explicit)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from thrifty_tui.core.csvscan import (
+from thrifty_tui.core.data.csvscan import (
     CsvPlan,
     Rejects,
     ScanCancelled,
@@ -31,7 +31,7 @@ from thrifty_tui.core.csvscan import (
     sql_str,
     typed_frame,
 )
-from thrifty_tui.core.data import MAX_COLUMNS, FileKind, drop_index_column
+from thrifty_tui.core.data.tables import MAX_COLUMNS, FileKind, drop_index_column
 from thrifty_tui.core.errors import DataError
 
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")

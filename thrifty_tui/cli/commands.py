@@ -95,11 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_pred.add_argument("-o", "--output", help="CSV to write (stdout when omitted)")
     for p in (p_open, p_run, p_pred):
         p.add_argument("--workspace", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    from thrifty_tui import cli_bundle, cli_data
+    from thrifty_tui.cli import bundle as cli_bundle
+    from thrifty_tui.cli import data as cli_data
 
     cli_data.add_subcommands(sub)
     cli_bundle.add_subcommands(sub)
-    from thrifty_tui import cli_label
+    from thrifty_tui.cli import label as cli_label
 
     cli_label.add_subcommands(sub)
     return parser
@@ -113,7 +114,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 def _run_app(workspace: str | None, path: str | None, target: str | None) -> int:
     from thrifty_tui.config import make_settings, sample_file
     from thrifty_tui.core.errors import DataError
-    from thrifty_tui.core.sniff import precheck as check_path
+    from thrifty_tui.core.data.sniff import precheck as check_path
 
     if path is None:
         sample, sample_target = sample_file()
@@ -204,7 +205,7 @@ def _process_age() -> float:
 
 def _budget_flags(args: argparse.Namespace) -> Any:
     """The done rules given as flags (None where not given: thrifty.toml may set them)."""
-    from thrifty_tui.core.budget import Budget
+    from thrifty_tui.core.policy.budget import Budget
 
     return Budget(max_fits=args.max_fits, target_score=args.target_score,
                   min_improvement=args.min_improvement, patience=args.patience,
@@ -226,8 +227,8 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     import queue
 
     from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
-    from thrifty_tui.core.sniff import precheck as check_path
-    from thrifty_tui.core.workspace import resolve_workspace
+    from thrifty_tui.core.data.sniff import precheck as check_path
+    from thrifty_tui.core.store.workspace import resolve_workspace
     from thrifty_tui.engine.jobs import Export, Screen
     from thrifty_tui.engine.worker import Worker
 
@@ -285,8 +286,8 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     """Predict with a bundle's skops model, built only from types thrifty-tui trusts."""
-    from thrifty_tui.core.bundle import input_notes, open_bundle, predict_frame
-    from thrifty_tui.core.data import load_table
+    from thrifty_tui.core.store.bundle import input_notes, open_bundle, predict_frame
+    from thrifty_tui.core.data.tables import load_table
 
     bundle = open_bundle(args.bundle)
     frame = load_table(args.path).frame
@@ -323,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run_headless(args, workspace)
         if args.command == "predict":
             return _predict(args)
-        from thrifty_tui import cli_bundle, cli_data
+        from thrifty_tui.cli import bundle as cli_bundle
+        from thrifty_tui.cli import data as cli_data
 
         code = cli_data.dispatch(args)
         if code is not None:
@@ -331,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         code = cli_bundle.dispatch(args)
         if code is not None:
             return code
-        from thrifty_tui import cli_label
+        from thrifty_tui.cli import label as cli_label
 
         code = cli_label.dispatch(args)
         if code is not None:

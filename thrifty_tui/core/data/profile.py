@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.profile_records import (
+from thrifty_tui.core.data.profile_records import (
     ColumnProfile,
     Profile,
     ProfileWarning,
@@ -26,7 +26,7 @@ from thrifty_tui.core.profile_records import (
     column_warning,
 )
 from thrifty_tui.core.records import Role
-from thrifty_tui.core.schema import infer_role, suggest_task
+from thrifty_tui.core.data.schema import infer_role, suggest_task
 
 DEFAULT_SAMPLE_ROWS = 50_000
 FULL_LOAD_BYTES = 64 << 20  # read whole below this (compressed files count 6x their size)
@@ -60,7 +60,7 @@ def profile_rows(frame: pd.DataFrame, target: str | None, rows: int, rows_exact:
 
 def _profile_path(path: Path, target: str | None, sample_rows: int, seed: int,
                   quick: bool) -> Profile:
-    from thrifty_tui.core.data import _check_path, _sniff_magic, file_kind, load_table
+    from thrifty_tui.core.data.tables import _check_path, _sniff_magic, file_kind, load_table
 
     p = _check_path(path)
     kind, _ = _sniff_magic(p, file_kind(p))
@@ -78,7 +78,7 @@ def _profile_path(path: Path, target: str | None, sample_rows: int, seed: int,
         table = load_table(p)
         return _profile_rows(table.frame, target, len(table.frame), True, str(p), sample_rows,
                              seed, table.notices)
-    from thrifty_tui.core.sampling import sample_file
+    from thrifty_tui.core.data.sampling import sample_file
 
     stratify = target if target and _looks_like_classes(p, target) else None
     frame, record = sample_file(p, sample_rows, stratify=stratify, seed=seed, min_per_class=0)
@@ -89,7 +89,7 @@ def _profile_path(path: Path, target: str | None, sample_rows: int, seed: int,
 
 
 def _estimate_rows(p: Path, kind: Any) -> float:
-    from thrifty_tui.core.streams import open_stream
+    from thrifty_tui.core.data.streams import open_stream
 
     with open_stream(p, kind) as stream:
         return stream.estimate_rows()
@@ -97,7 +97,7 @@ def _estimate_rows(p: Path, kind: Any) -> float:
 
 def _looks_like_classes(p: Path, target: str) -> bool:
     """Whether the target looks like class labels (judged on the first rows)."""
-    from thrifty_tui.core.data import load_table
+    from thrifty_tui.core.data.tables import load_table
 
     head = load_table(p, max_rows=5000).frame
     if target not in head.columns:
@@ -113,7 +113,7 @@ def _profile_rows(frame: pd.DataFrame, target: str | None, rows: int, rows_exact
                   method: str | None = None, exact_counts: dict[str, int] | None = None
                   ) -> Profile:
     """Profile the rows at hand (at most ``sample_rows`` of them, drawn at random)."""
-    from thrifty_tui.core.sampling import random_sample
+    from thrifty_tui.core.data.sampling import random_sample
 
     if target is not None and target not in frame.columns:
         raise DataError(f"no column named {target!r}; columns are: "
@@ -207,7 +207,7 @@ def _leakage_warnings(frame: pd.DataFrame, target: str, task: str,
     max_rows = int(min(20_000, max(2_000, 2_000_000 // max(frame.shape[1], 1))))
     rows = frame[keep]
     if len(rows) > max_rows:
-        from thrifty_tui.core.sampling import random_sample
+        from thrifty_tui.core.data.sampling import random_sample
 
         rows = random_sample(rows, max_rows, seed)
     y = rows[target]
