@@ -609,22 +609,6 @@ class Worker:
         self.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))
 
     def _restore(self) -> None:
-        from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict
-        from thrifty_tui.engine.screen_run import diagnostics_path
+        from thrifty_tui.engine.restore import restore_workspace
 
-        run_id = self.ws.last_run_id()
-        if run_id is None:
-            self.emit(Notice(message="new workspace: no runs yet"))
-            return
-        results = self.ws.results(run_id)
-        self.emit(BoardRestored(run=self.ws.run_started(run_id), results=results,
-                                finished=self.ws.run_finished(run_id)))
-        run_dir = self.ws.run_dir(run_id)
-        for result in results:
-            path = diagnostics_path(run_dir, result.model)
-            if path.is_file():
-                try:
-                    diag = diagnostics_from_dict(json.loads(path.read_text()))
-                except (ValueError, TypeError, KeyError):
-                    continue  # an unreadable file costs the plot, not the board
-                self.emit(ModelDiagnosed(run_id=run_id, model=result.model, diagnostics=diag))
+        restore_workspace(self.ws, self.emit)

@@ -34,6 +34,7 @@ SCREENS_CSS = Path(__file__).with_name("screens.tcss")
 # jobs (the worker's start brings them, on the UI thread), the other screens with plotext (a
 # thread imports them while the user reads the Load screen). The first frame needs none.
 LATER_MODULES = ("thrifty_tui.core.events", "thrifty_tui.engine.jobs",
+                 "thrifty_tui.tui.screens.help", "thrifty_tui.tui.screens.runs",
                  "thrifty_tui.tui.screens.leaderboard", "thrifty_tui.tui.screens.budget",
                  "thrifty_tui.tui.screens.label", "thrifty_tui.tui.screens.export",
                  "thrifty_tui.tui.screens.diagnostics")
@@ -237,7 +238,7 @@ class ThriftyApp(App[None]):
     def on_engine_event(self, message: EngineEvent) -> None:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, JobFailed, Notice, RunFinished,
-            RunStarted,
+            RunsListed, RunStarted,
         )
 
         event = message.event
@@ -256,6 +257,10 @@ class ThriftyApp(App[None]):
             self.notify(f"{event.path}\n{event.n_files} files, {event.n_bytes / 1024:.0f} KiB",
                         title="Bundle written", timeout=8)
         elif isinstance(event, RunFinished):
+            if event.status != "done":  # the runs list (and the last good run) anew
+                from thrifty_tui.engine.jobs import Restore
+
+                self.submit(Restore())
             self.notify(f"best: {event.best_model} ({event.metric} {event.best_score:.4f})"
                         if event.best_model else event.stop_reason,
                         title=f"Screening {event.status}")
@@ -265,7 +270,7 @@ class ThriftyApp(App[None]):
             for note in event.notices:
                 self.notify(note, title="Note", severity="warning")
         if isinstance(event, RunStarted | BoardRestored | RunFinished | DatasetOpened
-                      | ExportFinished | JobFailed):
+                      | ExportFinished | JobFailed | RunsListed):
             self.refresh_bindings()
         self.engine_signal.publish(event)
 
@@ -318,18 +323,32 @@ class ThriftyApp(App[None]):
             self.notify("Stopping the run…")
 
     def action_export(self) -> None:
-        if not self.state.can_export:
+        run_id = self.state.export_run_id
+        if run_id is None or not self.state.can_export:
             self.notify("Nothing to export yet: screen some models first.", severity="warning")
             return
-        finished, run = self.state.finished, self.state.run
-        assert finished is not None and run is not None
-        # Letters, digits, '.', '_' and '-' only: "mean of A + B (tuned)" -> "mean-of-A-B-tuned".
-        stem = re.sub(r"[^\w.-]+", "-", f"{run.target}-{finished.best_model}").strip("-")
-        default = str(Path.cwd() / f"{stem}.thrifty.zip")
+        self.export_run(run_id)
 
+    def export_run(self, run_id: int) -> None:
+        """Ask where to write the bundle of run ``run_id``'s best model, then write it."""
+        state = self.state
+        summary = next((r for r in state.runs if r.run_id == run_id), None)
+        if state.finished is not None and state.finished.run_id == run_id and state.run:
+            target, best = state.run.target, state.finished.best_model
+        elif summary is not None:
+            target, best = summary.target, summary.best_model
+        else:
+            self.notify(f"run {run_id} is not in this workspace", severity="warning")
+            return
+        # Letters, digits, '.', '_' and '-' only: "mean of A + B (tuned)" -> "mean-of-A-B-tuned".
+        stem = re.sub(r"[^\w.-]+", "-", f"{target}-{best}").strip("-")
+        default = str(Path.cwd() / f"{stem}.thrifty.zip")
+        if state.finished is None or state.finished.run_id != run_id:
+            self.notify(f"run {run_id}'s best, {best}: the last run that finished well",
+                        title="Export")
         # The dialog submits the Export job itself and shows the worker's progress.
         export: Any = _import_later("thrifty_tui.tui.screens.export")
-        self.push_screen(export.ExportDialog(default, run_id=finished.run_id))
+        self.push_screen(export.ExportDialog(default, run_id=run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode" and parameters == (self.current_mode,):

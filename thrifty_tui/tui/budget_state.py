@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from thrifty_tui.core.policy.budget import Budget, budget_from_mapping
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import (
+    BoardRestored,
     BudgetUpdate,
     Event,
     ProjectionReady,
@@ -19,7 +20,7 @@ from thrifty_tui.core.events import (
 )
 
 BUDGET_EVENTS = (RunStarted, BudgetUpdate, TuningStarted, TrialFinished, ProjectionReady,
-                 RunFinished)
+                 RunFinished, BoardRestored)
 
 # The rules line of the dashboard (and of thrifty.toml): short names people type.
 RULE_KEYS = ("seconds", "max_fits", "target_score", "min_improvement", "patience",
@@ -86,7 +87,14 @@ class BudgetView:
             self.run_id, self.metric = event.run_id, event.metric
             self.rules = pending
             return True
+        if isinstance(event, BoardRestored):
+            if self.run_id is None:  # a live run wins over one read back
+                self.run_id, self.metric = event.run.run_id, event.run.metric
+                self.finished = event.finished
+            return True
         if isinstance(event, BudgetUpdate):
+            if event.run_id != self.run_id:
+                return False
             self.update = event
             return True
         if isinstance(event, TuningStarted):

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     # event, by which time the worker has imported them anyway.
     from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.core.learn.diagnostics import Diagnostics
-    from thrifty_tui.core.records import ModelResult
+    from thrifty_tui.core.records import ModelResult, RunSummary
     from thrifty_tui.core.events import (
         DatasetOpened, Event, ExportFinished, LoadProgress, ModelUpdate, RunFinished,
         RunProgress, RunStarted,
@@ -44,6 +44,8 @@ class UiState:
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     ties: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)  # the current run's notices, in order
+    runs: tuple[RunSummary, ...] = ()  # every run of the workspace, newest first (Runs view)
+    rules_from_user: bool = False  # rules set with `r` this session win over restored ones
     first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
     first_rules: tuple[tuple[str, object], ...] = ()  # thrifty.toml's [budget] rules
     _budget: BudgetView | None = field(default=None, repr=False)
@@ -73,6 +75,7 @@ class UiState:
     @rules.setter
     def rules(self, rules: Budget) -> None:
         self._rules = rules
+        self.rules_from_user = True
 
     @property
     def run_active(self) -> bool:
@@ -80,8 +83,19 @@ class UiState:
 
     @property
     def can_export(self) -> bool:
-        return (self.finished is not None and self.finished.status == "done"
-                and bool(self.finished.model_path) and self.exporting is None)
+        """A model to export: this run's, or the last good run's after a cancelled one."""
+        return self.export_run_id is not None and self.exporting is None
+
+    @property
+    def export_run_id(self) -> int | None:
+        """The run whose best `e` exports: the shown run when it finished well, else the
+        newest run of the workspace that did (None: none did)."""
+        if self.run_active:
+            return None
+        f = self.finished
+        if f is not None and f.status == "done" and f.model_path:
+            return f.run_id
+        return next((r.run_id for r in self.runs if r.exportable), None)
 
     def why_no_mean(self) -> str:
         """Why the finished run has no "mean of …" row though models are marked ≈ ('' when it
@@ -117,7 +131,8 @@ class UiState:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, ExportStarted, JobFailed, LabelingOpened,
             LabelSaved, LeaderTies, LearningUpdated, LoadProgress, ModelDiagnosed, ModelScored,
-            ModelStarted, ModelUpdate, Notice, RunFinished, RunProgress, RunStarted,
+            BudgetRestored, ModelStarted, ModelUpdate, Notice, RunFinished, RunProgress,
+            RunsListed, RunStarted,
         )
         from thrifty_tui.tui.widgets.label_view import fold_labeling
 
@@ -169,6 +184,15 @@ class UiState:
                 self.results = {r.model: r for r in event.results}
                 self.finished = event.finished
                 self.diagnostics = {}
+        elif isinstance(event, RunsListed):
+            self.runs = event.runs
+        elif isinstance(event, BudgetRestored):
+            if not self.rules_from_user and self.run is not None \
+                    and self.run.run_id == event.run_id:
+                from thrifty_tui.core.policy.budget import Budget
+
+                self._rules = Budget(**event.budget)  # the last run's rules, for the next
+                self.budget.rules = self._rules
         elif isinstance(event, ExportStarted):
             self.exporting = event.path
         elif isinstance(event, ExportFinished):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.suggester import Suggester
 
-from thrifty_tui.core.roles import Role
+from thrifty_tui.core.roles import ROLE_WORDS, Role
 
 if TYPE_CHECKING:  # annotations only: the Load screen's first frame does not import them
     from thrifty_tui.core.events import DatasetOpened
@@ -23,9 +23,7 @@ if TYPE_CHECKING:  # annotations only: the Load screen's first frame does not im
 # The roles a user can give a column with `r`, in cycling order ("id-like" = not used).
 ROLE_CYCLE = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME, Role.ID)
 SAMPLE_SIZES = (100_000, 50_000, 20_000, 10_000, 5_000, 2_000, 1_000)
-ROLE_SHORT = {Role.NUMERIC: "numeric", Role.CATEGORICAL: "category", Role.TEXT: "text",
-              Role.DATETIME: "date", Role.ID: "id-like", Role.CONSTANT: "constant",
-              Role.TARGET: "target"}
+ROLE_SHORT = ROLE_WORDS
 # Screening time ≈ FIXED_SECONDS + SECONDS_PER_CELL x rows x usable columns, fitted to two
 # runs of the full zoo on a 2-core machine: movies (3 k rows x 13 columns) took ~41 s, gss
 # (49 k x ~30) ~145 s. Small files are dominated by the fixed part (child processes, the
