@@ -46,3 +46,20 @@ async def test_why_no_mean_row_and_a_budget_overrun_in_words(tmp_path):
         text = str(app.screen.query_one("#run-status").render())
         assert "no mean of the ≈ rows" in text, text
         assert "cross-validated on all" in text, text
+
+
+async def test_enter_on_a_model_without_diagnostics_says_why(tmp_path):
+    """Under a time budget the best model may have none: the budget is named, not "only
+    finished models get them" (it is finished)."""
+    from snapshot_states import budget_done
+
+    app = _app(fixed_workspace(tmp_path / "ws"))
+    async with app.run_test(size=SIZE) as pilot:
+        await budget_done(pilot, app)
+        await pilot.press("b")
+        table = app.screen.query_one("#board", DataTable)
+        table.move_cursor(row=table.get_row_index("hist gradient boosting"))
+        await pilot.press("enter")
+        messages = [n.message for n in app._notifications]
+        assert any("90 s budget left no time" in m for m in messages), messages
+        assert not any("only finished models" in m for m in messages)

@@ -304,7 +304,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             live = state.finished is None or state.run_active
             diag = "Enter: diagnostics" if key in state.diagnostics else (
                 "diagnostics on the way…" if result.status == "done" and live else
-                "no diagnostics saved for this run")
+                "no diagnostics (Enter says why)")
             lines.append(f"cpu {result.cpu_seconds:.1f} s · peak {result.peak_mb:,.0f} MB"
                          f" · {diag}")
         detail.update("\n".join(lines), layout=False)
@@ -316,12 +316,28 @@ class LeaderboardScreen(FittedFooter, Screen):
             return
         diag = self.app.state.diagnostics.get(key)
         if diag is None:
-            self.notify(f"No diagnostics for {key} yet (only finished models get them).",
-                        severity="warning")
+            self.notify(self.why_no_diagnostics(key), severity="warning", timeout=8)
             return
         from thrifty_tui.tui.screens.diagnostics import DiagnosticsScreen
 
         self.app.push_screen(DiagnosticsScreen(key))
+
+    def why_no_diagnostics(self, model: str) -> str:
+        """Why ``model`` has no diagnostics, in words the user can act on."""
+        state = self.app.state
+        result = state.results.get(model)
+        if result is None or result.status not in ("done",):
+            status = result.status if result is not None else "still racing"
+            return f"No diagnostics for {model}: only models that finish get them ({status})."
+        if state.finished is None:
+            return f"Diagnostics of {model} are on the way (computed after its folds)."
+        update = state.budget.update
+        wall = update.wall_s if update is not None and update.run_id == state.finished.run_id \
+            else None
+        if wall:
+            return (f"No diagnostics for {model}: the {wall:g} s budget left no time to compute "
+                    f"them; a larger budget (or none) computes them for the best models.")
+        return f"No diagnostics were saved for {model} in this run."
 
     def action_cycle_sort(self) -> None:
         self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
