@@ -5,6 +5,7 @@ clock: what is drawn is the same on every machine)."""
 from __future__ import annotations
 
 import math
+import time
 
 from tui_helpers import fixed_diagnostics, wait_for
 
@@ -22,11 +23,17 @@ LIVE_MODELS = ("baseline (dummy)", "linear", "decision tree", "hist gradient boo
 
 
 class FrozenClock:
-    """A ``time`` stand-in whose monotonic() does not move (the board's elapsed seconds)."""
+    """A ``time`` stand-in that does not move (the board's elapsed seconds, a run's date)."""
+
+    strftime = staticmethod(time.strftime)
 
     @staticmethod
     def monotonic() -> float:
         return 1000.0
+
+    @staticmethod
+    def localtime(seconds: float | None = None) -> time.struct_time:
+        return time.gmtime(1_765_000_000)
 
 
 def post(app, *events) -> None:

@@ -24,9 +24,10 @@ def _app(workspace: Path, path: str | None = None, target: str | None = None):
 @pytest.fixture
 def frozen(monkeypatch):
     """The board's elapsed seconds do not move; the export's default folder is fixed."""
-    from thrifty_tui.tui.screens import leaderboard
+    from thrifty_tui.tui.screens import leaderboard, runs
 
     monkeypatch.setattr(leaderboard, "time", states.FrozenClock)
+    monkeypatch.setattr(runs, "time", states.FrozenClock)
     monkeypatch.chdir("/")
 
 
@@ -136,3 +137,30 @@ def test_help_on_the_leaderboard(snap_compare, tmp_path, frozen):
         await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_runs_view(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws", model_path="model.joblib"))
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.runs)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: app.screen.query_one("#runs").row_count == 1)
+        await pilot.pause(0.2)
+        app.clear_notifications()
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_load_screen_at_200x60(snap_compare, tmp_path, monkeypatch):
+    """The room of a big terminal used: every sampled row, whole column names."""
+    monkeypatch.chdir(REPO)
+    app = _app(tmp_path / "ws", "sample_data/movies.csv", "Comedy")
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.dataset is not None
+                       and app.screen.query_one("#columns").option_count > 0)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(200, 60), run_before=ready)

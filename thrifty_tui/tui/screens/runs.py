@@ -17,9 +17,11 @@ from textual.widgets import DataTable, Static
 from thrifty_tui.core.events import Event, RunsListed
 from thrifty_tui.core.records import RunSummary
 
-COLUMNS = (("run", "run", 4), ("data", "data · target", 22), ("metric", "metric", 12),
-           ("best", "best · CV", 24), ("budget", "budget", 7), ("status", "status", 10),
-           ("cost", "cost", 9))
+# 76 columns in all, no cell padding: the box fits 80 columns; each cell ends in a space.
+COLUMNS = (("run", "run", 4), ("data", "data · target", 17), ("metric", "metric", 10),
+           ("best", "best · CV", 20), ("budget", "budget", 7), ("status", "status", 10),
+           ("cost", "cost", 8))
+WIDTH = {key: width for key, _, width in COLUMNS}
 STATUS_STYLE = {"done": "green", "cancelled": "yellow", "failed": "bold red",
                 "interrupted": "yellow", "running": "cyan"}
 
@@ -31,13 +33,16 @@ def _short(text: str, width: int) -> str:
 def run_cells(run: RunSummary) -> list[Text]:
     """One row of the table: run, data and target, metric, best and CV, budget, status, cost."""
     score = "—" if math.isnan(run.cv_mean) else (
-        f"{abs(run.cv_mean):.4f}" + ("" if math.isnan(run.cv_std) else f"±{run.cv_std:.3f}"))
-    best = f"{_short(run.best_model, 12)} {score}" if run.best_model else "—"
+        f"{abs(run.cv_mean):.3f}" + ("" if math.isnan(run.cv_std) else f"±{run.cv_std:.2f}"))
+    best = f"{_short(run.best_model, WIDTH['best'] - len(score) - 2)} {score}" \
+        if run.best_model else "—"
     cost = f"{run.cpu_s:.0f} CPU-s" if run.cpu_s else f"{run.elapsed_s:.0f} s"
-    return [Text(str(run.run_id)), Text(_short(f"{Path(run.path).name} · {run.target}", 22)),
-            Text(_short(run.metric, 12)), Text(best),
-            Text(f"{run.budget_s:g} s" if run.budget_s else "—"),
-            Text(run.status, style=STATUS_STYLE.get(run.status, "")), Text(cost)]
+    texts = {"run": str(run.run_id), "data": f"{Path(run.path).name} · {run.target}",
+             "metric": run.metric, "best": best,
+             "budget": f"{run.budget_s:g} s" if run.budget_s else "—", "status": run.status,
+             "cost": cost}
+    return [Text(_short(texts[key], width - 1), style=STATUS_STYLE.get(run.status, "")
+                 if key == "status" else "") for key, _, width in COLUMNS]
 
 
 def run_detail(run: RunSummary) -> str:
@@ -69,6 +74,7 @@ class RunsScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
+        table.cell_padding = 0
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         self.app.engine_signal.subscribe(self, self.on_engine)
