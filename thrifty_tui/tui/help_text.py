@@ -34,7 +34,7 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     "sample-size": ("screen all rows or a seeded sample, with its memory and time estimate",
                     "run … --sample ROWS"),
     "cancel-load": ("cancel the load in progress", ""),
-    "back": ("back to the previous screen", ""),
+    "back": ("back: leave the file picker, or the plots to the board", ""),
     # Leaderboard
     "diagnose": ("diagnostics of the highlighted model (← → switch plots)",
                  "thrifty-tui inspect BUNDLE"),

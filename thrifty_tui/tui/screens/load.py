@@ -48,6 +48,21 @@ TASKS = (None, "classification", "regression")
 PREVIEW_COLUMNS = 60  # a preview of thousands of columns helps no one and costs a lot
 
 
+class ColumnList(OptionList):
+    """The column list: an OptionList whose page keys survive being re-filled just before.
+
+    Textual 8.2.8's OptionList raised KeyError on PageUp/PageDown when its options were
+    replaced and no layout had run since (its line index was empty): found by the key-mash
+    test (tests/tui/test_key_mash.py)."""
+
+    def _move_page(self, direction: int) -> None:
+        if self.highlighted is not None and self.highlighted not in self._index_to_line:
+            self._update_lines()
+        if self.highlighted is not None and self.highlighted not in self._index_to_line:
+            return  # laid out on the next refresh; the key is dropped, not the app
+        super()._move_page(direction)
+
+
 def _short(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -75,7 +90,7 @@ class LoadScreen(FittedFooter, Screen):
             with Vertical(id="columns-pane"):
                 yield Static("  column     role      miss   uniq", classes="pane-title",
                              id="columns-title")
-                yield OptionList(id="columns")
+                yield ColumnList(id="columns")
             with Vertical(id="preview-pane"):
                 yield Static("Preview", classes="pane-title", id="preview-title")
                 yield DataTable(id="preview", zebra_stripes=True, cursor_type="none")
