@@ -60,7 +60,12 @@ class DiagnosticsScreen(FittedFooter, Screen):
         diag = state.diagnostics[self.model]
         kind = self.kinds[self.kind_index]
         names = "  ".join(f"[reverse]{k}[/]" if k == kind else k for k in self.kinds)
-        self.query_one("#diag-title", Static).update(f"[b]{self.model}[/b]  {names}")
+        plain = f"{self.model}  " + "  ".join(self.kinds)
+        if len(plain) + 2 > self.size.width:  # at 80 columns: the plot shown, and where
+            names = (f"[reverse]{kind}[/] ({self.kind_index + 1}/{len(self.kinds)}) "
+                     f"[dim]← → plots[/]")
+        model = self.model if len(self.model) <= 40 else self.model[:39] + "…"
+        self.query_one("#diag-title", Static).update(f"[b]{escape(model)}[/b]  {names}")
         plot = self.query_one("#diag-plot", DiagnosticsPlot)
         side = self.query_one("#diag-metrics", Static)
         metric_lines = [f"{name:<18} {abs(value) if name in ('rmse', 'mae', 'log_loss') else value:.4f}"
