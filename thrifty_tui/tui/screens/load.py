@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from thrifty_tui.core.roles import Role
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
+from thrifty_tui.tui.widgets.column_list import ColumnList
 from thrifty_tui.tui.widgets.load_view import (
     PathSuggester,
     chosen_roles,
@@ -46,21 +47,6 @@ if TYPE_CHECKING:
 
 TASKS = (None, "classification", "regression")
 PREVIEW_COLUMNS = 60  # a preview of thousands of columns helps no one and costs a lot
-
-
-class ColumnList(OptionList):
-    """The column list: an OptionList whose page keys survive being re-filled just before.
-
-    Textual 8.2.8's OptionList raised KeyError on PageUp/PageDown when its options were
-    replaced and no layout had run since (its line index was empty): found by the key-mash
-    test (tests/tui/test_key_mash.py)."""
-
-    def _move_page(self, direction: int) -> None:
-        if self.highlighted is not None and self.highlighted not in self._index_to_line:
-            self._update_lines()
-        if self.highlighted is not None and self.highlighted not in self._index_to_line:
-            return  # laid out on the next refresh; the key is dropped, not the app
-        super()._move_page(direction)
 
 
 def _short(name: str, width: int) -> str:
