@@ -61,3 +61,17 @@ def test_the_mean_of_the_leaders_wins_and_its_bundle_predicts_the_mean(tmp_path)
     report = check_bundle(done["bundle"])  # what `inspect` checks: hashes, trusted types
     assert report["ok"] and report["manifest"]["model"] == name
     assert report["manifest"]["params"]["members"] == ", ".join(MEMBERS)
+    # Issue 21: the members' feature steps and lexicons are in it; the example has medians.
+    import zipfile
+
+    with zipfile.ZipFile(done["bundle"]) as bundle:
+        names = bundle.namelist()
+        example = json.loads(bundle.read("input_example.json"))
+        card = bundle.read("README.md").decode()
+    assert "features.skops" in names
+    assert any(n.startswith("lexicons/extra-trees/") for n in names), names
+    assert any(n.startswith("lexicons/rbf-svm/") for n in names), names
+    medians = {c["name"]: c["median"] for c in report["manifest"]["columns"] if "median" in c}
+    assert medians and all(example[0][name] == pytest.approx(value, rel=1e-6) or
+                           example[0][name] == round(value) for name, value in medians.items())
+    assert "None rows" not in card and "a all rows" not in card

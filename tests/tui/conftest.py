@@ -28,3 +28,24 @@ def movies() -> str:
 def gss() -> str:
     return str(SAMPLE_DIR / "gss_wages.csv")
 
+
+
+# Pilot waits, after each key, until the process looks idle: until less than 1 ms of CPU was
+# used in 20 ms, else up to 1 s, twice a key. While the worker thread drives a run (its CPU
+# counts: one process) that wait ran to its 1 s cap on every key, minutes over the suite.
+# Capped here: a key's effect is handled on the next turn of the event loop, and tests that
+# need the worker's answer wait for it with wait_for (tui_helpers).
+IDLE_CAP_S = 0.1
+
+
+@pytest.fixture(autouse=True)
+def _quick_idle(monkeypatch):
+    import textual.app
+    import textual.pilot
+    from textual._wait import wait_for_idle
+
+    async def capped(min_sleep: float = 1 / 50, max_sleep: float = 1) -> None:
+        await wait_for_idle(min_sleep, min(max_sleep, IDLE_CAP_S))
+
+    monkeypatch.setattr(textual.app, "wait_for_idle", capped)
+    monkeypatch.setattr(textual.pilot, "wait_for_idle", capped)

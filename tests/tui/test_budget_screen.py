@@ -60,6 +60,11 @@ async def test_rules_from_the_dashboard_stop_the_run_and_the_verdict_shows(make_
         assert "CPU-s" in text_of(app, "#cost")
         title = text_of(app, "#budget-title")
         assert f"run {view.run_id}" in title and view.update.best_model in title
+        # "Enter accepts the model and exports it", straight away (no focus trick needed).
+        from thrifty_tui.tui.screens.export import ExportDialog
+
+        await pilot.press("enter")
+        assert isinstance(app.screen, ExportDialog)
 
 
 async def test_a_wrong_rules_line_is_refused_and_changes_nothing(make_app):
@@ -91,6 +96,9 @@ async def test_extend_then_stop_now_keeps_the_best_so_far(make_app, gss):
         await wait_for(pilot, lambda: view.update.wall_s == 60 or view.finished is not None)
         assert view.update.wall_s == 60, "the extension did not reach the run"
         await wait_for(pilot, lambda: text_of(app, "#time-text").endswith("of 60 s"), 5)
+        # The rules table shows the run's limits as the gauge does (it said 40 s).
+        table = app.screen.query_one("#rules", DataTable)
+        await wait_for(pilot, lambda: table.get_cell("wall", "set") == "60 s", 5)
         # Stop as soon as a model has a full-data score: the best so far is kept and refitted.
         await wait_for(pilot, lambda: view.update.best_model or view.finished is not None)
         await pilot.press("exclamation_mark")
@@ -101,3 +109,6 @@ async def test_extend_then_stop_now_keeps_the_best_so_far(make_app, gss):
         await wait_for(pilot, lambda: text_of(app, "#verdict").startswith("Done: "), 5)
         assert text_of(app, "#verdict").startswith("Done: stopped by the user")
         assert view.update.elapsed_s < 60
+        # No rule reads "not yet" beside a verdict of a finished run.
+        states = {table.get_cell(r, "state").plain for r in ("wall", "max_fits", "target")}
+        assert "not yet" not in states and "not met" in states, states

@@ -1,18 +1,19 @@
-"""One SVG snapshot per screen at 80x24 (deterministic: no blink, fixed data, fixed results)."""
+"""One SVG snapshot per screen and key state at 80x24 (deterministic: no blink, fixed data,
+recorded results and events, a frozen clock)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tui_helpers import wait_for
+import pytest
+import snapshot_states as states
+from tui_helpers import fixed_workspace, wait_for
 
 from thrifty_tui.config import make_settings
-from thrifty_tui.core.events import RunFinished
-from thrifty_tui.core.records import ModelResult
-from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.tui.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]
+SIZE = (80, 24)
 
 
 def _app(workspace: Path, path: str | None = None, target: str | None = None):
@@ -20,26 +21,14 @@ def _app(workspace: Path, path: str | None = None, target: str | None = None):
                                     animations=False))
 
 
-def _fixed_workspace(root: Path) -> Path:
-    """A workspace holding one finished run with known results (no fitting, no timings)."""
-    ws = Workspace(root)
-    run_id = ws.start_run("sample_data/gss_wages.csv", "gender", "classification",
-                          "balanced_accuracy", 3000, 5,
-                          ("baseline (dummy)", "linear", "decision tree", "hist gradient boosting"),
-                          0)
-    rows = [
-        ModelResult("baseline (dummy)", "done", (0.5,) * 5, 0.2, baseline=True),
-        ModelResult("linear", "done", (0.74, 0.75, 0.73, 0.76, 0.745), 0.4),
-        ModelResult("decision tree", "failed", (), 0.1, error="ValueError: example failure"),
-        ModelResult("hist gradient boosting", "done", (0.77, 0.78, 0.775, 0.77, 0.78), 1.3),
-    ]
-    for row in rows:
-        ws.add_result(run_id, row)
-    ws.finish_run(RunFinished(run_id=run_id, status="done", best_model="hist gradient boosting",
-                              best_score=0.775, metric="balanced_accuracy", elapsed_s=3.2,
-                              stop_reason="all models screened", model_path=""))
-    ws.close()
-    return root
+@pytest.fixture
+def frozen(monkeypatch):
+    """The board's elapsed seconds do not move; the export's default folder is fixed."""
+    from thrifty_tui.tui.screens import leaderboard, runs
+
+    monkeypatch.setattr(leaderboard, "time", states.FrozenClock)
+    monkeypatch.setattr(runs, "time", states.FrozenClock)
+    monkeypatch.chdir("/")
 
 
 def test_load_screen(snap_compare, tmp_path, monkeypatch):
@@ -51,16 +40,127 @@ def test_load_screen(snap_compare, tmp_path, monkeypatch):
         await wait_for(pilot, lambda: app.state.dataset is not None
                        and app.screen.query_one("#columns").option_count > 0)
         await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
 def test_leaderboard_screen(snap_compare, tmp_path):
-    app = _app(_fixed_workspace(tmp_path / "ws"))
+    app = _app(fixed_workspace(tmp_path / "ws"))
 
     async def ready(pilot):
         await wait_for(pilot, lambda: app.state.finished is not None)
         await pilot.press("b")
         await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_leaderboard_live(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await pilot.press("b")
+        await states.live_run(pilot, app)
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+@pytest.mark.parametrize("plot", range(7))  # confusion roc pr per-class importance learning models
+def test_diagnostics_plot(snap_compare, tmp_path, frozen, plot):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await states.finished_run(pilot, app)
+        await pilot.press("b", "down", "down", "down", "enter")
+        await pilot.press(*["right"] * plot)
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_budget_running(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await states.live_run(pilot, app)
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_budget_done(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await states.budget_done(pilot, app)
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_export_dialog(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws", model_path="model.joblib"))
+
+    async def ready(pilot):
+        await states.finished_run(pilot, app)
+        await pilot.press("b", "e")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_help_on_the_leaderboard(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws"))
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b", "question_mark")
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_runs_view(snap_compare, tmp_path, frozen):
+    app = _app(fixed_workspace(tmp_path / "ws", model_path="model.joblib"))
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.runs)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: app.screen.query_one("#runs").row_count == 1)
+        await pilot.pause(0.2)
+        app.clear_notifications()
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+def test_load_screen_at_200x60(snap_compare, tmp_path, monkeypatch):
+    """The room of a big terminal used: every sampled row, whole column names."""
+    monkeypatch.chdir(REPO)
+    app = _app(tmp_path / "ws", "sample_data/movies.csv", "Comedy")
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.dataset is not None
+                       and app.screen.query_one("#columns").option_count > 0)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(200, 60), run_before=ready)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 SIZE = (80, 24)
 
@@ -15,3 +16,48 @@ async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) 
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the app")
         await pilot.pause(0.05)
+
+
+def fixed_workspace(root: Path, model_path: str = "") -> Path:
+    """A workspace holding one finished run with known results (no fitting, no timings)."""
+    from thrifty_tui.core.events import RunFinished
+    from thrifty_tui.core.records import ModelResult
+    from thrifty_tui.core.store.workspace import Workspace
+
+    ws = Workspace(root)
+    run_id = ws.start_run("sample_data/gss_wages.csv", "gender", "classification",
+                          "balanced_accuracy", 3000, 5,
+                          ("baseline (dummy)", "linear", "decision tree", "hist gradient boosting"),
+                          0)
+    rows = [
+        ModelResult("baseline (dummy)", "done", (0.5,) * 5, 0.2, baseline=True),
+        ModelResult("linear", "done", (0.74, 0.75, 0.73, 0.76, 0.745), 0.4),
+        ModelResult("decision tree", "failed", (), 0.1, error="ValueError: example failure"),
+        ModelResult("hist gradient boosting", "done", (0.77, 0.78, 0.775, 0.77, 0.78), 1.3),
+    ]
+    for row in rows:
+        ws.add_result(run_id, row)
+    ws.finish_run(RunFinished(run_id=run_id, status="done", best_model="hist gradient boosting",
+                              best_score=0.775, metric="balanced_accuracy", elapsed_s=3.2,
+                              stop_reason="all models screened", model_path=model_path))
+    ws.close()
+    return root
+
+
+def fixed_diagnostics(model: str, importances: bool = True):
+    """A classification model's diagnostics with known numbers (no fitting)."""
+    from thrifty_tui.core.learn.diagnostics import ClassScore, Curve, Diagnostics
+
+    curve = Curve("male", (0.0, 0.2, 0.5, 1.0), (0.0, 0.6, 0.85, 1.0), 0.81)
+    return Diagnostics(
+        model=model, task="classification",
+        metrics=(("balanced_accuracy", 0.775), ("accuracy", 0.79), ("roc_auc", 0.81)),
+        labels=("female", "male"), confusion=((1100, 400), (230, 1270)),
+        roc=(curve,), pr=(Curve("male", (0.0, 0.5, 1.0), (1.0, 0.8, 0.5), 0.78),),
+        per_class=(ClassScore("female", 0.83, 0.73, 0.78, 1500),
+                   ClassScore("male", 0.76, 0.85, 0.80, 1500)),
+        importances=(("education", 0.061), ("occupation", 0.044), ("age", 0.012))
+        if importances else (),
+        importance_kind="permutation importance (3 shuffles per column)" if importances else
+        "not computed: 30 columns, about 2.4 s (over 1.0 s)",
+        learning_curve=((500, 0.71), (1000, 0.75), (3000, 0.775)))

@@ -101,6 +101,8 @@ def describe(report: dict[str, Any]) -> str:
     """The inspect report as text for people."""
     import json
 
+    from thrifty_tui.core.roles import role_word
+
     m = report["manifest"]
     data, budget = m.get("data") or {}, m.get("budget") or {}
     cols = m.get("columns", [])
@@ -118,7 +120,8 @@ def describe(report: dict[str, Any]) -> str:
          f"fingerprint {data.get('fingerprint', '?')}; sample: ")
         + (json.dumps(data['sample']) if data.get("sample") else "none recorded"),
         f"input:    {len(cols)} columns: " + ", ".join(
-            f"{c['name']} ({c.get('role')}, {c.get('dtype')})" for c in cols[:12])
+            f"{c['name']} ({role_word(str(c.get('role')))}, {c.get('dtype')})"
+            for c in cols[:12])
         + (" …" if len(cols) > 12 else ""),
     ]
     if budget:
@@ -126,9 +129,11 @@ def describe(report: dict[str, Any]) -> str:
                      f"{budget.get('budget_s') or 'no limit'}; stopped: "
                      f"{budget.get('stop_reason') or '-'}")
     board = m.get("leaderboard") or []
-    if board:
-        lines.append("board:    " + "; ".join(f"{r['model']} {_score(r.get('mean'))} "
-                                              f"({r.get('status')})" for r in board[:8]))
+    if board:  # every model of the run, one a line (the line used to stop after 8)
+        width = max(len(str(r["model"])) for r in board)
+        lines.append(f"board:    {len(board)} models")
+        lines += [f"          {r['model']:<{width}}  {_score(r.get('mean'))}  {r.get('status')}"
+                  for r in board]
     diag = m.get("diagnostics") or {}
     lines.append("plots:    " + (", ".join(diag.get("plots") or []) or
                                  diag.get("reason", "none")))

@@ -18,6 +18,7 @@ from thrifty_tui.cli.faults import (
     record_internal_error,
     setup_logging,
 )
+from thrifty_tui.cli.help import EXAMPLES, add_examples, subparser
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
 ALTERED_DATA = ("read as missing", "replaced with", "NUL byte", "skipped", "Windows-1252")
@@ -53,21 +54,27 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="thrifty-tui", description="Thrifty machine learning in the terminal.")
-    parser.add_argument("--workspace", help="workspace folder (default ./thrifty-workspace or "
-                                            "$THRIFTY_WORKSPACE)")
+    parser = _Parser(prog="thrifty-tui", description="Thrifty machine learning in the terminal: "
+                     "no command opens the app on the bundled sample.", epilog=EXAMPLES[None],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", metavar="DIR", help="workspace folder (default "
+                        "./thrifty-workspace or $THRIFTY_WORKSPACE)")
     parser.add_argument("--debug", action="store_true",
                         help="print an internal error's traceback (always in the log file)")
-    sub = parser.add_subparsers(dest="command")
-    p_open = sub.add_parser("open", help="open the app on a data file")
-    p_open.add_argument("path")
-    p_open.add_argument("--target")
-    p_run = sub.add_parser("run", help="screen models headless and pick the best")
-    p_run.add_argument("path")
-    p_run.add_argument("--target", required=True)
-    p_run.add_argument("--task", choices=["classification", "regression"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p_open = subparser(sub, "open", "open the app on a data file")
+    p_open.add_argument("path", help="a CSV, TSV, Parquet, JSON Lines or Excel file")
+    p_open.add_argument("--target", help="the column to predict (default: the last one, or "
+                                         "the one the app suggests)")
+    p_run = subparser(sub, "run", "screen models headless, pick the best, export it")
+    p_run.add_argument("path", help="the data file (CSV, TSV, Parquet, JSON Lines, Excel)")
+    p_run.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    p_run.add_argument("--task", choices=["classification", "regression"],
+                       help="what to learn (default: guessed from the target column)")
     p_run.add_argument("--budget", type=float, help="wall seconds; no new model starts after it")
-    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="seed of the folds, samples and models (default 0): the same seed "
+                            "gives the same run")
     p_run.add_argument("--export", metavar="BUNDLE", help="write the best model's bundle here")
     p_run.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
     p_run.add_argument("--metric", help="balanced_accuracy (default), accuracy, f1_macro, roc_auc,"
@@ -102,12 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="done when gains fall below the fold-to-fold noise")
     p_run.add_argument("--price-per-cpu-hour", type=_positive, metavar="P",
                        help="show the cost of the compute in money at this price")
-    p_pred = sub.add_parser("predict", help="predict a file with a bundle")
-    p_pred.add_argument("bundle")
-    p_pred.add_argument("path")
+    p_pred = subparser(sub, "predict", "predict a file with a bundle", workspace=False)
+    p_pred.add_argument("bundle", help="a NAME.thrifty.zip written by `run --export` or `e`")
+    p_pred.add_argument("path", help="the rows to predict, with the bundle's input columns")
     p_pred.add_argument("-o", "--output", help="CSV to write (stdout when omitted)")
-    for p in (p_open, p_run, p_pred):
-        p.add_argument("--workspace", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p_runs = subparser(sub, "runs", "every run of the workspace: data, target, metric, budget, "
+                                    "best, CV, stop reason, cost")
+    p_runs.add_argument("--json", action="store_true", help="one JSON object per run and line")
     from thrifty_tui.cli import bundle as cli_bundle
     from thrifty_tui.cli import data as cli_data
 
@@ -116,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     from thrifty_tui.cli import label as cli_label
 
     cli_label.add_subcommands(sub)
+    add_examples(parser)
     return parser
 
 
@@ -125,8 +134,13 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _run_app(workspace: str | None, path: str | None, target: str | None) -> int:
-    from thrifty_tui.config import make_settings, sample_file
+    from thrifty_tui.cli.start import no_terminal
+    from thrifty_tui.config import sample_file
     from thrifty_tui.core.errors import DataError
+
+    why = no_terminal()  # before anything else: no escape codes into a pipe
+    if why is not None:
+        return _fail(why)
     from thrifty_tui.core.data.sniff import precheck as check_path
 
     if path is None:
@@ -139,9 +153,10 @@ def _run_app(workspace: str | None, path: str | None, target: str | None) -> int
             check_path(path)
         except DataError as err:
             return _fail(str(err))
+    from thrifty_tui.cli.start import app_settings
     from thrifty_tui.tui.app import create_app
 
-    app = create_app(make_settings(workspace, path=path, target=target))
+    app = create_app(app_settings(workspace, path=path, target=target))
     app.run()
     # 143 or 129 when SIGTERM or SIGHUP ended it (the app exits as `q` does, see ThriftyApp).
     return app.return_code or EXIT_OK
@@ -354,6 +369,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run_headless(args, workspace)
         if args.command == "predict":
             return _predict(args)
+        if args.command == "runs":
+            from thrifty_tui.cli.runs import list_runs
+
+            return list_runs(workspace, args.json)
         from thrifty_tui.cli import bundle as cli_bundle
         from thrifty_tui.cli import data as cli_data
 

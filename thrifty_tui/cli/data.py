@@ -99,7 +99,9 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def format_profile(result: Any) -> str:
-    """The profile as plain text for a terminal."""
+    """The profile as plain text for a terminal (roles in the app's words)."""
+    from thrifty_tui.core.roles import role_word
+
     rows = f"{result.rows:,} rows" + ("" if result.rows_exact else " (estimated)")
     lines = [(f"{Path(result.source).name}: {rows} x {len(result.columns)} columns; "
               f"statistics from {result.method} ({result.seconds:.1f} s)")]
@@ -109,7 +111,7 @@ def format_profile(result: Any) -> str:
                  f"{'unique':>8}  examples")
     for c in result.columns:
         examples = ", ".join(c.examples)
-        lines.append(f"{c.name[:width]:<{width}}  {c.role.value:<11} {c.dtype[:10]:<10} "
+        lines.append(f"{c.name[:width]:<{width}}  {role_word(c.role):<11} {c.dtype[:10]:<10} "
                      f"{c.missing_fraction:>7.1%} {c.n_unique:>8,}  {examples[:50]}")
     t = result.target
     if t is not None:

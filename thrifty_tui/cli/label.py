@@ -49,7 +49,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 
 def _label(args: argparse.Namespace) -> int:
-    from thrifty_tui.config import make_settings
+    from thrifty_tui.cli.start import app_settings
     from thrifty_tui.core.errors import check_path
     from thrifty_tui.core.store.labels import parse_label_spec
 
@@ -58,8 +58,8 @@ def _label(args: argparse.Namespace) -> int:
     labels = tuple(f"{n}:{d}" if d else n for n, d in spec)
     from thrifty_tui.tui.app import create_app
 
-    settings = make_settings(getattr(args, "workspace", None), path=args.path, labels=labels,
-                             text_column=args.text_column, seed=args.seed, target=args.name)
+    settings = app_settings(getattr(args, "workspace", None), path=args.path, labels=labels,
+                            text_column=args.text_column, seed=args.seed, target=args.name)
     create_app(settings).run()
     return 0
 

@@ -109,3 +109,32 @@ class ProblemSummary:
         out = asdict(self)
         del out["schema"]
         return out
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run of a workspace as the Runs view and `thrifty-tui runs` list it."""
+
+    run_id: int
+    path: str
+    fingerprint: str  # the data's content hash ("" when the run did not record it)
+    target: str
+    task: str
+    metric: str
+    n_rows: int
+    budget_s: float | None  # the time budget (None: none)
+    rules: str  # the done rules set, as `r` on the dashboard takes them ("" : none)
+    status: str  # done | cancelled | failed | interrupted | running
+    best_model: str
+    cv_mean: float  # the best model's mean CV score (NaN: none)
+    cv_std: float
+    stop_reason: str
+    elapsed_s: float
+    cpu_s: float  # the cost meter's CPU-seconds (0: not metered)
+    money: float | None
+    model_path: str  # the refit best model ("" : none to export)
+    started_at: float  # seconds since the epoch
+
+    @property
+    def exportable(self) -> bool:
+        return self.status == "done" and bool(self.model_path)

@@ -22,3 +22,17 @@ class Role(StrEnum):
 
 
 USABLE_ROLES = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME)
+
+# The words people read for each role, in the app and in the CLI's text output (the JSON and
+# the bundle's manifest keep the role's value).
+ROLE_WORDS = {Role.NUMERIC: "numeric", Role.CATEGORICAL: "category", Role.TEXT: "text",
+              Role.ID: "id-like", Role.CONSTANT: "constant", Role.TARGET: "target",
+              Role.DATETIME: "date"}
+
+
+def role_word(value: str) -> str:
+    """The word for a role's value (``"categorical"`` -> ``"category"``); unknown: as is."""
+    try:
+        return ROLE_WORDS[Role(value)]
+    except ValueError:
+        return value

@@ -36,6 +36,7 @@ SCREENS_CSS = Path(__file__).with_name("screens.tcss")
 # jobs (the worker's start brings them, on the UI thread), the other screens with plotext (a
 # thread imports them while the user reads the Load screen). The first frame needs none.
 LATER_MODULES = ("thrifty_tui.core.events", "thrifty_tui.engine.jobs",
+                 "thrifty_tui.tui.screens.help", "thrifty_tui.tui.screens.runs",
                  "thrifty_tui.tui.screens.leaderboard", "thrifty_tui.tui.screens.budget",
                  "thrifty_tui.tui.screens.label", "thrifty_tui.tui.screens.export",
                  "thrifty_tui.tui.screens.diagnostics")
@@ -116,6 +117,9 @@ class ThriftyApp(App[None]):
         Binding("e", "export", "Export", id="export"),
         Binding("a", "switch_mode('label')", "Label", id="label"),
         Binding("d", "switch_mode('budget')", "Budget", id="budget"),
+        Binding("u", "runs", "Runs", id="runs"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False, id="screenshot"),
     ]
 
     def __init__(self, settings: Settings):
@@ -123,13 +127,18 @@ class ThriftyApp(App[None]):
             self.DEFAULT_MODE = "label"
         super().__init__()
         self.settings = settings
-        self.state = UiState(target=settings.target, first_wall_s=settings.budget_s)
+        self.state = UiState(target=settings.target, first_wall_s=settings.budget_s,
+                             first_rules=settings.rules)
         self.engine_signal: Signal[Event] = Signal(self, "engine")
         self.worker: Worker | None = None
         self._stopped_by: str | None = None  # SIGTERM or SIGHUP, once one ends the app
         self._run_at_signal: int | None = None  # the run that was going then
         if not settings.animations:
             self.animation_level = "none"
+        if settings.theme:
+            self.theme = settings.theme
+        if settings.keymap:
+            self.set_keymap(dict(settings.keymap))
         # What the imports made (modules, classes, Textual's styles) lives as long as the app:
         # out of the collector's passes, the full pass that start-up triggers walks only what
         # is new (it took ~25 ms of the first frame's time over the whole heap).
@@ -240,6 +249,46 @@ class ThriftyApp(App[None]):
         except Exception:  # noqa: BLE001 - at exit; the next open marks it if need be
             pass
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """ctrl+s and the palette's Screenshot: an SVG in the screenshot folder (thrifty.toml's
+        screenshot_dir, else ~/Downloads when it exists, else the current folder)."""
+        from thrifty_tui.config import screenshot_folder
+
+        try:
+            folder = path or str(screenshot_folder(self.settings))
+        except OSError as err:
+            self.notify(f"cannot use the screenshot folder: {err}", title="Screenshot",
+                        severity="error")
+            return None
+        return super().deliver_screenshot(filename, folder, time_format)
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.deliver_screenshot(filename, path)
+
+    def action_help(self) -> None:
+        """The help screen of the screen shown: its keys, what they do, the CLI's commands."""
+        from thrifty_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_runs(self) -> None:
+        """Every run of the workspace; Enter exports the highlighted run's best."""
+        from thrifty_tui.tui.screens.runs import RunsScreen
+
+        if not isinstance(self.screen, RunsScreen):
+            self.push_screen(RunsScreen())
+
+    async def on_event(self, event: Any) -> None:
+        # A key still on its way up from a widget while the app closes its screens found no
+        # screen and raised ScreenStackError (the key-mash test hit it): it is dropped.
+        from textual import events
+
+        if isinstance(event, events.Key) and not self._screen_stacks.get(self._current_mode):
+            return
+        await super().on_event(event)
+
     def submit(self, job: Job) -> None:
         """Hand a job to the worker (the only way screens cause work)."""
         self._start_worker().submit(job)
@@ -248,7 +297,7 @@ class ThriftyApp(App[None]):
     def on_engine_event(self, message: EngineEvent) -> None:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, JobFailed, Notice, RunFinished,
-            RunStarted,
+            RunsListed, RunStarted,
         )
 
         event = message.event
@@ -256,6 +305,8 @@ class ThriftyApp(App[None]):
         new_file = isinstance(event, DatasetOpened) and (
             self.state.dataset is None or self.state.dataset.path != event.path)
         self.state.apply(event)
+        if not self._screen_stacks.get(self._current_mode):
+            return  # the app is closing its screens: nothing to draw or notify
         if isinstance(event, RunStarted | DatasetOpened):
             _freeze_heap()  # what the new screen state holds lives until the next one
         if isinstance(event, JobFailed) and event.cancelled:
@@ -267,6 +318,10 @@ class ThriftyApp(App[None]):
             self.notify(f"{event.path}\n{event.n_files} files, {event.n_bytes / 1024:.0f} KiB",
                         title="Bundle written", timeout=8)
         elif isinstance(event, RunFinished):
+            if event.status != "done":  # the runs list (and the last good run) anew
+                from thrifty_tui.engine.jobs import Restore
+
+                self.submit(Restore())
             self.notify(f"best: {event.best_model} ({event.metric} {event.best_score:.4f})"
                         if event.best_model else event.stop_reason,
                         title=f"Screening {event.status}")
@@ -276,7 +331,7 @@ class ThriftyApp(App[None]):
             for note in event.notices:
                 self.notify(note, title="Note", severity="warning")
         if isinstance(event, RunStarted | BoardRestored | RunFinished | DatasetOpened
-                      | ExportFinished | JobFailed):
+                      | ExportFinished | JobFailed | RunsListed):
             self.refresh_bindings()
         self.engine_signal.publish(event)
 
@@ -302,13 +357,23 @@ class ThriftyApp(App[None]):
         from thrifty_tui.engine.jobs import Screen as ScreenJob
 
         self.state.screen_pending = True
+        self.state.budget.pending_rules = self.state.rules
         self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
-                              seed=self.settings.seed, budget_s=self.state.rules.wall_s,
+                              metric=self._metric_for(dataset), seed=self.settings.seed, budget_s=self.state.rules.wall_s,
                               budget=self.state.rules,
                               sample_rows=self.state.sample_rows,
                               roles=tuple(sorted(self.state.roles.items()))))
         self.refresh_bindings()
         self.switch_mode("board")
+
+    def _metric_for(self, dataset: Any) -> str | None:
+        """thrifty.toml's metric when it suits the task (else the task's default)."""
+        metric = self.settings.metric
+        regression = ("r2", "rmse", "mae")
+        task = self.state.task or getattr(dataset, "suggested_task", None)
+        if metric is None or task is None:
+            return metric
+        return metric if (metric in regression) == (task == "regression") else None
 
     def action_cancel_run(self) -> None:
         if self.state.loading is not None and not self.state.run_active:
@@ -319,18 +384,32 @@ class ThriftyApp(App[None]):
             self.notify("Stopping the run…")
 
     def action_export(self) -> None:
-        if not self.state.can_export:
+        run_id = self.state.export_run_id
+        if run_id is None or not self.state.can_export:
             self.notify("Nothing to export yet: screen some models first.", severity="warning")
             return
-        finished, run = self.state.finished, self.state.run
-        assert finished is not None and run is not None
-        # Letters, digits, '.', '_' and '-' only: "mean of A + B (tuned)" -> "mean-of-A-B-tuned".
-        stem = re.sub(r"[^\w.-]+", "-", f"{run.target}-{finished.best_model}").strip("-")
-        default = str(Path.cwd() / f"{stem}.thrifty.zip")
+        self.export_run(run_id)
 
+    def export_run(self, run_id: int) -> None:
+        """Ask where to write the bundle of run ``run_id``'s best model, then write it."""
+        state = self.state
+        summary = next((r for r in state.runs if r.run_id == run_id), None)
+        if state.finished is not None and state.finished.run_id == run_id and state.run:
+            target, best = state.run.target, state.finished.best_model
+        elif summary is not None:
+            target, best = summary.target, summary.best_model
+        else:
+            self.notify(f"run {run_id} is not in this workspace", severity="warning")
+            return
+        # Letters, digits, '.', '_' and '-' only: "mean of A + B (tuned)" -> "mean-of-A-B-tuned".
+        stem = re.sub(r"[^\w.-]+", "-", f"{target}-{best}").strip("-")
+        default = str(Path.cwd() / f"{stem}.thrifty.zip")
+        if state.finished is None or state.finished.run_id != run_id:
+            self.notify(f"run {run_id}'s best, {best}: the last run that finished well",
+                        title="Export")
         # The dialog submits the Export job itself and shows the worker's progress.
         export: Any = _import_later("thrifty_tui.tui.screens.export")
-        self.push_screen(export.ExportDialog(default, run_id=finished.run_id))
+        self.push_screen(export.ExportDialog(default, run_id=run_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_mode" and parameters == (self.current_mode,):
@@ -373,6 +452,10 @@ class ThriftyApp(App[None]):
         yield SystemCommand("Cancel run", "Stop the running screening (x)", self.action_cancel_run)
         yield SystemCommand("Export bundle", "Write the best model as a bundle (e)",
                             self.action_export)
+        yield SystemCommand("Runs", "Every run of the workspace; export any run's best (u)",
+                            self.action_runs)
+        yield SystemCommand("Help", "The keys of this screen and the CLI's commands (? or F1)",
+                            self.action_help)
 
 
 def create_app(settings: Settings) -> ThriftyApp:

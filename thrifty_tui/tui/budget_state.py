@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from thrifty_tui.core.policy.budget import Budget, budget_from_mapping
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import (
+    BoardRestored,
     BudgetUpdate,
     Event,
     ProjectionReady,
@@ -19,7 +20,7 @@ from thrifty_tui.core.events import (
 )
 
 BUDGET_EVENTS = (RunStarted, BudgetUpdate, TuningStarted, TrialFinished, ProjectionReady,
-                 RunFinished)
+                 RunFinished, BoardRestored)
 
 # The rules line of the dashboard (and of thrifty.toml): short names people type.
 RULE_KEYS = ("seconds", "max_fits", "target_score", "min_improvement", "patience",
@@ -73,16 +74,27 @@ class BudgetView:
     trials: list[TrialFinished] = field(default_factory=list)
     projection: ProjectionReady | None = None
     finished: RunFinished | None = None
+    rules: Budget | None = None  # the rules the run was started with
+    pending_rules: Budget | None = None  # the rules of a run asked for, until it starts
 
     def apply(self, event: Event) -> bool:
         """Fold one event; True when the dashboard should redraw."""
         if isinstance(event, RunStarted):
+            pending = self.pending_rules
             for f in fields(self):
                 setattr(self, f.name, f.default_factory() if callable(f.default_factory)
                         else f.default)
             self.run_id, self.metric = event.run_id, event.metric
+            self.rules = pending
+            return True
+        if isinstance(event, BoardRestored):
+            if self.run_id is None:  # a live run wins over one read back
+                self.run_id, self.metric = event.run.run_id, event.run.metric
+                self.finished = event.finished
             return True
         if isinstance(event, BudgetUpdate):
+            if event.run_id != self.run_id:
+                return False
             self.update = event
             return True
         if isinstance(event, TuningStarted):

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     # event, by which time the worker has imported them anyway.
     from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.core.learn.diagnostics import Diagnostics
-    from thrifty_tui.core.records import ModelResult
+    from thrifty_tui.core.records import ModelResult, RunSummary
     from thrifty_tui.core.events import (
         DatasetOpened, Event, ExportFinished, LoadProgress, ModelUpdate, RunFinished,
         RunProgress, RunStarted,
@@ -43,7 +43,11 @@ class UiState:
     progress: RunProgress | None = None
     diagnostics: dict[str, Diagnostics] = field(default_factory=dict)
     ties: tuple[str, ...] = ()
+    notices: list[str] = field(default_factory=list)  # the current run's notices, in order
+    runs: tuple[RunSummary, ...] = ()  # every run of the workspace, newest first (Runs view)
+    rules_from_user: bool = False  # rules set with `r` this session win over restored ones
     first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
+    first_rules: tuple[tuple[str, object], ...] = ()  # thrifty.toml's [budget] rules
     _budget: BudgetView | None = field(default=None, repr=False)
     _rules: Budget | None = field(default=None, repr=False)
 
@@ -60,14 +64,18 @@ class UiState:
     def rules(self) -> Budget:
         """The done rules for the next run (set on the dashboard)."""
         if self._rules is None:
-            from thrifty_tui.core.policy.budget import Budget
+            from thrifty_tui.core.policy.budget import budget_from_mapping
 
-            self._rules = Budget(wall_s=self.first_wall_s)
+            rules = dict(self.first_rules)
+            if self.first_wall_s is not None:
+                rules["seconds"] = self.first_wall_s
+            self._rules = budget_from_mapping(rules, "thrifty.toml [budget]")
         return self._rules
 
     @rules.setter
     def rules(self, rules: Budget) -> None:
         self._rules = rules
+        self.rules_from_user = True
 
     @property
     def run_active(self) -> bool:
@@ -75,8 +83,42 @@ class UiState:
 
     @property
     def can_export(self) -> bool:
-        return (self.finished is not None and self.finished.status == "done"
-                and bool(self.finished.model_path) and self.exporting is None)
+        """A model to export: this run's, or the last good run's after a cancelled one."""
+        return self.export_run_id is not None and self.exporting is None
+
+    @property
+    def export_run_id(self) -> int | None:
+        """The run whose best `e` exports: the shown run when it finished well, else the
+        newest run of the workspace that did (None: none did)."""
+        if self.run_active:
+            return None
+        f = self.finished
+        if f is not None and f.status == "done" and f.model_path:
+            return f.run_id
+        return next((r.run_id for r in self.runs if r.exportable), None)
+
+    def why_no_mean(self) -> str:
+        """Why the finished run has no "mean of …" row though models are marked ≈ ('' when it
+        has one, or nothing is tied)."""
+        if self.run is None or self.finished is None or not self.ties:
+            return ""
+        if any(m.startswith("mean of ") for m in self.results):
+            return ""
+        said = next((n for n in self.notices if n.startswith("no mean of")), "")
+        if said:
+            return said
+        full = self.run.rungs[-1] if self.run.rungs else self.run.n_rows
+        best = self.best
+        leaders = {*self.ties, *([best.model] if best is not None else [])}
+        on_all = [m for m in leaders if m in self.results and self.results[m].rows == full
+                  and len(self.results[m].fold_scores) == self.run.n_folds]
+        if len(on_all) < 2:
+            return (f"no mean of the ≈ rows: {len(on_all)} of them cross-validated on all "
+                    f"{full:,} rows (a mean needs two; the others stopped at a smaller rung)")
+        if self.budget.update is not None and self.budget.update.wall_s:
+            return ("no mean of the ≈ rows: scoring it would have pushed the best model's "
+                    "fit past the time budget")
+        return "no mean of the ≈ rows: their out-of-fold predictions were not kept"
 
     @property
     def best(self) -> ModelResult | None:
@@ -89,7 +131,8 @@ class UiState:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, ExportStarted, JobFailed, LabelingOpened,
             LabelSaved, LeaderTies, LearningUpdated, LoadProgress, ModelDiagnosed, ModelScored,
-            ModelStarted, ModelUpdate, RunFinished, RunProgress, RunStarted,
+            BudgetRestored, ModelStarted, ModelUpdate, Notice, RunFinished, RunProgress,
+            RunsListed, RunStarted,
         )
         from thrifty_tui.tui.widgets.label_view import fold_labeling
 
@@ -114,6 +157,7 @@ class UiState:
             self.run, self.results, self.running, self.finished = event, {}, [], None
             self.screen_pending = False
             self.racing, self.progress, self.diagnostics, self.ties = {}, None, {}, ()
+            self.notices = []
         elif isinstance(event, ModelStarted):
             self.running.append(event.model)
         elif isinstance(event, ModelUpdate):
@@ -125,6 +169,9 @@ class UiState:
                 self.diagnostics[event.model] = event.diagnostics
         elif isinstance(event, LeaderTies):
             self.ties = event.ties
+        elif isinstance(event, Notice):
+            if self.run is not None and self.finished is None:
+                self.notices.append(event.message)
         elif isinstance(event, ModelScored):
             self.results[event.result.model] = event.result
             if event.result.model in self.running:
@@ -137,6 +184,15 @@ class UiState:
                 self.results = {r.model: r for r in event.results}
                 self.finished = event.finished
                 self.diagnostics = {}
+        elif isinstance(event, RunsListed):
+            self.runs = event.runs
+        elif isinstance(event, BudgetRestored):
+            if not self.rules_from_user and self.run is not None \
+                    and self.run.run_id == event.run_id:
+                from thrifty_tui.core.policy.budget import Budget
+
+                self._rules = Budget(**event.budget)  # the last run's rules, for the next
+                self.budget.rules = self._rules
         elif isinstance(event, ExportStarted):
             self.exporting = event.path
         elif isinstance(event, ExportFinished):

@@ -100,8 +100,8 @@ def build_members(model: Any, manifest: dict[str, Any], *,
     from thrifty_tui.core.store.bundle_report import diagnostics_files, model_card
     from thrifty_tui.core.store.lexicons import (
         example_input,
-        extract_lexicons,
-        feature_step,
+        extract_all_lexicons,
+        feature_steps,
         plain_vocabularies,
     )
     from thrifty_tui.core.store.trust import dump_skops, skops_types, trusted_types
@@ -120,12 +120,12 @@ def build_members(model: Any, manifest: dict[str, Any], *,
     joblib.dump(model, buffer, compress=3)
     members[JOBLIB_MEMBER] = buffer.getvalue()
     stage(2)
-    features = feature_step(model)
+    features = feature_steps(model)  # a mean of models: each member's, by name
     if features is not None:
         members[FEATURES_MEMBER] = dump_skops(features)
     example = example_input(model, manifest.get("columns", []))
     members[EXAMPLE_MEMBER] = json.dumps(example, indent=1, default=str).encode()
-    lexicon_files, lexicon_index = extract_lexicons(
+    lexicon_files, lexicon_index = extract_all_lexicons(
         model, pd.DataFrame(example, columns=[c["name"] for c in manifest.get("columns", [])])
         if example else None)
     members.update(lexicon_files)

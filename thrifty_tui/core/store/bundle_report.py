@@ -159,6 +159,17 @@ def _score(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, int | float) and math.isfinite(value) else "-"
 
 
+def _sample_words(sample: Any) -> str:
+    """How the rows were chosen, in words (the card said "a all rows sample of None rows")."""
+    if not isinstance(sample, dict) or sample.get("method") in (None, "all rows"):
+        return "; all rows, no sampling."
+    rows = sample.get("rows") or sample.get("size")
+    source = sample.get("source_rows")
+    of = f" of {source:,}" if isinstance(source, int) else ""
+    return (f": a {sample['method']} sample of {rows:,}{of} rows (seed {sample.get('seed')})."
+            if isinstance(rows, int) else f": a {sample['method']} sample.")
+
+
 def model_card(manifest: dict[str, Any]) -> str:
     """A short human README: what the model is, how well it does, on what data, how to load."""
     m = manifest
@@ -203,8 +214,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         "", "## On what data", "",
         (f"{m['n_rows']} rows of `{data.get('path', '?')}` (SHA-256 fingerprint "
          f"`{data.get('fingerprint', '?')}`)")
-        + (f", a {sample.get('method')} sample of {sample.get('size')} rows (seed "
-           f"{sample.get('seed')})." if isinstance(sample, dict) else "; no downsampling recorded."),
+        + _sample_words(sample),
         f"Folds: {cv.get('splitter', 'k-fold')} with seed {m.get('seed')}.",
     ]
     lines += _rows_seen(m)

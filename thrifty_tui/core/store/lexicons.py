@@ -28,6 +28,47 @@ def feature_step(model: Any) -> Any | None:
     return None
 
 
+def member_pipelines(model: Any) -> list[tuple[str, Any]]:
+    """(name, fitted Pipeline) of each member of a VotingClassifier/VotingRegressor (the mean
+    of the leaders); [] for a single model."""
+    named = getattr(model, "estimators", None)
+    if not isinstance(named, list | tuple) or not named:
+        return []
+    fitted = getattr(model, "estimators_", None) or [est for _, est in named]
+    return [(str(name), est) for (name, _), est in zip(named, fitted, strict=False)
+            if feature_step(est) is not None]
+
+
+def feature_steps(model: Any) -> Any | None:
+    """What the bundle's features.skops holds: the model's fitted ColumnTransformer, or for
+    a mean of models a dict of each member's (by member name); None without any."""
+    single = feature_step(model)
+    if single is not None:
+        return single
+    members = member_pipelines(model)
+    return {name: feature_step(est) for name, est in members} or None
+
+
+def extract_all_lexicons(model: Any, example: Any = None
+                         ) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """``extract_lexicons`` of the model, or of each member of a mean of models under
+    ``lexicons/<member>/`` (the index then has each member's steps)."""
+    members = member_pipelines(model)
+    if not members or feature_step(model) is not None:
+        return extract_lexicons(model, example)
+    files: dict[str, bytes] = {}
+    steps: list[dict[str, Any]] = []
+    for name, est in members:
+        member_files, index = extract_lexicons(est, example)
+        prefix = f"{LEXICON_DIR}/{_slug(name)}/"
+        files.update({prefix + key[len(LEXICON_DIR) + 1:]: data
+                      for key, data in member_files.items()})
+        steps += [{**step, "member": name,
+                   **({"file": prefix + step["file"][len(LEXICON_DIR) + 1:]}
+                      if "file" in step else {})} for step in index.get("steps", [])]
+    return files, {"steps": steps}
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars and arrays as JSON-ready Python values; NaN and inf as None."""
     if hasattr(value, "tolist"):
@@ -230,13 +271,16 @@ def example_input(model: Any, columns: Sequence[dict[str, Any]], n_rows: int = 2
                   ) -> list[dict[str, Any]]:
     """A few made-up input rows that fit the schema, built from what the features learned.
 
-    Numbers are the imputer's values (or 0), categories the first ones seen, text a few
-    common words of the vocabulary: nothing is copied from the training rows.
+    Numbers are the imputer's medians (or the column's median the manifest records, when the
+    model's features impute nothing, as trees do), categories the first ones seen, text a
+    few common words of the vocabulary: no training row is copied.
     """
     numbers: dict[str, Any] = {}
     levels: dict[str, list[Any]] = {}
     words: dict[str, list[str]] = {}
     features = feature_step(model)
+    if features is None and member_pipelines(model):
+        features = feature_step(member_pipelines(model)[0][1])
     if features is not None:
         for key, step, in_names in _walk(features):
             statistics = getattr(step, "statistics_", None)
@@ -257,7 +301,9 @@ def example_input(model: Any, columns: Sequence[dict[str, Any]], n_rows: int = 2
         for col in columns:
             name, dtype, role = col["name"], str(col.get("dtype", "")), col.get("role")
             if role == "numeric":
+                # The imputer's median, else the training data's (the manifest's), else 0.
                 value = numbers.get(name)
+                value = col.get("median", 0) if value is None else value
                 value = 0 if value is None else value
                 if dtype.startswith(("int", "uint", "Int", "UInt")):
                     value = round(value)

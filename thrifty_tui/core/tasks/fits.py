@@ -70,6 +70,20 @@ def init_child(memory_cap_mb: float | None = None, log_path: str | None = None) 
         pass
 
 
+def _column_entry(column: Any, X: Any) -> dict[str, Any]:
+    """A column of the manifest's input schema; numbers carry their median (the bundle's
+    input_example.json shows it), dates their middle value."""
+    entry: dict[str, Any] = {"name": column.name, "dtype": column.dtype,
+                             "role": column.role.value}
+    if column.role.value == "numeric" and column.name in X:
+        import pandas as pd
+
+        median = pd.to_numeric(X[column.name], errors="coerce").median()
+        if pd.notna(median):
+            entry["median"] = float(median)
+    return entry
+
+
 def _table(path: str) -> LoadedTable:
     from thrifty_tui.core.data.tables import fingerprint_file, load_table
 
@@ -127,8 +141,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
         n_folds=len(problem.folds), classes=tuple(problem.classes),
         notices=tuple(table.notices + problem.notices), fingerprint=table.fingerprint,
         source=table.source,
-        columns=tuple({"name": c.name, "dtype": c.dtype, "role": c.role.value}
-                      for c in problem.schema),
+        columns=tuple(_column_entry(c, problem.X) for c in problem.schema),
         schema=tuple(problem.schema), rungs=tuple(problem.rungs), sample=sample,
         rung_folds={r: len(rung_folds(problem, r)) for r in range(len(problem.rungs))},
         fold_sizes=tuple((len(tr), len(te)) for tr, te in problem.folds),

@@ -15,10 +15,10 @@ from textual_plotext import PlotextPlot
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.policy.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
 from thrifty_tui.core.errors import DataError
-from thrifty_tui.core.events import Event
+from thrifty_tui.core.events import Event, RunStarted
 from thrifty_tui.tui.budget_state import BUDGET_EVENTS, parse_rules, rules_text
 
-STATE_STYLE = {MET: "bold green", NOT_YET: "yellow", "off": "dim"}
+STATE_STYLE = {MET: "bold green", NOT_YET: "yellow", "off": "dim", "not met": "dim yellow"}
 EXTEND_FRACTION = 0.5  # "+" adds half the budget again (time and fits)
 
 
@@ -44,9 +44,12 @@ class BudgetScreen(FittedFooter, Screen):
     """Gauges for time and fits, best-so-far over time, each rule, the verdict, the cost."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("label", "load", "board")
+    FOOTER_DROP = ("runs", "label", "load", "board")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
+    # Nothing is focused on arrival: Textual's auto focus picked the hidden rules input, and a
+    # focused input takes Enter (meant to accept the run's model). `r` focuses the input.
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         Binding("r", "edit_rules", "Rules", id="budget-rules"),
@@ -81,8 +84,10 @@ class BudgetScreen(FittedFooter, Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#rules", DataTable)
+        # Read-only: focused, it would take Enter ("accept") for its own row selection.
+        table.can_focus = False
         table.add_column("rule", key="rule", width=20)
-        table.add_column("set", key="set", width=8)
+        table.add_column("next run", key="set", width=9)
         table.add_column("state", key="state", width=7)
         for rule in RULE_ORDER:
             table.add_row(RULE_LABELS[rule], "—", Text("off", style="dim"), key=rule)
@@ -94,7 +99,11 @@ class BudgetScreen(FittedFooter, Screen):
         self.render_state()
 
     # -- engine events ----------------------------------------------------------------------
+    next_rules_shown = False  # rules edited after a run: the table shows them, not the run's
+
     def on_engine(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.next_rules_shown = False
         # The app folded the event into state.budget already (even while this screen was not
         # shown); here it is only drawn.
         if isinstance(event, BUDGET_EVENTS):
@@ -141,14 +150,25 @@ class BudgetScreen(FittedFooter, Screen):
             text.update(f"{now} · no limit", layout=False)  # a one-line row: no re-layout
 
     def _render_rules(self, rules: Budget) -> None:
+        """The rules of the run shown (its limits as `+` left them, each rule's state; "not
+        met" once it ended), or the next run's rules once they are edited after a run."""
+        from dataclasses import replace
+
         table = self.query_one("#rules", DataTable)
-        update = self.app.state.budget.update
-        states = {r.rule: r for r in update.rules} if update is not None else {}
+        view = self.app.state.budget
+        update = view.update
+        shows_run = update is not None and not self.next_rules_shown
+        states = {r.rule: r for r in update.rules} if shows_run else {}
         budget = rules
+        if shows_run:
+            budget = replace(view.rules or rules, wall_s=update.wall_s, max_fits=update.max_fits)
+        table.columns["set"].label = Text("this run" if shows_run else "next run")
         for rule in RULE_ORDER:
             state = states.get(rule)
             label = state.state if state is not None else (
                 "off" if setting_of(rule, budget) == "—" else NOT_YET)
+            if label == NOT_YET and shows_run and view.finished is not None:
+                label = "not met"  # the run ended (stopped by the user, or another rule)
             table.update_cell(rule, "set", setting_of(rule, budget))
             table.update_cell(rule, "state", Text(label, style=STATE_STYLE.get(label, "")))
 
@@ -269,6 +289,7 @@ class BudgetScreen(FittedFooter, Screen):
             self.notify(str(err), title="Rules not changed", severity="error")
             return
         self.action_leave_rules()
+        self.next_rules_shown = self.app.state.budget.finished is not None
         shown_rules = rules_text(self.app.state.rules)
         self.notify(shown_rules or "no rules: screening only, no time limit",
                     title="Rules for the next run")

@@ -20,7 +20,7 @@ class DiagnosticsScreen(FittedFooter, Screen):
     """← → switch plots; Escape goes back to the leaderboard."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("label", "budget", "load", "board")
+    FOOTER_DROP = ("runs", "label", "budget", "load", "board")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
@@ -44,11 +44,15 @@ class DiagnosticsScreen(FittedFooter, Screen):
         yield Static("", id="diag-title", classes="screen-title")
         with Horizontal(id="diag-body"):
             yield DiagnosticsPlot(id="diag-plot")
+            yield Static("", id="diag-empty")
             with Vertical(id="diag-side"):
                 yield Static("", id="diag-metrics")
         yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.show)  # the plot knows its width after the first layout
+
+    def on_resize(self) -> None:
         self.show()
 
     def show(self) -> None:
@@ -56,7 +60,12 @@ class DiagnosticsScreen(FittedFooter, Screen):
         diag = state.diagnostics[self.model]
         kind = self.kinds[self.kind_index]
         names = "  ".join(f"[reverse]{k}[/]" if k == kind else k for k in self.kinds)
-        self.query_one("#diag-title", Static).update(f"[b]{self.model}[/b]  {names}")
+        plain = f"{self.model}  " + "  ".join(self.kinds)
+        if len(plain) + 2 > self.size.width:  # at 80 columns: the plot shown, and where
+            names = (f"[reverse]{kind}[/] ({self.kind_index + 1}/{len(self.kinds)}) "
+                     f"[dim]← → plots[/]")
+        model = self.model if len(self.model) <= 40 else self.model[:39] + "…"
+        self.query_one("#diag-title", Static).update(f"[b]{escape(model)}[/b]  {names}")
         plot = self.query_one("#diag-plot", DiagnosticsPlot)
         side = self.query_one("#diag-metrics", Static)
         metric_lines = [f"{name:<18} {abs(value) if name in ('rmse', 'mae', 'log_loss') else value:.4f}"
@@ -74,6 +83,17 @@ class DiagnosticsScreen(FittedFooter, Screen):
                 f"{n[:14]:<14} {v:+.4f}" for n, v in diag.importances[:10])
                 or escape(diag.importance_kind))
         side.update(side_text)
+        # No importances (too dear to compute in the time allowed): the reason, not an empty box.
+        empty = kind == "importance" and not diag.importances
+        plot.display = not empty
+        message = self.query_one("#diag-empty", Static)
+        message.display = empty
+        if empty:
+            message.update(f"[b]Importances not computed[/b]\n\n{escape(diag.importance_kind)}"
+                           "\n\n[dim]Permutation importances shuffle each column and score "
+                           "again; they are skipped when that would take longer than a second "
+                           "or half the model's fit. The other plots (← →) are complete.[/dim]")
+            return
         if kind == BOARD_KIND:
             points = [(r.fit_seconds, r.mean, r.model) for r in state.results.values()
                       if r.fold_scores and r.status == "done"]

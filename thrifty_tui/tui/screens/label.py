@@ -26,7 +26,7 @@ from textual.widgets import Input, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.events import Event, JobFailed, LabelingOpened, LabelSaved, LearningUpdated
-from thrifty_tui.core.store.labels import LABEL_KEYS
+from thrifty_tui.core.store.labels import LABEL_KEYS, LabelError, parse_label_spec
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
 from thrifty_tui.engine.jobs import Screen as ScreenJob
 from thrifty_tui.tui.widgets.label_view import (
@@ -44,8 +44,8 @@ ACTIONS = ("[b]u[/] undo  [b]space[/] skip  [b]?[/] unsure  [b]![/] flag  [b]n[/
            "  [b]/[/] search  [b]r[/] labels")
 PROMPTS = {
     "search": "search: text, or :unsure :flagged :skipped :LABEL · Enter filters · Esc cancels",
-    "schema": "labels for this data, comma-separated (e.g. spam,ham) — Enter",
-    "add": "new label(s), comma-separated — Enter adds, Esc cancels",
+    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter",
+    "add": "new label(s), comma-separated; name:hint adds a hint — Enter adds, Esc cancels",
     "edit": "+new adds · old=new renames · a+b=into merges — Enter, Esc cancels",
     "goal": "goal: how many labels you want, e.g. 200 — Enter",
 }
@@ -66,7 +66,7 @@ class LabelScreen(FittedFooter, Screen):
     """Label the rows of a file with single keys; undo, skip, search; learn while labeling."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("budget", "board", "load", "export")
+    FOOTER_DROP = ("runs", "budget", "board", "load", "export")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
@@ -84,6 +84,8 @@ class LabelScreen(FittedFooter, Screen):
         Binding("r", "prompt('edit')", "Edit labels", show=False, id="label-edit"),
         Binding("s", "train", "Screen labels", id="label-screen"),
         Binding("escape", "clear", "Clear", show=False, id="label-clear"),
+        # `?` marks an item unsure here: help is F1 on this screen.
+        Binding("f1", "app.help", "Help", id="label-help"),
     ]
 
     def __init__(self) -> None:
@@ -97,6 +99,7 @@ class LabelScreen(FittedFooter, Screen):
         self._term = ""
         self._prompt = ""
         self._requested: str | None = None  # the file whose label set was asked for
+        self._reopening = False  # the set is opened again to add described labels
         self._shown: int | None = None  # the item on the card
         self._undone: tuple[int, str] | None = None  # the last undo: (item, what it took back)
         self._heights: dict[str | None, int] = {}  # wrapped lines shown per widget
@@ -298,8 +301,9 @@ class LabelScreen(FittedFooter, Screen):
             # The records (up to 100,000 tuples) live as long as the session and hold no
             # cycles: out of the collector's sight, a full collection takes ~5 ms, not ~100.
             gc.freeze()
-            for note in event.notices:
+            for note in () if self._reopening else event.notices:
                 self.notify(note, title="Note", severity="warning")
+            self._reopening = False
         elif isinstance(event, LabelSaved):
             self._saved(event)
             return
@@ -491,17 +495,36 @@ class LabelScreen(FittedFooter, Screen):
             self.notify(f"{len(matches):,} matches for {value!r}; Esc returns to the queue.")
             self.render_all()
         elif kind in ("schema", "add"):
-            names = tuple(n.strip() for n in value.split(",") if n.strip())
-            self.app.submit(EditLabels(set_id=set_id, action="add", names=names))
+            self._add_labels(set_id, value)
         elif kind == "goal":
             self.app.submit(EditLabels(set_id=set_id, action="goal", names=(value,)))
         elif kind == "edit":
             self._edit_labels(set_id, value)
 
+    def _add_labels(self, set_id: int, value: str) -> None:
+        """Add ``a,b`` or ``name:description,…`` (the CLI's --labels syntax) to the set.
+
+        Names alone are an undoable "add"; with descriptions the set is opened again with the
+        new labels, which the worker stores with their descriptions (as `--labels` does)."""
+        try:
+            spec = parse_label_spec([value])
+        except LabelError as err:
+            self.notify(str(err), title="Labels not changed", severity="error")
+            return
+        if not any(description for _, description in spec):
+            self.app.submit(EditLabels(set_id=set_id, action="add",
+                                       names=tuple(n for n, _ in spec)))
+            return
+        assert self.state is not None
+        opened = self.state.opened
+        self._reopening = True  # its notices were shown when it was first opened
+        self.app.submit(OpenLabeling(path=opened.path, name=opened.set_name,
+                                     text_column=opened.text_column, seed=self.app.settings.seed,
+                                     labels=tuple(f"{n}:{d}" if d else n for n, d in spec)))
+
     def _edit_labels(self, set_id: int, value: str) -> None:
         if value.startswith("+"):
-            names = tuple(n.strip() for n in value[1:].split(",") if n.strip())
-            self.app.submit(EditLabels(set_id=set_id, action="add", names=names))
+            self._add_labels(set_id, value[1:])
             return
         left, sep, into = value.partition("=")
         if not sep or not into.strip():

@@ -20,8 +20,8 @@ from thrifty_tui.core.events import (
 )
 from thrifty_tui.core.records import ModelResult
 
-COLUMNS = (("best", "", 1), ("model", "model", 22), ("score", "score (mean ± std)", 17),
-           ("tie", "≈", 1), ("rows", "rows", 7), ("fit", "fit s", 6), ("status", "status", 8))
+COLUMNS = (("best", "", 1), ("model", "model", 22), ("score", "CV score ± std", 17),
+           ("tie", "≈", 1), ("rows", "rows", 7), ("fit", "fit s", 6), ("status", "status", 10))
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "skipped": "dim",
                 "running": "cyan", "racing": "cyan", "timeout": "bold red", "oom": "bold red",
                 "dropped": "dim yellow", "queued": "dim"}
@@ -43,7 +43,7 @@ class LeaderboardScreen(FittedFooter, Screen):
     """Models and their cross-validated scores; the best is starred, its equals marked ≈."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("label", "load", "weak")
+    FOOTER_DROP = ("runs", "label", "load", "weak")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
@@ -88,6 +88,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         """Redraw everything from the app's state (on mount, after a restore, on re-sort)."""
         state = self.app.state
         table = self.query_one("#board", DataTable)
+        highlighted = self.selected_model()
         table.clear()
         if state.run is None:
             return
@@ -99,6 +100,9 @@ class LeaderboardScreen(FittedFooter, Screen):
             if name not in state.results:
                 self._put_racing(name)
         self._mark_best()
+        if highlighted is not None and highlighted in table.rows:
+            # The cursor follows the model, not the row number it had before a re-sort.
+            table.move_cursor(row=table.get_row_index(highlighted), animate=False)
         self._render_progress()
         self._show_detail()
 
@@ -193,7 +197,12 @@ class LeaderboardScreen(FittedFooter, Screen):
             cost = (f" · {update.cost.cpu_s:.0f} CPU-s" + (
                 f" · {update.cost.money:.3f}" if update.cost.money is not None else "")
                 if update is not None and update.run_id == f.run_id else "")
-            text = f"{f.status} in {f.elapsed_s:.1f} s{cost} · {f.stop_reason}"
+            wall = update.wall_s if update is not None and update.run_id == f.run_id else None
+            over = (f", {f.elapsed_s - wall:.1f} s over the {wall:g} s budget"
+                    if wall and f.elapsed_s > wall + 0.05 else "")
+            why = state.why_no_mean()
+            text = (f"{f.status} in {f.elapsed_s:.1f} s{over}{cost} · {f.stop_reason}"
+                    + (f"\n{why}" if why else ""))
         else:
             progress = state.progress
             if progress is not None:
@@ -208,7 +217,10 @@ class LeaderboardScreen(FittedFooter, Screen):
             done = len(state.results)
             text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}"
                     " · x cancels")
-        self.query_one("#run-status", Static).update(text, layout=False)  # fixed size
+        # While a run goes the line keeps its size (no re-layout twice a second); the finished
+        # line may wrap to a second one.
+        self.query_one("#run-status", Static).update(text,
+                                                     layout=state.finished is not None)
 
     def _tick(self) -> None:
         if self.app.state.run_active:
@@ -294,7 +306,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             live = state.finished is None or state.run_active
             diag = "Enter: diagnostics" if key in state.diagnostics else (
                 "diagnostics on the way…" if result.status == "done" and live else
-                "no diagnostics saved for this run")
+                "no diagnostics (Enter says why)")
             lines.append(f"cpu {result.cpu_seconds:.1f} s · peak {result.peak_mb:,.0f} MB"
                          f" · {diag}")
         detail.update("\n".join(lines), layout=False)
@@ -306,12 +318,28 @@ class LeaderboardScreen(FittedFooter, Screen):
             return
         diag = self.app.state.diagnostics.get(key)
         if diag is None:
-            self.notify(f"No diagnostics for {key} yet (only finished models get them).",
-                        severity="warning")
+            self.notify(self.why_no_diagnostics(key), severity="warning", timeout=8)
             return
         from thrifty_tui.tui.screens.diagnostics import DiagnosticsScreen
 
         self.app.push_screen(DiagnosticsScreen(key))
+
+    def why_no_diagnostics(self, model: str) -> str:
+        """Why ``model`` has no diagnostics, in words the user can act on."""
+        state = self.app.state
+        result = state.results.get(model)
+        if result is None or result.status not in ("done",):
+            status = result.status if result is not None else "still racing"
+            return f"No diagnostics for {model}: only models that finish get them ({status})."
+        if state.finished is None:
+            return f"Diagnostics of {model} are on the way (computed after its folds)."
+        update = state.budget.update
+        wall = update.wall_s if update is not None and update.run_id == state.finished.run_id \
+            else None
+        if wall:
+            return (f"No diagnostics for {model}: the {wall:g} s budget left no time to compute "
+                    f"them; a larger budget (or none) computes them for the best models.")
+        return f"No diagnostics were saved for {model} in this run."
 
     def action_cycle_sort(self) -> None:
         self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]

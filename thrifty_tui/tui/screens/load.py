@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,8 +26,10 @@ from textual.widgets.option_list import Option
 
 from thrifty_tui.core.roles import Role
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
+from thrifty_tui.tui.widgets.column_list import ColumnList
 from thrifty_tui.tui.widgets.load_view import (
     PathSuggester,
+    chosen_roles,
     column_label,
     column_role,
     estimate_text,
@@ -46,12 +49,16 @@ TASKS = (None, "classification", "regression")
 PREVIEW_COLUMNS = 60  # a preview of thousands of columns helps no one and costs a lot
 
 
+def _short(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
 class LoadScreen(FittedFooter, Screen):
     """Pick the data and what to predict; `s` then screens models on it."""
 
     # At 80 columns not every key fits while a load or a run can be cancelled (x) or a model
     # exported (e): greyed keys leave the footer first, then these (they still work).
-    FOOTER_DROP = ("budget", "label", "sample-size", "board")
+    FOOTER_DROP = ("runs", "budget", "label", "board", "sample-size")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_picker", "Open", id="open"),
         Binding("t", "cycle_task", "Task", id="task"),
@@ -69,7 +76,7 @@ class LoadScreen(FittedFooter, Screen):
             with Vertical(id="columns-pane"):
                 yield Static("  column     role      miss   uniq", classes="pane-title",
                              id="columns-title")
-                yield OptionList(id="columns")
+                yield ColumnList(id="columns")
             with Vertical(id="preview-pane"):
                 yield Static("Preview", classes="pane-title", id="preview-title")
                 yield DataTable(id="preview", zebra_stripes=True, cursor_type="none")
@@ -93,6 +100,28 @@ class LoadScreen(FittedFooter, Screen):
         self.render_state()
         self.query_one("#columns", OptionList).focus()
 
+    _name_width = 10
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_preview()
+        # Past 100 columns the column list widens, so long names show whole (up to 30).
+        extra = max(0, min(20, (event.size.width - 100) // 3))
+        if 10 + extra != self._name_width:
+            self._name_width = 10 + extra
+            self.query_one("#columns-pane").styles.width = 36 + extra
+            for tree in self.query("#tree"):
+                tree.styles.width = 36 + extra
+            if self.app.state.dataset is not None and self.app.state.dataset.profile:
+                self._render_columns()
+
+    def _fit_preview(self) -> None:
+        """The preview grows with the terminal (all its sampled rows at 40 lines and more);
+        the profile below takes the rest."""
+        dataset = self.app.state.dataset
+        rows = len(dataset.preview) if dataset is not None else 8
+        room = self.size.height - 15  # titles, path, sample, status, footer, the profile's 8
+        self.query_one("#preview", DataTable).styles.height = max(9, min(rows + 1, room))
+
     # -- rendering from the app's state -----------------------------------------------------
     def render_state(self) -> None:
         state = self.app.state
@@ -103,10 +132,11 @@ class LoadScreen(FittedFooter, Screen):
             return
         self.query_one("#path", Input).value = dataset.path
         self.query_one("#load-title", Static).update(
-            f"[b]Load data[/b]  {Path(dataset.path).name} · choose the target (Enter), "
-            f"then press [b]s[/b]")
+            f"[b]Load data[/b]  {_short(Path(dataset.path).name, 30)} · [b]Enter[/b] target · "
+            f"[b]s[/b] screens · [b]?[/b] help")
         self._render_columns()
         self._render_preview()
+        self._fit_preview()
         self._render_profile()
         self._render_sample()
         self._status_dataset()
@@ -120,7 +150,10 @@ class LoadScreen(FittedFooter, Screen):
         if columns.option_count != len(names) or highlighted is None:
             highlighted = names.index(state.target) if state.target in names else 0
         columns.clear_options()
-        columns.add_options([Option(column_label(c, state.roles, state.target), id=c.name)
+        self.query_one("#columns-title", Static).update(
+            f"  {'column':<{self._name_width}} role      miss   uniq")
+        columns.add_options([Option(column_label(c, state.roles, state.target,
+                                                 self._name_width), id=c.name)
                              for c in state.dataset.profile.columns])
         columns.highlighted = min(highlighted, len(names) - 1)
 
@@ -161,7 +194,17 @@ class LoadScreen(FittedFooter, Screen):
         assert dataset is not None and dataset.profile is not None
         usable = usable_columns(dataset.profile, state.roles, state.target)
         self.query_one("#load-sample", Static).update(
-            f"[b]z[/b] {estimate_text(dataset, state.sample_rows, usable)}")
+            f"[b]z[/b] {estimate_text(dataset, state.sample_rows, usable, self._measured())}")
+
+    def _measured(self) -> tuple[int, int, float] | None:
+        """(rows, usable columns, seconds) of the last finished run on this file, if any."""
+        state = self.app.state
+        run, finished = state.run, state.finished
+        if (run is None or finished is None or state.dataset is None
+                or run.path != state.dataset.path or finished.status != "done"):
+            return None
+        usable = len([c for c in state.dataset.columns if c.name != run.target])
+        return run.n_rows, usable, finished.elapsed_s
 
     def _render_progress(self) -> None:
         state = self.app.state
@@ -197,7 +240,9 @@ class LoadScreen(FittedFooter, Screen):
             profile.target.name == state.target else None
         task = state.task or (f"{tp.task or '?'} (auto)" if tp else "auto")
         usable = usable_columns(profile, state.roles, state.target)
-        changed = f" · {len(state.roles)} role(s) set" if state.roles else ""
+        chosen = chosen_roles(dataset.profile, state.roles, state.target)
+        changed = (" · " + ", ".join(f"{_short(n, 12)}→{r}" for n, r in chosen[:2])
+                   + (f" +{len(chosen) - 2}" if len(chosen) > 2 else "")) if chosen else ""
         warned = f" · [yellow]⚠ {len(profile.warnings)}[/]" if profile.warnings else ""
         self._status(f"target [b green]{state.target}[/] · task [b]{task}[/b] · "
                      f"{usable} features{changed}{warned}")
@@ -231,7 +276,10 @@ class LoadScreen(FittedFooter, Screen):
                 self._status(event.message)
         elif isinstance(event, JobFailed) and event.job == "Screen":
             self._status(f"[b red]{event.message}[/]")
-        elif isinstance(event, RunStarted) and event.notices:
+        elif (isinstance(event, RunStarted) and event.notices
+              and self.app.state.dataset is not None
+              and event.path == self.app.state.dataset.path):
+            # A run of another file (a label set, a restored run) says nothing about this one.
             self._status("; ".join(event.notices))
 
     # -- input --------------------------------------------------------------------------------
@@ -326,7 +374,7 @@ class LoadScreen(FittedFooter, Screen):
                         severity="warning")
             return
         role = next_role(column_role(column, state.roles, state.target))
-        if role == column.role:
+        if role == column_role(column, {}, state.target):
             state.roles.pop(column.name, None)  # back to what was inferred
         else:
             state.roles[column.name] = role.value

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.suggester import Suggester
 
-from thrifty_tui.core.roles import Role
+from thrifty_tui.core.roles import ROLE_WORDS, Role
 
 if TYPE_CHECKING:  # annotations only: the Load screen's first frame does not import them
     from thrifty_tui.core.events import DatasetOpened
@@ -23,13 +23,14 @@ if TYPE_CHECKING:  # annotations only: the Load screen's first frame does not im
 # The roles a user can give a column with `r`, in cycling order ("id-like" = not used).
 ROLE_CYCLE = (Role.NUMERIC, Role.CATEGORICAL, Role.TEXT, Role.DATETIME, Role.ID)
 SAMPLE_SIZES = (100_000, 50_000, 20_000, 10_000, 5_000, 2_000, 1_000)
-ROLE_SHORT = {Role.NUMERIC: "numeric", Role.CATEGORICAL: "category", Role.TEXT: "text",
-              Role.DATETIME: "date", Role.ID: "id-like", Role.CONSTANT: "constant",
-              Role.TARGET: "target"}
-# Screening cost per row x usable column, from benchmarks/RESULTS.md (gss: 49 k rows x ~30
-# columns took ~145 s on the full zoo, movies 3 k x 13 ~15 s); rough, hence "≈".
-SECONDS_PER_CELL = 1e-4
-FIXED_SECONDS = 10.0
+ROLE_SHORT = ROLE_WORDS
+# Screening time ≈ FIXED_SECONDS + SECONDS_PER_CELL x rows x usable columns, fitted to two
+# runs of the full zoo on a 2-core machine: movies (3 k rows x 13 columns) took ~41 s, gss
+# (49 k x ~30) ~145 s. Small files are dominated by the fixed part (child processes, the
+# zoo's dearer models, the refit). A finished run of the same file replaces the guess with
+# its measurement (scaled the same way).
+SECONDS_PER_CELL = 7.3e-5
+FIXED_SECONDS = 38.0
 
 
 def sample_choices(n_rows: int) -> tuple[int | None, ...]:
@@ -59,15 +60,33 @@ def usable_columns(profile: Profile, roles: dict[str, str], target: str | None) 
                                                     Role.DATETIME))
 
 
-def column_label(column: ColumnProfile, roles: dict[str, str], target: str | None) -> Text:
-    """One line of the column list: target mark, name, role (* = the user's), missing, distinct."""
+def chosen_roles(profile: Profile, roles: dict[str, str], target: str | None
+                 ) -> list[tuple[str, str]]:
+    """The columns whose role the user changed, as the column list marks them (``*``): in
+    the profile, not the target, and not what was inferred."""
+    out = []
+    for column in profile.columns:
+        role = roles.get(column.name)
+        if role is None or column.name == target or Role(role) == column_role(column, {},
+                                                                                target):
+            continue
+        out.append((column.name, ROLE_SHORT[Role(role)]))
+    return out
+
+
+def column_label(column: ColumnProfile, roles: dict[str, str], target: str | None,
+                 name_width: int = 10) -> Text:
+    """One line of the column list: target mark, name, role (* = the user's), missing, distinct
+    (the name cut to ``name_width``: wider terminals give the list more room)."""
     role = column_role(column, roles, target)
     is_target = column.name == target
-    chosen = column.name in roles and not is_target
-    name = column.name if len(column.name) <= 10 else column.name[:9] + "…"
+    chosen = (column.name in roles and not is_target
+              and Role(roles[column.name]) != column_role(column, {}, target))
+    w = name_width
+    name = column.name if len(column.name) <= w else column.name[:w - 1] + "…"
     style = "bold green" if is_target else ("yellow" if chosen else "")
     return Text.assemble(
-        ("▶ " if is_target else "  ", "bold green"), (f"{name:<10} ", "bold" if is_target else ""),
+        ("▶ " if is_target else "  ", "bold green"), (f"{name:<{w}} ", "bold" if is_target else ""),
         (f"{ROLE_SHORT[role] + ('*' if chosen else ''):<9}", style or "dim"),
         (f"{column.missing_fraction:>4.0%}", "red" if column.missing_fraction >= 0.5 else "dim"),
         (f" {_count(column.n_unique):>6}", "dim"))
@@ -77,13 +96,21 @@ def _count(n: int) -> str:
     return f"{n:,}" if n < 100_000 else f"{n / 1000:,.0f}k"
 
 
-def estimate_text(dataset: DatasetOpened, rows: int | None, usable: int) -> str:
-    """Rows to screen, their memory as a frame, and a rough screening time."""
+def estimate_text(dataset: DatasetOpened, rows: int | None, usable: int,
+                  measured: tuple[int, int, float] | None = None) -> str:
+    """Rows to screen, their memory as a frame, and the screening time: a rough guess, or
+    scaled from ``measured`` = (rows, usable columns, seconds) of a finished run of the file."""
     n = rows or dataset.n_rows
     mb = n * dataset.bytes_per_row / 2**20
-    seconds = FIXED_SECONDS + n * max(1, usable) * SECONDS_PER_CELL
+    cells = n * max(1, usable)
+    seconds = FIXED_SECONDS + cells * SECONDS_PER_CELL
+    how = "rough"
+    if measured is not None and measured[2] > 0:
+        then = FIXED_SECONDS + measured[0] * max(1, measured[1]) * SECONDS_PER_CELL
+        seconds *= measured[2] / then
+        how = "from the last run"
     what = f"all {n:,} rows" if rows is None else f"sample of {n:,} rows"
-    return f"{what} · ~{_size(mb)} in memory · screening ≈ {_duration(seconds)}"
+    return f"{what} · ~{_size(mb)} in memory · screening ≈ {_duration(seconds)} ({how})"
 
 
 def _size(mb: float) -> str:
@@ -93,7 +120,7 @@ def _size(mb: float) -> str:
 
 def _duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{math.ceil(seconds / 5) * 5:.0f} s"
+        return f"{math.ceil(seconds):.0f} s"
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"

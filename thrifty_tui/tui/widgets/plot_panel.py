@@ -6,6 +6,20 @@ from textual_plotext import PlotextPlot
 
 from thrifty_tui.core.learn.diagnostics import Diagnostics, draw
 
+# The plots' titles without the model's name (the screen's title line has it): plotext drops
+# a title wider than the plot, which it was at 80x24 ("…: share predicted right per true
+# class" in a 44-column plot).
+TITLES = {"confusion": "share predicted right per true class", "roc": "ROC (one vs rest)",
+          "pr": "precision-recall", "per-class": "per-class precision, recall, F1",
+          "predicted-vs-actual": "predicted vs actual", "residuals": "residuals",
+          "importance": "score drop when shuffled",
+          "learning": "learning curve (racing rungs)"}
+
+
+def fit_title(title: str, width: int) -> str:
+    """``title`` cut to ``width`` columns (with an ellipsis), so plotext keeps it."""
+    return title if len(title) <= width else title[: max(1, width - 1)] + "…"
+
 
 class DiagnosticsPlot(PlotextPlot):
     """Shows one plot kind of one model's Diagnostics, or fit time vs score across models."""
@@ -21,6 +35,10 @@ class DiagnosticsPlot(PlotextPlot):
     def show(self, diag: Diagnostics, kind: str) -> None:
         """Replot: clear the data, draw, refresh."""
         draw(self.plt, diag, kind)
+        if kind in TITLES and (kind != "importance" or diag.importances):
+            # The canvas is the widget less its axis labels (up to 14 columns of names).
+            room = self.size.width - (18 if kind == "importance" else 8)
+            self.plt.title(fit_title(TITLES[kind], max(10, room)))
         self.refresh()
 
     def show_models(self, points: list[tuple[float, float, str]], metric: str) -> None:
@@ -36,5 +54,5 @@ class DiagnosticsPlot(PlotextPlot):
                 plt.text(name[:12], x, y)
         plt.xlabel("fit seconds (all folds and rungs)")
         plt.ylabel(metric)
-        plt.title("fit time vs score across models")
+        plt.title(fit_title("fit time vs score across models", max(10, self.size.width - 4)))
         self.refresh()

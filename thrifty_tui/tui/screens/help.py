@@ -1,0 +1,87 @@
+"""Help (``?`` or F1): every key of the screen below, what it does, and the CLI's equivalent."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from thrifty_tui.tui.help_text import COMMANDS, key_help
+
+SCREEN_NAMES = {"LoadScreen": "Load", "LeaderboardScreen": "Leaderboard",
+                "BudgetScreen": "Budget", "LabelScreen": "Label",
+                "DiagnosticsScreen": "Diagnostics", "RunsScreen": "Runs",
+                "ExportDialog": "Export"}
+
+
+def key_rows(screen: Screen) -> list[tuple[str, str, str, bool]]:
+    """(keys, what, CLI, available now) for each binding with an id on ``screen`` (its own keys
+    first, then the app's), also those hidden now: the help says they exist."""
+    app = screen.app
+    active = screen.active_bindings
+    keys: dict[str, list[str]] = {}
+    info: dict[str, tuple[Binding, bool]] = {}
+    shadowed = set()  # keys the screen takes for itself (`?` on the Label screen)
+    for _node, bindings in screen._modal_binding_chain:  # Textual is pinned exactly
+        for key, binding in bindings:
+            if not binding.id or binding.system or key in shadowed:
+                continue
+            shown = app.get_key_display(binding)
+            if shown not in keys.setdefault(binding.id, []):
+                keys[binding.id].append(shown)
+            enabled = key in active and active[key].binding.id == binding.id \
+                and active[key].enabled
+            was = info.get(binding.id)
+            info[binding.id] = (binding, enabled or (was is not None and was[1]))
+        shadowed.update(key for key, _ in bindings)
+    rows = []
+    for binding_id, shown_keys in keys.items():
+        binding, enabled = info[binding_id]
+        what, cli = key_help(binding_id, binding.description)
+        rows.append((" ".join(shown_keys), what, cli, enabled))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    """The keys of one screen; Escape (or ?, F1, q) closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,f1,q", "close", "Close", id="help-close"),
+    ]
+
+    def __init__(self, below: Screen):
+        super().__init__()
+        self.below = below
+        self.rows = key_rows(below)
+
+    def compose(self) -> ComposeResult:
+        name = SCREEN_NAMES.get(type(self.below).__name__, type(self.below).__name__)
+        table = Table(box=None, expand=True, show_edge=False, pad_edge=False,
+                      header_style="bold")
+        table.add_column("key", no_wrap=True, style="bold cyan", max_width=14)
+        table.add_column("what it does", ratio=3)
+        table.add_column("command line", ratio=2, style="dim")
+        for keys, what, cli, enabled in self.rows:
+            table.add_row(keys, Text(what, style="" if enabled else "dim"), cli)
+        commands = Table(box=None, expand=True, show_header=False, pad_edge=False)
+        commands.add_column(no_wrap=False, style="cyan", ratio=3)
+        commands.add_column(ratio=2, style="dim")
+        for command, what in COMMANDS:
+            commands.add_row(command, what)
+        with Vertical(id="help-box"):
+            yield Static(f"[b]Help · {name}[/b]  [dim]Esc closes · greyed: not now · "
+                         f"^p: all actions[/dim]", id="help-title")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(table, id="help-keys")
+                yield Static("\n[b]Headless[/b]  [dim]every command has --help with an "
+                             "example[/dim]", id="help-cli-title")
+                yield Static(commands, id="help-commands")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
