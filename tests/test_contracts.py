@@ -18,10 +18,10 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 # Over the limit today (lines): split them by concern, then take them off the list.
 MODULES_OVER = {
-    "core/data/csvscan.py": 427,
+    "core/data/csvscan.py": 420,
     "core/events.py": 417,
     "core/policy/budget.py": 404,
-    "core/store/bundle.py": 440,
+    "core/store/bundle.py": 434,
     "core/store/labels.py": 503,
     "engine/budget_guard.py": 477,
     "engine/screen_run.py": 567,
