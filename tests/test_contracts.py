@@ -22,7 +22,6 @@ MODULES_OVER = {
     "tui/app.py": 463,
     "core/events.py": 439,
     "core/policy/budget.py": 404,
-    "core/store/bundle.py": 401,
     "core/store/labels.py": 503,
     "engine/budget_guard.py": 477,
     "engine/screen_run.py": 567,

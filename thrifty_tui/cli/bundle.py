@@ -55,12 +55,11 @@ def check_bundle(path: str) -> dict[str, Any]:
         FEATURES_MEMBER,
         MODEL_MEMBER,
         BundleError,
-        bundle_notes,
         check_versions,
         package_versions,
         read_bundle,
     )
-    from thrifty_tui.core.store.checksums import CHECKSUMS_MEMBER
+    from thrifty_tui.core.store.checksums import CHECKSUMS_MEMBER, bundle_notes
     from thrifty_tui.core.store.trust import untrusted
 
     name = Path(path).name

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import math
 import queue
 import sqlite3
 import threading
@@ -19,7 +18,7 @@ from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.events import Event, JobFailed, RunFinished
+from thrifty_tui.core.events import Event, JobFailed
 from thrifty_tui.core.store.workspace import Workspace, workspace_problem
 from thrifty_tui.engine.context import POLL_SECONDS, Cancelled, JobContext
 from thrifty_tui.engine.executors.local import LocalExecutor
@@ -178,8 +177,8 @@ class Worker:
                 self.ws.close()
 
     def _open_workspace(self) -> bool:
-        """Open the workspace (and the jobs' context on it) and mark the runs of dead owners
-        interrupted; False (with ``_workspace_error`` set) when it cannot be used now."""
+        """Open the workspace, mark the runs of dead owners interrupted and make the jobs'
+        context; False (with ``_workspace_error`` set) when it cannot be used now."""
         try:
             self.ws = Workspace(self.workspace_root)
             self.ws.mark_interrupted()
@@ -187,7 +186,7 @@ class Worker:
             # Without this the thread dies before its loop and whoever waits for events hangs.
             if self.ws is not None:
                 self.ws.close()
-            self.ws = None
+            self.ws, self._context = None, None
             self._workspace_error = workspace_problem(self.workspace_root, err)
             return False
         self._context = JobContext(
@@ -197,19 +196,20 @@ class Worker:
         return True
 
     def _run_guarded(self, job: Job, quick: bool = False) -> None:
-        """Run one job; every failure becomes an event, none ends the thread."""
+        """Run one job; every failure becomes an event, none ends the thread, and none leaves
+        its run `running` (a quick job runs beside a long one: it ends nothing of it)."""
         try:
             self._handle(job)
         except Cancelled:
             # Screen reports its own cancel as RunFinished; a job cancelled before it had
             # anything to report still needs an answer, or its caller waits forever.
             if not quick:
-                self._end_open_run("cancelled by the user", status="cancelled")
+                self._end_open_runs("cancelled by the user", status="cancelled")
             self.emit(JobFailed(job=type(job).__name__,
                                 message=f"{type(job).__name__} cancelled"))
         except DataError as err:
             if not quick:
-                self._end_open_run(str(err))
+                self._end_open_runs(str(err))
             self.emit(JobFailed(job=type(job).__name__, message=str(err)))
         except sqlite3.Error as err:
             # Locked, full or corrupt: the user's to fix, and the workspace is opened afresh
@@ -218,10 +218,10 @@ class Worker:
             message = workspace_problem(self.workspace_root, err)
             if not quick:
                 if "locked" not in str(err):  # (a write would only wait for the lock again)
-                    self._end_open_run(message)
+                    self._end_open_runs(message)
                 if self.ws is not None:
                     self.ws.close()
-                self.ws = None
+                self.ws, self._context = None, None
             self.emit(JobFailed(job=type(job).__name__, message=message))
         except Exception as err:  # noqa: BLE001 - errors never kill the worker
             log.error("job %s failed:\n%s", job, traceback.format_exc())
@@ -233,24 +233,17 @@ class Worker:
             message = (f"the disk is full ({describe_error(err)}); free some space"
                        if full else describe_error(err))
             if not quick:
-                self._end_open_run(message)
+                self._end_open_runs(message)
             self.emit(JobFailed(job=type(job).__name__, message=message, user_error=full))
 
-    def _end_open_run(self, reason: str, status: str = "failed") -> None:
-        """End the run a failed job leaves unfinished, as ``status`` with ``reason`` (best
-        effort: the workspace may be what failed; then the next instance marks it
-        interrupted once this process is gone)."""
-        context = self._context
-        run_id = context.current_run_id if context is not None else None
-        if context is not None:
-            context.current_run_id = None
-        if run_id is None or self.ws is None:
+    def _end_open_runs(self, reason: str, status: str = "failed") -> None:
+        """End the runs of this process that a failed job left open, as ``status`` with
+        ``reason`` (best effort: the workspace may be what failed; then the next instance
+        marks them interrupted once this process is gone)."""
+        if self.ws is None:
             return
         try:
-            if self.ws.run_finished(run_id) is None:
-                self.ws.finish_run(RunFinished(run_id=run_id, status=status, best_model="",
-                                               best_score=math.nan, metric="", elapsed_s=0.0,
-                                               stop_reason=reason))
+            self.ws.end_own_runs(status, reason)
         except sqlite3.Error:
             pass
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import io
 import lzma
-import shutil
 import tempfile
 import threading
-import zipfile
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,10 +30,11 @@ from thrifty_tui.core.data.sniff import (  # noqa: F401 - re-exported for the lo
     detect_encoding,
     open_bytes,
     read_head,
+    copy_to_temp,
     sniff_delimiter,
+    whole_file_encoding,
     zip_member,
 )
-from thrifty_tui.core.data.textcheck import TextReport
 
 MAX_LINE_BYTES = 16 << 20  # DuckDB rejects longer rows; its default (2 MB) is too short for text
 BUFFER_BYTES = 32 << 20  # DuckDB sizes its read buffers from this (RSS grows with it)
@@ -117,8 +116,7 @@ class CsvPlan:
             self._tmpdir = None
 
     def plain_copy(self, encoding: str | None = None, errors: str = "strict") -> CsvPlan:
-        """This plan reading a decompressed UTF-8 copy with '\\n' line ends (decoded strictly,
-        or with ``errors="replace"`` for a UTF-8 file with a few bad bytes, noted already)."""
+        """This plan reading a decompressed UTF-8 copy with '\\n' line ends (decoded strictly)."""
         encoding = encoding or self.encoding
         tmpdir = tempfile.TemporaryDirectory(prefix="thrifty-")
         out = Path(tmpdir.name) / "data.csv"
@@ -155,9 +153,8 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     if not head.strip():
         raise DataError(f"{path.name} is empty")
     encoding, notices = detect_encoding(head, path.name, complete)
-    report = None
     if encoding != "utf-16":  # the whole file decides, not its first MiB (textcheck)
-        encoding, notices, report = whole_file_encoding(path, compression)
+        encoding, notices, _ = whole_file_encoding(path, compression)
     text = head.decode("utf-16" if encoding == "utf-16" else
                        ("utf-8-sig" if encoding == "utf-8" else encoding), errors="replace")
     if not complete:  # drop the line cut by the end of the head block
@@ -176,23 +173,11 @@ def plan_csv(path: Path, compression: str | None, suffix: str) -> CsvPlan:
     crlf, lf = head.count(b"\r\n"), head.count(b"\n")
     bare_cr = head.count(b"\r") - crlf
     mixed = (crlf and lf - crlf) or bare_cr > 0
-    if report is not None and report.bad_count and encoding == "utf-8":
-        plan = plan.plain_copy(errors="replace")  # DuckDB would set those rows aside
+    if encoding == "utf-8" and any("invalid UTF-8" in n for n in notices):
+        plan = plan.plain_copy(errors="replace")  # (DuckDB would set those rows aside)
     elif compression not in (None, "gzip") or encoding == "cp1252" or mixed:
         plan = plan.plain_copy()
     return plan
-
-
-def whole_file_encoding(path: Path, compression: str | None
-                        ) -> tuple[str, list[str], TextReport]:
-    """:func:`textcheck.whole_file_encoding` of the file at ``path`` (decompressed)."""
-    from thrifty_tui.core.data import textcheck
-
-    try:
-        with open_bytes(path, compression) as raw:
-            return textcheck.whole_file_encoding(path.name, raw)
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path.name}: cannot decompress ({err})") from err
 
 
 @dataclass(frozen=True)
@@ -225,8 +210,7 @@ def duck_error(err: Exception, name: str) -> DataError:
     """A DuckDB error as one line for the user."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if "Out of Memory" in first:  # the child's memory cap, not the file (it was blamed)
-        return DataError(f"{name}: reading it needs more memory than this process may use "
-                         f"({first}); raise --max-memory-mb or sample the file")
+        return DataError(f"{name}: out of memory ({first}); raise --max-memory-mb or sample it")
     return DataError(f"{name}: cannot parse as delimited text ({first})")
 
 
@@ -318,16 +302,3 @@ class ScanControl:
             except Exception:  # noqa: BLE001 - progress is best effort
                 return None
         return value / 100 if value >= 0 else None
-
-
-def copy_to_temp(path: Path, compression: str | None, suffix: str) -> tempfile.TemporaryDirectory[str]:
-    """Decompress a non-text file (Parquet, Excel) into a temporary folder."""
-    tmpdir = tempfile.TemporaryDirectory(prefix="thrifty-")
-    try:
-        with open_bytes(path, compression) as src, \
-                open(Path(tmpdir.name) / f"data{suffix}", "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
-        tmpdir.cleanup()
-        raise DataError(f"{path.name}: cannot decompress ({err})") from err
-    return tmpdir

@@ -14,6 +14,8 @@ import gzip
 import io
 import lzma
 import os
+import shutil
+import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -284,3 +286,28 @@ def estimate_shape(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     bytes_per_row = sum(len(line) + 1 for line in complete) / len(complete)
     size = p.stat().st_size * (6 if kind.compression else 1)
     return max(1, int(size / bytes_per_row)), columns
+
+
+def whole_file_encoding(path: Path, compression: str | None) -> tuple[str, list[str], object]:
+    """:func:`textcheck.whole_file_encoding` of the file at ``path`` (decompressed): the
+    encoding judged on every byte, the notes, the ``TextReport``."""
+    from thrifty_tui.core.data import textcheck
+
+    try:
+        with open_bytes(path, compression) as raw:
+            return textcheck.whole_file_encoding(path.name, raw)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path.name}: cannot decompress ({err})") from err
+
+
+def copy_to_temp(path: Path, compression: str | None, suffix: str) -> tempfile.TemporaryDirectory[str]:
+    """Decompress a non-text file (Parquet, Excel) into a temporary folder."""
+    tmpdir = tempfile.TemporaryDirectory(prefix="thrifty-")
+    try:
+        with open_bytes(path, compression) as src, \
+                open(Path(tmpdir.name) / f"data{suffix}", "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except (OSError, EOFError, lzma.LZMAError, zipfile.BadZipFile) as err:
+        tmpdir.cleanup()
+        raise DataError(f"{path.name}: cannot decompress ({err})") from err
+    return tmpdir

@@ -139,8 +139,7 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
             raise DataError(f"no column named {unknown[0]!r} to give a role to")
         schema = tuple(replace(c, role=Role(roles[c.name]))
                        if c.name in roles and c.name != target else c for c in schema)
-    schema, text_notes = usable_text(frame, schema)
-    notices.extend(text_notes)
+    schema = usable_text(frame, schema, notices)
     usable = [c for c in schema if c.role in USABLE_ROLES]
     if not usable:
         raise DataError("no usable feature columns besides the target")
@@ -149,33 +148,36 @@ def make_problem(frame: pd.DataFrame, target: str, task: str | None = None,
     folds = tuple((tr, te) for tr, te in splitter.split(X, y))
     metric = resolve_metric(metric, task, len(classes))
     order = nested_order(y.to_numpy() if task == "classification" else None, len(y), seed)
-    # Racing sizes below n_folds rows per class cannot be split by class (1,000 classes of
-    # 8 rows: "n_splits=2 cannot be greater than the number of members in each class"), so
-    # with many classes the smallest sizes go; with more classes than that, no racing.
-    least = max(MIN_RUNG_ROWS, len(folds) * len(classes))
     return Problem(X=X, y=y, task=task, target=target, metric=metric, schema=tuple(usable),
                    folds=folds, classes=classes, seed=seed, notices=tuple(notices),
-                   order=order, rungs=rung_sizes(len(y), min_rows=least))
+                   order=order, rungs=racing_sizes(len(y), len(folds), len(classes)))
 
 
-def usable_text(frame: pd.DataFrame, schema: tuple[ColumnInfo, ...]
-                ) -> tuple[tuple[ColumnInfo, ...], list[str]]:
+def racing_sizes(n_rows: int, n_folds: int, n_classes: int) -> tuple[int, ...]:
+    """The racing rungs, none below ``n_folds`` rows per class: such a size cannot be split
+    by class (1,000 classes of 8 rows: "n_splits=2 cannot be greater than the number of
+    members in each class"). With many classes the small sizes go; with more, no racing."""
+    return rung_sizes(n_rows, min_rows=max(MIN_RUNG_ROWS, n_folds * n_classes))
+
+
+def usable_text(frame: pd.DataFrame, schema: tuple[ColumnInfo, ...], notices: list[str]
+                ) -> tuple[ColumnInfo, ...]:
     """Text columns in which no word is in two rows give TF-IDF nothing to keep ("After
     pruning, no terms remain": every model failed). Such a column becomes a category when
-    its values repeat, else it is not used; a note says which."""
+    its values repeat, else it is not used; a note (added to ``notices``) says which."""
     from thrifty_tui.core.learn.features import repeated_words
 
-    out, notes = [], []
+    out = []
     for info in schema:
         if info.role == Role.TEXT and not repeated_words(frame[info.name]):
             values = frame[info.name].dropna()
             repeats = values.nunique() <= 0.5 * len(values)
             info = replace(info, role=Role.CATEGORICAL if repeats else Role.ID)
-            notes.append(f"'{info.name}': no word appears in two rows, so it cannot be used as "
+            notices.append(f"'{info.name}': no word appears in two rows, so it cannot be used as "
                          "text; " + ("it is used as a category" if repeats
                                      else "it is not used (its values are all different)"))
         out.append(info)
-    return tuple(out), notes
+    return tuple(out)
 
 
 def rung_folds(problem: Problem, rung: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:

@@ -2,8 +2,7 @@
 
 Inside: the fitted Pipeline in the skops format (and a joblib copy for trusted local use),
 the fitted feature steps alone, their lexicons as plain files, the diagnostics as text plots
-and numbers, a README model card, ``manifest.json`` with the SHA-256 of every other file, and
-``checksums.sha256`` with the SHA-256 of every member, the manifest included.
+and numbers, a README model card, ``manifest.json`` and ``checksums.sha256`` (store.checksums).
 
 The write is atomic (temporary file in the same folder, fsync, ``os.replace``, fsync of the
 folder), so a half-written bundle never appears under the final name. Reading refuses, with
@@ -26,19 +25,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from thrifty_tui.core.errors import DataError, describe_error
-from thrifty_tui.core.store.checksums import (
-    CHECKSUMS_MEMBER,
-    bundle_notes,
-    checksum_list,
-    checksum_problem,
-    manifest_disagreements,
-)
+from thrifty_tui.core.store import checksums
+from thrifty_tui.core.store.checksums import CHECKSUMS_MEMBER, unsafe_member_name
 
 BUNDLE_FORMAT = 3  # 3: checksums.sha256 covers every member, the manifest included
 MANIFEST_MEMBER = "manifest.json"
@@ -147,7 +141,7 @@ def build_members(model: Any, manifest: dict[str, Any], *,
     members[CARD_MEMBER] = model_card(full).encode()
     full["files"] = {name: _sha256(data) for name, data in members.items()}
     members[MANIFEST_MEMBER] = json.dumps(full, indent=2, sort_keys=True, default=str).encode()
-    members[CHECKSUMS_MEMBER] = checksum_list(members)  # last: it covers the manifest too
+    members[CHECKSUMS_MEMBER] = checksums.checksum_list(members)  # last: covers the manifest
     return members
 
 
@@ -233,19 +227,6 @@ def write_bundle(model: Any, manifest: dict[str, Any], out_path: str | os.PathLi
 
 # -- reading and verifying ------------------------------------------------------------------
 
-def unsafe_member_name(name: str) -> str | None:
-    """Why extracting a member called ``name`` could write outside the folder, or None."""
-    if not name or "\x00" in name:
-        return "an empty or NUL-containing name"
-    if "\\" in name:
-        return "a backslash in the name"
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "an absolute path"
-    if ".." in PurePosixPath(name).parts:
-        return "a '..' component"
-    return None
-
-
 def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, bytes]]:
     """Open a bundle and check it file by file; BundleError saying what is wrong if not.
 
@@ -302,13 +283,9 @@ def read_bundle(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str,
             raise BundleError(f"{p.name} is missing {name}")
         if _sha256(members[name]) != digest:
             raise BundleError(f"{p.name}: {name} does not match its SHA-256 in the manifest")
-    problem = checksum_problem({**members, MANIFEST_MEMBER: manifest_bytes}, manifest)
+    problem = checksums.problem({**members, MANIFEST_MEMBER: manifest_bytes}, manifest)
     if problem:
         raise BundleError(f"{p.name}: {problem}")
-    disagreements = manifest_disagreements(manifest)
-    if disagreements:  # (an old bundle's manifest, or a forger who missed a field)
-        raise BundleError(f"{p.name}: the manifest contradicts itself: {disagreements[0]}; "
-                          "refused")
     return manifest, members
 
 
@@ -377,7 +354,7 @@ def open_bundle(path: str | os.PathLike[str]) -> OpenedBundle:
 
     name = Path(path).name
     manifest, members = read_bundle(path)
-    warnings = check_versions(manifest, name) + bundle_notes(members)
+    warnings = check_versions(manifest, name) + checksums.bundle_notes(members)
     if MODEL_MEMBER not in members:
         raise BundleError(f"{name} has no {MODEL_MEMBER} (an old, pickle-only bundle?); "
                           "re-export it with this thrifty-tui")

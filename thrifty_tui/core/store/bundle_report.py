@@ -235,9 +235,8 @@ def model_card(manifest: dict[str, Any]) -> str:
     ]
     lines += [f"- `{name}`" for name in m.get("contents", [])]
     lines += ["- `manifest.json`: everything above as data, with the SHA-256 of every file"]
-    if m.get("checksums"):
-        lines += [f"- `{m['checksums']}`: the SHA-256 of every file, `manifest.json` included "
-                  "(`sha256sum -c` reads it)"]
+    lines += [f"- `{name}`: the SHA-256 of every file, `manifest.json` included (for "
+              "`sha256sum -c`)" for name in [m.get("checksums")] if name]
     versions = m.get("versions", {})
     lines += ["", "Written with " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
               + f" on {m.get('platform', '?')}."]

@@ -1,4 +1,5 @@
-"""The checksum list of a bundle and the cross-checks of what its manifest claims.
+"""The checks of a bundle's members: the checksum list, the cross-checks of what its manifest
+claims, and member names that would escape the folder on extraction.
 
 The manifest lists the SHA-256 of every other member, but nothing covered the manifest
 itself: one byte changed in it (cv_mean 0.2956 -> 0.9956) passed every check and was shown as
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import PurePosixPath
 from typing import Any
 
 CHECKSUMS_MEMBER = "checksums.sha256"
@@ -105,3 +107,29 @@ def manifest_disagreements(manifest: dict[str, Any]) -> list[str]:
                 out.append(f"cv_mean {mean:.4f} differs from the leaderboard's "
                            f"{board:.4f} for {manifest.get('model')}")
     return out
+
+
+def problem(members: dict[str, bytes], manifest: dict[str, Any]) -> str | None:
+    """Why the bundle's checksums or its manifest's claims cannot be trusted, or None:
+    :func:`checksum_problem`, then :func:`manifest_disagreements` (an old bundle's manifest,
+    or a forger who missed a field)."""
+    found = checksum_problem(members, manifest)
+    if found:
+        return found
+    disagreements = manifest_disagreements(manifest)
+    if disagreements:
+        return f"the manifest contradicts itself: {disagreements[0]}; refused"
+    return None
+
+
+def unsafe_member_name(name: str) -> str | None:
+    """Why extracting a member called ``name`` could write outside the folder, or None."""
+    if not name or "\x00" in name:
+        return "an empty or NUL-containing name"
+    if "\\" in name:
+        return "a backslash in the name"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "an absolute path"
+    if ".." in PurePosixPath(name).parts:
+        return "a '..' component"
+    return None

@@ -258,6 +258,18 @@ class Workspace:
                             "finished_at IS NULL", (time.time(), run_id))
         return gone
 
+    def end_own_runs(self, status: str, reason: str) -> list[int]:
+        """End the runs this process started and left open (a job that failed after its run
+        began), as ``status`` with ``reason``; returns their ids."""
+        me, started = os.getpid(), process_started(os.getpid())
+        rows = self.db.execute("SELECT id, owner_started FROM runs WHERE finished_at IS NULL"
+                               " AND owner_pid=?", (me,)).fetchall()
+        ids = [run_id for run_id, owner in rows if owner is None or owner == started]
+        for run_id in ids:
+            self.db.execute("UPDATE runs SET status=?, stop_reason=?, finished_at=? WHERE id=?"
+                            " AND finished_at IS NULL", (status, reason, time.time(), run_id))
+        return ids
+
     def interrupt_run(self, run_id: int, reason: str) -> None:
         """Mark run ``run_id`` interrupted (a signal stopped its process), unless it ended
         otherwise first."""
