@@ -292,7 +292,7 @@ def test_cli_defaults_match_the_core_and_the_parser_stays_light():
 
     assert cli_data.DEFAULT_MIN_PER_CLASS == sampling.DEFAULT_MIN_PER_CLASS
     assert cli_data.DEFAULT_SAMPLE_ROWS == profile.DEFAULT_SAMPLE_ROWS
-    code = ("import argparse, sys; from thrifty_tui import cli_data; "
+    code = ("import argparse, sys; from thrifty_tui.cli import data as cli_data; "
             "p = argparse.ArgumentParser(); cli_data.add_subcommands(p.add_subparsers()); "
             "print([m for m in ('pandas', 'numpy', 'duckdb') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

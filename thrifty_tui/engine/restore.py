@@ -15,20 +15,22 @@ from thrifty_tui.core.events import (
     BoardRestored, BudgetRestored, BudgetUpdate, LeaderTies, ModelDiagnosed, Notice, RunsListed,
 )
 from thrifty_tui.core.policy.budget import ModelCost, RuleState, RunCost
-from thrifty_tui.core.store.runs import in_run_order, restored_ties, run_summaries
+from thrifty_tui.core.store.runs import restored_ties, run_summaries
 from thrifty_tui.core.store.workspace import Workspace
 
 
 def restore_workspace(ws: Workspace, emit: Any) -> None:
-    """Emit the last run of ``ws`` as the screens showed it, then every run (RunsListed)."""
-    emit(RunsListed(runs=tuple(run_summaries(ws))))
+    """Emit the last run of ``ws`` as the screens showed it (BoardRestored first), and every
+    run of the workspace (RunsListed)."""
     run_id = ws.last_run_id()
     if run_id is None:
         emit(Notice(message="new workspace: no runs yet"))
+        emit(RunsListed(runs=()))
         return
     started = ws.run_started(run_id)
-    results = in_run_order(ws.results(run_id), started.models)
+    results = ws.results(run_id)  # in the order they finished (the UI shows the run's order)
     emit(BoardRestored(run=started, results=results, finished=ws.run_finished(run_id)))
+    emit(RunsListed(runs=tuple(run_summaries(ws))))
     leader, ties = restored_ties(results, started.n_folds)
     if leader:
         emit(LeaderTies(run_id=run_id, leader=leader, ties=ties))

@@ -180,8 +180,12 @@ class UiState:
             self.finished, self.running = event, []
         elif isinstance(event, BoardRestored):
             if self.run is None:  # a live run wins over an old one read back
+                from thrifty_tui.core.records import in_run_order
+
                 self.run = event.run
-                self.results = {r.model: r for r in event.results}
+                # The live board's order: the models as the run started them.
+                self.results = {r.model: r for r in in_run_order(event.results,
+                                                                  event.run.models)}
                 self.finished = event.finished
                 self.diagnostics = {}
         elif isinstance(event, RunsListed):
