@@ -1,6 +1,7 @@
 """Budgeted tuning: thrifty-tui vs FLAML vs scikit-learn's HalvingRandomSearchCV (issue 5).
 
 Run: python benchmarks/tuning.py [--only NAME ...] [--budgets 10 30 120] [--write]
+(Two revisions of thrifty-tui against each other on these runs: benchmarks/engine_compare.py.)
 
 Needs FLAML in the same interpreter (a benchmark-only dependency): pip install 'flaml[automl]'
 
@@ -73,46 +74,59 @@ def prepare(ds: sb.DataSet) -> dict[str, Any]:
 # thrifty-tui
 
 
-def run_thrifty(ds: sb.DataSet, budget: float) -> dict[str, Any]:
+def run_thrifty(ds: sb.DataSet, budget: float, python: str = PY, cwd: Path = REPO,
+                out: Path | None = None) -> dict[str, Any]:
+    """thrifty-tui's run at ``budget`` s on ``ds`` and its holdout score.
+
+    ``python -m thrifty_tui`` is started in ``cwd`` (so that tree's package is the one run:
+    benchmarks/engine_compare.py passes another revision's interpreter and worktree); the
+    workspace, bundle and predictions go to ``out`` (default: the set's folder).
+    """
     import pandas as pd
 
     folder = folder_of(ds)
-    workspace = folder / f"ws-{budget:g}"
+    out = out or folder
+    out.mkdir(parents=True, exist_ok=True)
+    workspace = out / f"ws-{budget:g}"
     shutil.rmtree(workspace, ignore_errors=True)
-    bundle = folder / f"best-{budget:g}.thrifty.zip"
+    bundle = out / f"best-{budget:g}.thrifty.zip"
     bundle.unlink(missing_ok=True)
     env = {k: v for k, v in ENV.items() if k != "THRIFTY_ZOO"}
-    cmd = [PY, "-m", "thrifty_tui", "--workspace", str(workspace), "run", str(folder / "TRAIN.csv"),
-           "--target", ds.target, "--task", ds.task, "--json", "--budget", f"{budget:g}",
-           "--export", str(bundle)]
-    code, wall, out, err = sb.stream_process(cmd, budget * 3 + 300, env=env, cwd=REPO)
-    res: dict[str, Any] = {"process_wall": wall, "code": code, "load": sb.load()}
+    cmd = [python, "-m", "thrifty_tui", "--workspace", str(workspace), "run",
+           str(folder / "TRAIN.csv"), "--target", ds.target, "--task", ds.task, "--json",
+           "--budget", f"{budget:g}", "--export", str(bundle)]
+    code, wall, lines, err = sb.stream_process(cmd, budget * 3 + 300, env=env, cwd=cwd)
+    res: dict[str, Any] = {"process_wall": wall, "code": code, "load": sb.load(),
+                           "bundle": str(bundle)}
     events = []
-    for at, line in out:
+    for at, line in lines:
         try:
             events.append({**json.loads(line), "_at": at})
         except json.JSONDecodeError:
             pass
     finished = [e for e in events if e["event"] == "run_finished"]
     done = [e for e in events if e["event"] == "done"]
+    res["notices"] = [e.get("message") for e in events if e["event"] == "notice"]
+    if finished:  # also for a failed run: its wall and reason are part of the figures
+        res["wall"] = finished[0]["_at"]
+        res["run_finished"] = {k: v for k, v in finished[0].items() if k != "_at"}
+        res["stop_reason"] = finished[0].get("stop_reason", "")
     if not finished or not done or code != 0:
         res["error"] = f"exit {code}; stderr: {err.strip()[-800:]}"
         return res
-    res["wall"] = finished[0]["_at"]
     res["elapsed_s"] = finished[0]["elapsed_s"]
     res["best"] = finished[0]["best_model"]
     res["cv"] = finished[0]["best_score"]
-    res["stop_reason"] = finished[0]["stop_reason"]
     spent = done[0].get("budget") or {}
     res["fits"] = spent.get("fits")
     res["cpu_s"] = (spent.get("cost") or {}).get("cpu_s")
     res["trials"] = sum(1 for e in events if e["event"] == "trial")
     tuned = [e for e in events if e["event"] == "tuning_started"]
     res["leaders"] = tuned[0]["leaders"] if tuned else []
-    preds = folder / "P.csv"
-    pcode, _, _, perr = sb.run_process([PY, "-m", "thrifty_tui", "predict", str(bundle),
+    preds = out / "P.csv"
+    pcode, _, _, perr = sb.run_process([python, "-m", "thrifty_tui", "predict", str(bundle),
                                         str(folder / "TEST.csv"), "-o", str(preds)], 900,
-                                       env=env, cwd=REPO)
+                                       env=env, cwd=cwd)
     if pcode != 0:
         res["error"] = f"predict exit {pcode}: {perr.strip()[-800:]}"
         return res
@@ -277,13 +291,14 @@ def render(state: dict[str, Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_section(text: str) -> None:
+def write_section(text: str, heading: str = HEADING) -> None:
+    """Replace the ``heading`` section of RESULTS.md with ``text`` (or add it at the end)."""
     current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING in current:
-        start = current.index(HEADING)
-        rest = current[start + len(HEADING):]
+    if heading in current:
+        start = current.index(heading)
+        rest = current[start + len(heading):]
         nxt = rest.find("\n## ")
-        end = start + len(HEADING) + nxt + 1 if nxt != -1 else len(current)
+        end = start + len(heading) + nxt + 1 if nxt != -1 else len(current)
         current = current[:start] + text + ("\n" + current[end:] if nxt != -1 else "")
     else:
         current = current.rstrip() + "\n\n" + text

@@ -78,7 +78,7 @@ def test_the_layers_are_discovered():
     for name in ("data.tables", "data.schema", "learn.features", "learn.zoo", "learn.screening",
                  "tasks.fits", "store.bundle", "store.workspace", "events", "records", "errors"):
         assert f"thrifty_tui.core.{name}" in CORE
-    for name in ("jobs", "pool", "worker", "screen_run"):
+    for name in ("jobs", "jobs.screen", "executors.local", "context", "worker", "screen_run"):
         assert f"thrifty_tui.engine.{name}" in ENGINE
 
 
@@ -96,8 +96,9 @@ def test_core_and_engine_do_not_import_textual_or_rich():
 @pytest.mark.parametrize("modules", [
     ["thrifty_tui"],
     ["thrifty_tui.core.events", "thrifty_tui.core.records", "thrifty_tui.core.errors"],
-    ["thrifty_tui.engine.jobs", "thrifty_tui.engine.worker", "thrifty_tui.engine.pool",
-     "thrifty_tui.core.tasks.fits", "thrifty_tui.core.tasks.loading", "thrifty_tui.core.tasks.ensemble",
+    ["thrifty_tui.engine.jobs", "thrifty_tui.engine.worker", "thrifty_tui.engine.executors.local",
+     "thrifty_tui.core.tasks.fits", "thrifty_tui.core.tasks.loading",
+     "thrifty_tui.core.tasks.ensemble", "thrifty_tui.core.tasks.labeling",
      "thrifty_tui.core.store.workspace"],
     ["thrifty_tui.cli.commands", "thrifty_tui.config"],
 ], ids=["package", "events-records-errors", "engine-workspace", "cli-config"])

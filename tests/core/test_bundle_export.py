@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from thrifty_tui.config import SAMPLE_DIR
+from thrifty_tui.core.records import ModelResult
 from thrifty_tui.core.store.bundle import load_bundle, predict_frame
 from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.events import (
@@ -144,3 +145,21 @@ def test_the_model_card_says_when_the_model_saw_fewer_rows_than_the_data(exporte
     cut = {**manifest, "fit_rows": 120}
     assert ("The model was fitted on 120 of these rows (a stratified subsample): the time "
             "budget ran out") in model_card(cut)
+
+
+def test_the_manifest_and_card_say_when_the_estimate_was_measured_on_fewer_rows(exported):
+    from thrifty_tui.core.store.bundle_report import model_card
+    from thrifty_tui.engine.jobs.screen import _estimate_note
+
+    _, _, _, events = exported
+    _, manifest = load_bundle(events[-1].path)
+    assert manifest["cv_rows"] == manifest["fit_rows"] == manifest["n_rows"]
+    assert "measured on" not in model_card(manifest)
+    short = {**manifest, "cv_rows": 1_498, "fit_rows": 40_455}
+    assert ("Its cross-validated score was measured on 1,498 rows only (the time budget cut "
+            "it short); the model was fitted on 40,455") in model_card(short)
+    best = ModelResult(model="hgb (on 1,498 rows)", status="done", fold_scores=(0.958,) * 5,
+                       fit_seconds=1.0, rows=1_498)
+    note = _estimate_note(best, 1_498, 40_455, "balanced_accuracy")
+    assert note.startswith("hgb (on 1,498 rows): its cross-validated balanced_accuracy 0.9580 "
+                           "was measured on 1,498 rows; the exported model is fitted on 40,455")

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from thrifty_tui.core.records import ColumnInfo, ModelResult, Role
+from dataclasses import replace
+
+from thrifty_tui.core.records import ColumnInfo, ModelResult, ProblemSummary, Role
 from thrifty_tui.core.learn.tuning import (
     bracket_size,
     cheap_first,
@@ -90,11 +92,14 @@ def test_successive_halving_keeps_the_best_third_and_drops_failures():
 
 
 def test_trial_keys_change_with_data_params_and_rung():
-    summary = {"fingerprint": "abc", "task": "regression", "metric": "r2", "n_rows": 804,
-               "n_folds": 5, "rungs": [804], "sample": {"method": "all rows"}}
+    summary = ProblemSummary(fingerprint="abc", task="regression", metric="r2", n_rows=804,
+                             n_folds=5, rungs=(804,), sample={"method": "all rows"})
     key = problem_key(summary, "Price", 0, True, None)
-    assert key == problem_key(dict(summary), "Price", 0, True, None)
-    assert key != problem_key({**summary, "fingerprint": "abd"}, "Price", 0, True, None)
+    assert key == problem_key(replace(summary), "Price", 0, True, None)
+    # The key the dict-based summary gave (recorded before the summary was typed): trials
+    # stored by earlier runs are still found.
+    assert key == "466d0ddfbe4c0dccf45435510ed4ddf6249df27d9aec30060905fc7aeee05751"
+    assert key != problem_key(replace(summary, fingerprint="abd"), "Price", 0, True, None)
     assert key != problem_key(summary, "Price", 1, True, None)
     one = trial_key(key, "ridge", {"alpha": 1.0}, 0)
     assert one == trial_key(key, "ridge", {"alpha": 1.0}, 0)

@@ -262,7 +262,7 @@ def test_the_tuned_best_gets_its_diagnostics_from_its_own_out_of_fold_prediction
     diag = diagnosed[0].diagnostics
     assert diag.task == "regression" and dict(diag.metrics)["r2"] == pytest.approx(
         finished(events).best_score, abs=0.05)  # out-of-fold r2 over all rows vs fold mean
-    from thrifty_tui.engine.screen_run import diagnostics_path
+    from thrifty_tui.core.store.bundle_report import diagnostics_path
 
     run_dir = Path(engine[0].workspace_root) / "artifacts" / "runs" / str(finished(events).run_id)
     assert diagnostics_path(run_dir, tuned).is_file()  # what the bundle's plots are made from

@@ -16,7 +16,8 @@ from thrifty_tui.core.learn.features import linear_features
 from thrifty_tui.core.records import FoldResult, ModelResult
 from thrifty_tui.core.learn.screening import make_problem, refit
 from thrifty_tui.core.learn.zoo import ModelSpec
-from thrifty_tui.engine.budget_guard import partial_winner
+from thrifty_tui.core.policy.final import partial_winner
+from thrifty_tui.engine.jobs.after_screening import drop_beaten_rows
 from thrifty_tui.engine.screen_run import Candidate, ScreenRun, Task
 
 
@@ -28,40 +29,6 @@ def _done(cand: Candidate, rung: int, score: float, folds: int = 5) -> None:
     cand.folds[rung] = {k: FoldResult(model=cand.spec.name, rung=rung, rows=100, fold=k,
                                       status="done", score=score, fit_seconds=0.1,
                                       cpu_seconds=0.1, peak_mb=1.0) for k in range(folds)}
-
-
-def _ordered(tasks, leader):
-    return [(t.candidate.spec.name, t.rung) for t in
-            sorted(tasks, key=lambda t: ScreenRun._priority(None, t, leader))]
-
-
-def test_under_a_budget_the_leader_runs_ahead_of_dear_models_and_larger_rungs():
-    base, linear, hgb, forest = (Candidate(_spec("base", 0, True), 0),
-                                 Candidate(_spec("linear", 1), 1), Candidate(_spec("hgb", 2), 2),
-                                 Candidate(_spec("forest", 3), 3))
-    tasks = [Task("fold", forest, 0, 0), Task("fold", linear, 1, 0), Task("fold", hgb, 1, 0),
-             Task("fold", base, 1, 0)]
-    # Without a leader (no budget): rung by rung, cheap tiers first.
-    assert _ordered(tasks, None) == [("forest", 0), ("base", 1), ("linear", 1), ("hgb", 1)]
-    # With hgb leading the first rung: the baseline and the leader first, then the rest.
-    assert _ordered(tasks, hgb) == [("base", 1), ("hgb", 1), ("forest", 0), ("linear", 1)]
-    # A cheap leader waits until models up to the trees tier had their first look.
-    tasks.append(Task("fold", hgb, 0, 0))
-    assert _ordered(tasks, linear)[:3] == [("hgb", 0), ("base", 1), ("linear", 1)]
-
-
-def test_the_first_rung_leader_is_the_best_racing_model_not_the_baseline():
-    run = ScreenRun.__new__(ScreenRun)
-    base, a, b = (Candidate(_spec("base", 0, True), 0), Candidate(_spec("a", 1), 1),
-                  Candidate(_spec("b", 2), 2))
-    run.candidates, run._folds_at, run.n_folds = [base, a, b], {0: 5}, 5
-    assert run._first_rung_leader() is None
-    _done(base, 0, 0.9)
-    _done(a, 0, 0.6)
-    _done(b, 0, 0.7)
-    assert run._first_rung_leader() is b
-    b.status = "dropped"  # final models do not lead
-    assert run._first_rung_leader() is a
 
 
 def _result(name: str, curve: tuple[tuple[int, float], ...]) -> ModelResult:
@@ -263,7 +230,7 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
         ws.add_result(run_id, r)
     recorder = Recorder()
     guard = BudgetGuard.__new__(BudgetGuard)
-    guard.worker = SimpleNamespace(ws=ws, emit=recorder)
+    guard.ctx = SimpleNamespace(ws=ws, emit=recorder)
     guard.run_id, guard.metric = run_id, "balanced_accuracy"
     guard.budget, guard.n_rows = Budget(wall_s=10.0), 49_357
     guard.points = {"hgb": [(1_828, 0.6)]}
@@ -273,7 +240,7 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     # 0.2 pt under its 0.755 on all rows: HGB's 1.9 pt lead on 1,828 rows outweighs that.
     guard.started = time.monotonic() - 6.0
     assert guard.partial_fit_rows("hgb", 1_828, guard.screen.rungs)[0] == 5_484
-    out = guard._drop_beaten([base, svm, hgb])
+    out = drop_beaten_rows(guard, [base, svm, hgb])
     assert [(r.model, r.status) for r in out] == [("base", "done"), ("svm", "dropped"),
                                                  ("hgb", "skipped")]
     assert out[1].error == ("beaten by hgb on the 1,828 rows both were scored on (0.759 "
@@ -284,7 +251,7 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     assert [e.result.model for e in recorder.events if isinstance(e, ModelScored)] == ["svm"]
     # A finished model that was better where both were scored stays; nothing changes.
     strong = replace(svm, learning_curve=((1_828, 0.7700), (49_357, 0.78)))
-    assert guard._drop_beaten([base, strong, hgb]) == [base, strong, hgb]
+    assert drop_beaten_rows(guard, [base, strong, hgb]) == [base, strong, hgb]
     # movies at 30 s: logistic regression, cut short on 15,676 rows with no time left (so
     # fitted on those rows only), led SGD there by 1.2 pt; SGD gained 3.6 pt from those rows
     # to all of them. SGD, finished on all rows, stays the better bet.
@@ -295,10 +262,10 @@ def test_finished_models_beaten_on_shared_rows_by_a_model_cut_short_are_dropped(
     sgd = replace(_result("SGD", ((5_225, 0.57), (15_676, 0.604), (47_030, 0.6398))),
                   status="done")
     logistic = _result("logistic regression", ((5_225, 0.58), (15_676, 0.616)))
-    assert guard._drop_beaten([base, sgd, logistic]) == [base, sgd, logistic]
+    assert drop_beaten_rows(guard, [base, sgd, logistic]) == [base, sgd, logistic]
     # With time for its fit on all rows, the same lead wins.
     guard.started = time.monotonic() - 1.0
-    out = guard._drop_beaten([base, sgd, logistic])
+    out = drop_beaten_rows(guard, [base, sgd, logistic])
     assert [r.status for r in out] == ["done", "dropped", "skipped"]
 
 

@@ -14,6 +14,7 @@ from final_fit_helpers import COLLAPSING, COUNTING, FAILS_ON_ALL, SLOW_ON_ALL
 
 from thrifty_tui.core.events import ModelDiagnosed, Notice, RunFinished
 from thrifty_tui.engine.jobs import Screen
+from thrifty_tui.engine.jobs.final_fit import final_fit
 from thrifty_tui.engine.worker import Worker
 
 
@@ -58,7 +59,7 @@ def test_a_model_that_collapses_on_all_rows_gets_a_notice(engine):
 
 
 class _Deadline:
-    """What ``Worker._final_fit`` asks of the run's budget guard: when the budget ends, and
+    """What ``jobs.final_fit.final_fit`` asks of the run's budget guard: when the budget ends, and
     whether to try all rows beside the surer fit."""
 
     def __init__(self, seconds: float, try_all_rows: bool = True,
@@ -91,7 +92,7 @@ def test_a_model_cut_short_is_fitted_on_all_rows_when_that_finishes_in_time(engi
     worker, recorder = engine
     since = recorder.mark()
     spec = replace(COUNTING, fit_rows=200)  # the budget guard's "surely in time" size
-    path, rows = worker._final_fit(_Deadline(60.0), _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, _Deadline(60.0), _problem(tmp_path), spec, tmp_path, 804)
     assert (path, rows) == (str(tmp_path / "model.joblib"), 804)
     assert joblib.load(path)[-1].n_rows_ == 804  # the fit on all rows was kept
     assert not (tmp_path / "model-all-rows.joblib").exists()
@@ -104,7 +105,7 @@ def test_a_fit_on_all_rows_past_the_budget_is_stopped_and_the_surer_fit_kept(eng
     since = recorder.mark()
     spec = replace(SLOW_ON_ALL, fit_rows=200)
     started = time.monotonic()
-    path, rows = worker._final_fit(_Deadline(4.0), _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, _Deadline(4.0), _problem(tmp_path), spec, tmp_path, 804)
     assert time.monotonic() - started < 30  # stopped at the deadline, not after its 60 s
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     assert not (tmp_path / "model-all-rows.joblib").exists()
@@ -120,7 +121,7 @@ def test_a_failing_fit_on_all_rows_leaves_the_surer_fit_with_a_notice(engine, tm
     worker, recorder = engine
     since = recorder.mark()
     spec = replace(FAILS_ON_ALL, fit_rows=200)
-    path, rows = worker._final_fit(_Deadline(60.0), _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, _Deadline(60.0), _problem(tmp_path), spec, tmp_path, 804)
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     notes = [n.message for n in of_type(recorder.events[since:], Notice)]
     assert len(notes) == 1 and notes[0].startswith(
@@ -134,7 +135,7 @@ def test_no_fit_on_all_rows_is_tried_when_even_the_surer_fit_is_late(engine, tmp
     since = recorder.mark()
     spec = replace(COUNTING, fit_rows=200)
     guard = _Deadline(60.0, try_all_rows=False)
-    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     assert not [n for n in of_type(recorder.events[since:], Notice) if "all 804" in n.message]
 
@@ -145,7 +146,7 @@ def test_while_all_rows_run_past_the_budget_the_freed_core_fits_larger_sizes(eng
     spec = replace(SLOW_ON_ALL, fit_rows=200)  # all 804 rows take 60 s: past the 6 s budget
     guard = _Deadline(6.0, steps=(400, 600))
     started = time.monotonic()
-    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
     assert time.monotonic() - started < 30
     # 200 rows first, then 400, then 600 on the core the surer fit freed: the largest is kept.
     assert guard.asked == [200, 400, 600]
@@ -163,7 +164,7 @@ def test_a_larger_size_still_running_at_the_deadline_leaves_the_last_one_that_en
     since = recorder.mark()
     spec = replace(SLOW_ON_ALL, fit_rows=200)
     guard = _Deadline(5.0, steps=(700,))  # 700 rows are "all rows" for this model: 60 s
-    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     assert not (tmp_path / "model-step.joblib").exists()
     notes = [n.message for n in of_type(recorder.events[since:], Notice)]
@@ -174,6 +175,6 @@ def test_a_fit_on_all_rows_that_ends_first_wins_over_the_larger_sizes(engine, tm
     worker, _ = engine
     spec = replace(COUNTING, fit_rows=200)
     guard = _Deadline(60.0, steps=(400,))
-    path, rows = worker._final_fit(guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
     assert rows == 804 and joblib.load(path)[-1].n_rows_ == 804
     assert not (tmp_path / "model-step.joblib").exists()

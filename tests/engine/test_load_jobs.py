@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from engine_helpers import BASELINE, CAR_PRICES, LINEAR, Recorder, of_type
@@ -128,3 +129,31 @@ def test_a_sample_of_a_big_file_is_streamed_for_screening(worker, tmp_path):
     finally:
         ws.close()
     assert sample["method"] == "stratified" and sample["hashed"].startswith("16 blocks")
+
+
+def test_a_budget_shorter_than_the_files_read_time_screens_a_sample_and_ends_with_a_model(
+        worker, tmp_path):
+    """Reading and preparing 120 k rows takes longer than a 0.3 s budget allows: the run
+    screens the sample the budget can afford (policy.sizing), still ends with a model (the
+    baseline, cut short: policy.schedule.baseline_may_overrun), and says what to raise."""
+    import time
+
+    big = tmp_path / "big.csv"
+    with open(big, "w") as fh:
+        fh.write("a,b,c,label\n")
+        fh.writelines(f"{i % 1000},{i * 0.25},{(i * 7) % 13},{'xyz'[i % 3]}\n"
+                      for i in range(120_000))
+    worker.submit(Screen(path=str(big), target="label", budget_s=0.3, tune=False,
+                         started_at=time.monotonic()))
+    events = worker.recorder.wait_for(lambda es: any(isinstance(e, RunFinished) for e in es),
+                                      timeout=120)
+    finished = of_type(events, RunFinished)[0]
+    assert finished.status == "done" and finished.model_path, finished.stop_reason
+    assert finished.best_model.startswith("baseline")
+    found = re.search(r"stratified sample of ([\d,]+) of 120,000 rows", finished.stop_reason)
+    assert found, finished.stop_reason
+    rows = int(found.group(1).replace(",", ""))
+    assert 2_000 <= rows < 120_000  # what 0.3 s less the time already spent can prepare
+    assert "--budget" in finished.stop_reason and "--sample" in finished.stop_reason
+    started = [e for e in events if type(e).__name__ == "RunStarted"][0]
+    assert started.n_rows == rows

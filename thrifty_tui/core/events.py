@@ -324,7 +324,7 @@ def json_safe(obj: Any) -> Any:
 # (and once more, with final=True, just before its RunFinished), TuningStarted when the leaders
 # start being tuned, one TrialFinished per configuration cross-validated at a rung.
 
-from thrifty_tui.core.policy.budget import ModelCost, RuleState, RunCost  # noqa: E402
+from thrifty_tui.core.policy.budget import RuleState, RunCost  # noqa: E402
 
 
 @dataclass(frozen=True)

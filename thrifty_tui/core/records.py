@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 # Role lives in roles.py (the Load screen needs it, not the rest of this module).
 from thrifty_tui.core.roles import USABLE_ROLES, Role  # noqa: F401 - re-exported
@@ -77,6 +78,37 @@ class FoldResult:
     cpu_seconds: float
     peak_mb: float
     error: str = ""
+
+
+@dataclass(frozen=True)
+class ProblemSummary:
+    """What the engine knows of a prepared problem (the child that prepared it keeps the
+    data): its task and metric, its size, folds and racing rungs, its columns, and how it was
+    sampled. Written to the run's problem.json (``public``) and read back for the bundle."""
+
+    task: str
+    metric: str
+    n_rows: int
+    n_folds: int
+    rungs: tuple[int, ...]
+    classes: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    fingerprint: str = ""
+    source: str = ""
+    columns: tuple[dict[str, Any], ...] = ()  # name, dtype, role (and median) of each column
+    schema: tuple[ColumnInfo, ...] = ()
+    # method ("all rows" | "stratified" | "random"), rows, seed, source_rows (and engine)
+    sample: dict[str, Any] = field(default_factory=dict)
+    rung_folds: dict[int, int] = field(default_factory=dict)  # folds per rung when fewer
+    fold_sizes: tuple[tuple[int, int], ...] = ()  # (train, test) rows of each full-size fold
+    class_counts: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, Any] | None = None  # a label set's count, schema and time, if any
+
+    def public(self) -> dict[str, Any]:
+        """Everything but the schema's objects, as plain JSON values (for problem.json)."""
+        out = asdict(self)
+        del out["schema"]
+        return out
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
 from thrifty_tui.core.records import ModelResult, best_result
 from thrifty_tui.core.learn.tuning import tied_with_best
+from thrifty_tui.core.policy.final import (
+    ASSEMBLE_S,
+    SCORE_MEAN_S,
+    may_score_mean,
+    mean_fits_in_time,
+    refit_makespan,
+)
+from thrifty_tui.core.store.bundle_report import diagnostics_path
+from thrifty_tui.engine.context import Cancelled, JobContext
 
 if TYPE_CHECKING:
     from thrifty_tui.core.learn.zoo import ModelSpec
@@ -30,8 +39,6 @@ if TYPE_CHECKING:
 
 MAX_MEMBERS = 3
 PREFIX = "mean of "
-SCORE_S = 0.5  # the child's averaging, scoring and diagnostics (cars: 0.1 s; births: ~0.5 s)
-ASSEMBLE_S = 0.5  # loading the members' files and saving their mean
 
 
 def ensemble_name(members: Sequence[str]) -> str:
@@ -39,22 +46,11 @@ def ensemble_name(members: Sequence[str]) -> str:
     return PREFIX + " + ".join(members)
 
 
-def refit_makespan(seconds: Sequence[float], workers: int) -> float:
-    """Wall seconds to fit jobs of ``seconds`` each on ``workers`` children, longest first,
-    each on the child that frees up first (NaN if any is unknown)."""
-    if any(math.isnan(s) for s in seconds):
-        return math.nan
-    loads = [0.0] * max(1, workers)
-    for s in sorted(seconds, reverse=True):
-        loads[loads.index(min(loads))] += s
-    return max(loads)
-
-
 class MeanOfLeaders:
     """The ensemble candidate of one Screen job: members, leaderboard row, final fit."""
 
-    def __init__(self, worker: Any, guard: BudgetGuard, run: ScreenRun, problem_file: str):
-        self.worker, self.guard, self.run = worker, guard, run
+    def __init__(self, ctx: JobContext, guard: BudgetGuard, run: ScreenRun, problem_file: str):
+        self.ctx, self.guard, self.run = ctx, guard, run
         self.problem_file = problem_file
         self.n_rows = int(run.rungs[-1])
         self.result: ModelResult | None = None
@@ -91,7 +87,7 @@ class MeanOfLeaders:
         """Predicted wall seconds of the members' fits on all rows on the children (a member
         the run already fitted on all rows costs nothing), plus putting them together."""
         each = [self._refit_left(m.model) for m in members]
-        return refit_makespan(each, self.worker.pool.max_workers) + ASSEMBLE_S
+        return refit_makespan(each, self.ctx.executor.max_workers) + ASSEMBLE_S
 
     def _refit_left(self, model: str) -> float:
         """Predicted seconds of ``model``'s fit on all rows still to come: 0 when screening
@@ -110,7 +106,7 @@ class MeanOfLeaders:
         if self._reserve is None or self._reserve[0] != key:  # asked at every tuning poll
             members = self.pick(self.run.results)
             seconds = self.refit_seconds(members) if members else math.nan
-            self._reserve = (key, 0.0 if math.isnan(seconds) else SCORE_S + seconds)
+            self._reserve = (key, 0.0 if math.isnan(seconds) else SCORE_MEAN_S + seconds)
         return self._reserve[1]
 
     # -- the row ----------------------------------------------------------------------------
@@ -118,24 +114,23 @@ class MeanOfLeaders:
         """Score the mean of the leaders from their out-of-fold predictions and add its row
         (skipped, with its score, when its members' final fits cannot finish in time)."""
         from thrifty_tui.core.tasks import ensemble as ensemble_tasks
-        from thrifty_tui.engine.screen_run import diagnostics_path
 
         members = self.pick(results)
         wall = self.guard.budget.wall_s
-        if not members or (wall is not None and self.guard.elapsed() + SCORE_S
-                           + self._single_refit_left(best_result(results)) > wall):
+        if not members or not may_score_mean(
+                self.guard.elapsed(), self._single_refit_left(best_result(results)), wall):
             return results  # scoring it would push the best model's own fit past the budget
         names = [m.model for m in members]
         name = ensemble_name(names)
         out = [str(self.run.run_dir / "oof" / f"mean-of-leaders-fold{k}.npz")
                for k in range(self.run.n_folds)]
         with self.guard.ticking("ensemble"):
-            value = self.worker._wait(self.run.pool.submit(
+            value = self.ctx.wait(self.run.executor.submit(
                 ensemble_tasks.score_mean, self.problem_file,
                 [self.oof_files(n) for n in names], out, name,
                 str(diagnostics_path(self.run.run_dir, name))))
         if value is None:
-            self.worker.emit(Notice(message=(
+            self.ctx.emit(Notice(message=(
                 f"no mean of {' + '.join(names)}: every member needs class probabilities")))
             return results
         scores, diagnostics = value
@@ -144,7 +139,7 @@ class MeanOfLeaders:
         left = math.inf if wall is None else wall - self.guard.elapsed()
         single = best_result(results)
         better = single is None or sum(scores) / len(scores) > single.mean
-        if better and wall is not None and not seconds <= left:  # (NaN: not measured)
+        if better and not mean_fits_in_time(seconds, None if wall is None else left):
             status = "skipped"
             note = (f"its members' fits on all rows, predicted {seconds:.1f} s, do not fit in "
                     f"the {max(left, 0.0):.1f} s left of the budget")
@@ -154,21 +149,21 @@ class MeanOfLeaders:
             fit_seconds=round(sum(m.fit_seconds for m in members), 3), error=note,
             params=(("members", ", ".join(names)),
                     ("combine", "mean of class probabilities"
-                     if self.run.summary["task"] == "classification" else "mean prediction")),
+                     if self.run.summary.task == "classification" else "mean prediction")),
             tier=max(m.tier for m in members), rows=self.n_rows,
             cpu_seconds=round(sum(m.cpu_seconds for m in members), 3),
             peak_mb=max(m.peak_mb for m in members))
         self.result, self.members = result, members
         results = [*results, result]
-        self.worker.ws.add_result(self.run.run_id, result)
-        self.worker.emit(ModelScored(run_id=self.run.run_id, result=result, done=len(results),
+        self.ctx.ws.add_result(self.run.run_id, result)
+        self.ctx.emit(ModelScored(run_id=self.run.run_id, result=result, done=len(results),
                                      total=len(results)))
-        self.worker.emit(ModelDiagnosed(run_id=self.run.run_id, model=name,
+        self.ctx.emit(ModelDiagnosed(run_id=self.run.run_id, model=name,
                                         diagnostics=diagnostics))
         if status == "done":
             self.guard.note_score(name, result.fold_scores)
         else:
-            self.worker.emit(Notice(message=self.why_not + "; the best single model is used"))
+            self.ctx.emit(Notice(message=self.why_not + "; the best single model is used"))
         return results
 
     def chosen(self, best: ModelResult | None) -> bool:
@@ -185,9 +180,8 @@ class MeanOfLeaders:
         from thrifty_tui.core.tasks import fits as tasks
         from thrifty_tui.core.store.bundle_report import model_slug
         from thrifty_tui.core.tasks import ensemble as ensemble_tasks
-        from thrifty_tui.engine.worker import Cancelled
 
-        run, pool = self.run, self.run.pool
+        run, pool = self.run, self.ctx.executor
         by_name = {s.name: s for s in specs}
         files = [run.refit_path(m.model)
                  or str(run.run_dir / f"member-{model_slug(m.model)}.joblib")
@@ -200,11 +194,11 @@ class MeanOfLeaders:
             futures = [pool.submit(tasks.refit_model, self.problem_file, by_name[m.model], f)
                        for m, f in zip(self.members, files, strict=True)]
             for future in futures:
-                self.worker._wait(future, until=until)
+                self.ctx.wait(future, until=until)
             target = str(run.run_dir / "mean-of-leaders.joblib")
-            path = self.worker._wait(pool.submit(
+            path = self.ctx.wait(pool.submit(
                 ensemble_tasks.assemble, files,
-                [m.model for m in self.members], run.summary["task"], target), until=until)
+                [m.model for m in self.members], run.summary.task, target), until=until)
             assert self.result is not None
             return path, self.result
         except TimeoutError:
@@ -216,7 +210,7 @@ class MeanOfLeaders:
             pool.kill()
             why = f"a member's fit on all rows failed ({describe_error(err)})"
         self.why_not = f"the {self.result.model if self.result else 'mean'} was not used: {why}"
-        self.worker.emit(Notice(message=self.why_not + "; the best single model is used"))
+        self.ctx.emit(Notice(message=self.why_not + "; the best single model is used"))
         single = self.fallback(results)
         # Its file from the screening needs no child (new ones take seconds to start).
         fitted = run.refit_path(single.model) if single is not None else ""

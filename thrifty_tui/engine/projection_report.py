@@ -6,18 +6,18 @@ process, which never imports pandas or scikit-learn.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from thrifty_tui.core.events import ProjectionReady
 from thrifty_tui.core.learn.projection import project
-from thrifty_tui.core.records import ModelResult, best_result
+from thrifty_tui.core.records import ModelResult, ProblemSummary, best_result
 
 if TYPE_CHECKING:
     from thrifty_tui.engine.screen_run import ScreenRun
 
 
-def projection_event(run: ScreenRun, best: ModelResult | None,
-                     summary: dict[str, Any]) -> ProjectionReady | None:
+def projection_event(run: ScreenRun, best: ModelResult | None, summary: ProblemSummary,
+                     seed: int) -> ProjectionReady | None:
     """The projection of the leader's score and fit time at the full data size and at 2x.
 
     The leader is ``best`` if screening measured its curve, else the best screened model (a
@@ -28,11 +28,11 @@ def projection_event(run: ScreenRun, best: ModelResult | None,
     if best is None or best.model not in by_name:
         return None
     cand = by_name[best.model]
-    sample = summary.get("sample") or {}
-    full = int(sample.get("source_rows") or summary["n_rows"])
+    sample = summary.sample or {}
+    full = int(sample.get("source_rows") or summary.n_rows)
     projection = project(best.model, best.learning_curve, best.std, len(best.fold_scores),
                          at=sorted({full, 2 * full}), fit_points=cand.per_fold_points(),
-                         seed=int(summary.get("seed", 0) or 0))
-    return ProjectionReady(run_id=run.run_id, metric=str(summary["metric"]),
-                           screened_rows=int(summary["n_rows"]), source_rows=full,
+                         seed=seed)
+    return ProjectionReady(run_id=run.run_id, metric=str(summary.metric),
+                           screened_rows=int(summary.n_rows), source_rows=full,
                            projection=projection)

@@ -23,26 +23,27 @@ from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import (
     LeaderTies, ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, Notice, RunProgress,
 )
-from thrifty_tui.core.policy.racing import predict_quadratic_bytes, predict_seconds
-from thrifty_tui.core.records import FoldResult, ModelResult
-from thrifty_tui.core.policy.stats import clearly_worse, indistinguishable
+from thrifty_tui.core.policy.racing import predict_seconds
+from thrifty_tui.core.policy.schedule import (
+    ModelView,
+    dropped_by,
+    first_rung_leader,
+    fold_priority,
+    refit_early,
+    rung_skip,
+    task_cap,
+)
+from thrifty_tui.core.records import ProblemSummary, FoldResult, ModelResult
+from thrifty_tui.core.store.bundle_report import diagnostics_path
+from thrifty_tui.engine.context import JobContext
+from thrifty_tui.core.policy.stats import indistinguishable
 
 if TYPE_CHECKING:
     from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.jobs import Screen
-    from thrifty_tui.engine.worker import Worker
 
 POLL_SECONDS = 0.05
 PROGRESS_EVERY_S = 0.25
-LOOK_TIER = 2  # under a time budget, tiers up to this one get a first look before the leader runs
-DROP_MARGIN = 0.005  # a model must trail the leader by at least this much to be dropped
-
-
-def diagnostics_path(run_dir: Path, model: str) -> Path:
-    """Where a model's diagnostics JSON lives in its run's folder (bundle_report finds it)."""
-    from thrifty_tui.core.store.bundle_report import model_slug
-
-    return run_dir / "diagnostics" / f"{model_slug(model)}.json"
 
 
 class RunCancelled(Exception):
@@ -89,15 +90,15 @@ class Task:
 class ScreenRun:
     """Races the zoo for one Screen job; ``execute`` returns (status, stop reason, rows)."""
 
-    def __init__(self, worker: Worker, job: Screen, run_id: int, run_dir: Path,
-                 problem_file: str, summary: dict[str, Any], specs: tuple[ModelSpec, ...],
+    def __init__(self, ctx: JobContext, job: Screen, run_id: int, run_dir: Path,
+                 problem_file: str, summary: ProblemSummary, specs: tuple[ModelSpec, ...],
                  started: float):
-        self.worker, self.job, self.run_id = worker, job, run_id
+        self.ctx, self.job, self.run_id = ctx, job, run_id
         self.run_dir, self.problem_file, self.summary = run_dir, problem_file, summary
         self.started = started
-        self.rungs: tuple[int, ...] = tuple(summary["rungs"]) if job.racing else (
-            summary["n_rows"],)
-        self.n_folds = int(summary["n_folds"])
+        self.rungs: tuple[int, ...] = tuple(summary.rungs) if job.racing else (
+            summary.n_rows,)
+        self.n_folds = int(summary.n_folds)
         self.cap = job.max_fit_seconds
         self.candidates = [Candidate(spec, i) for i, spec in enumerate(specs)]
         self.results: list[ModelResult] = []
@@ -115,11 +116,11 @@ class ScreenRun:
         self.refit_candidate: Candidate | None = None
         self.refit_own_score = math.nan  # the refit model's score on its own rows
         self.model_path = ""
-        fold_sizes = summary.get("fold_sizes") or [[1, 1]]
+        fold_sizes = summary.fold_sizes or ((1, 1),)
         n_test = statistics.fmean(te for _, te in fold_sizes)
-        self.test_fraction = n_test / max(1.0, float(summary["n_rows"]))
-        real = {int(k): int(v) for k, v in summary.get("rung_folds", {}).items()}
-        last = len(summary["rungs"]) - 1
+        self.test_fraction = n_test / max(1.0, float(summary.n_rows))
+        real = {int(k): int(v) for k, v in summary.rung_folds.items()}
+        last = len(summary.rungs) - 1
         self._folds_at = ({r: real.get(r, self.n_folds) for r in range(len(self.rungs))}
                           if job.racing else {0: real.get(last, self.n_folds)})
         (run_dir / "oof").mkdir(exist_ok=True)
@@ -127,8 +128,8 @@ class ScreenRun:
 
     # -- helpers ------------------------------------------------------------------------------
     @property
-    def pool(self):
-        return self.worker.pool
+    def executor(self) -> Any:
+        return self.ctx.executor
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -138,7 +139,7 @@ class ScreenRun:
 
     def _real_rung(self, rung: int) -> int:
         """Index into the problem's rungs (racing off: only the last, all rows)."""
-        return rung if self.job.racing else len(self.summary["rungs"]) - 1
+        return rung if self.job.racing else len(self.summary.rungs) - 1
 
     def oof_file(self, cand: Candidate, fold: int) -> str:
         return str(self.run_dir / "oof" / f"{cand.order:02d}-fold{fold}.npz")
@@ -175,7 +176,7 @@ class ScreenRun:
                 if self.guard is not None:
                     self.guard.tick(self)
         except RunCancelled:
-            self.pool.kill()
+            self.executor.kill()
             reason = "cancelled by the user" + (" during the final fit"
                                                 if self.refit_state == "running" else "")
             for cand in self.candidates:
@@ -188,7 +189,7 @@ class ScreenRun:
 
     def _warm(self) -> None:
         """After a (re)start of the children, load the problem in each before timing fits."""
-        if self.running or self._warm_pool is self.pool._executor:  # noqa: SLF001
+        if self.running or self._warm_pool is self.executor._executor:  # noqa: SLF001
             return
         if not self._has_work():  # e.g. the budget guard killed the last fits: nothing to warm
             return
@@ -197,14 +198,14 @@ class ScreenRun:
         # Not waited for here: a child that is warm takes fits at once while the other still
         # imports scikit-learn (~1.5 s of every run's start). Each warm-up holds a slot of
         # _fill, so no fit waits in the queue behind one (its time cap would be charged).
-        futures = [self.pool.submit(tasks.warm_up, self.problem_file)
-                   for _ in range(self.pool.max_workers)]
-        self._warm_pool = self.pool._executor  # noqa: SLF001
+        futures = [self.executor.submit(tasks.warm_up, self.problem_file)
+                   for _ in range(self.executor.max_workers)]
+        self._warm_pool = self.executor.generation
         self.warming = {f: self._warm_pool for f in futures}
 
     def _warmed(self, done: set[Future]) -> set[Future]:
         """Take finished warm-ups out of ``done`` (and out of ``warming``)."""
-        current = self.pool._executor  # noqa: SLF001
+        current = self.executor.generation
         for future in [f for f, ex in self.warming.items() if ex is not current]:
             del self.warming[future]  # its children were killed: nothing to wait for
         finished = {f for f in done if f in self.warming}
@@ -217,7 +218,7 @@ class ScreenRun:
         return {f for f in done if f not in finished and f in self.running}
 
     def _check_cancel(self) -> None:
-        if self.worker.checkpoint():  # (label keys typed meanwhile are served here too)
+        if self.ctx.checkpoint():  # (label keys typed meanwhile are served here too)
             raise RunCancelled
 
     def _has_work(self) -> bool:
@@ -257,19 +258,16 @@ class ScreenRun:
         self.refit_candidate, self.refit_state, self.model_path = cand, "pending", ""
 
     def _speculate_refit(self) -> None:
+        """Queue the lone racing model's fit on all rows early (``policy.schedule.refit_early``)."""
         racing = [c for c in self.candidates if not c.final and not c.spec.baseline]
-        if len(racing) != 1:
-            return
-        cand = racing[0]
-        last = len(self.rungs) - 1
-        if cand.rung != last or self._next_tasks(cand):
-            return
         done = [r.mean for r in self.results
                 if r.status == "done" and r.fold_scores and not r.baseline]
-        so_far = cand.rung_scores(last) or (cand.rung_scores(last - 1) if last else [])
-        if done and (not so_far or statistics.fmean(so_far) <= max(done)):
-            return
-        self.refit_candidate, self.refit_state = cand, "pending"
+        last = len(self.rungs) - 1
+        early = refit_early([self.view(c) for c in racing], last,
+                            len(racing) == 1 and not self._next_tasks(racing[0]),
+                            max(done) if done else None)
+        if early is not None:
+            self.refit_candidate, self.refit_state = racing[0], "pending"
 
     # -- scheduling ---------------------------------------------------------------------------
     def _next_tasks(self, cand: Candidate) -> list[Task]:
@@ -288,14 +286,16 @@ class ScreenRun:
                 self._submit(self.retry_alone.pop(0))
             return
         self._queue_refit()
-        while len(self.running) + len(self.warming) < self.pool.max_workers:
+        while len(self.running) + len(self.warming) < self.executor.max_workers:
             ready = [t for c in self.candidates for t in self._next_tasks(c)]
             # Rung by rung, cheap tiers first within a rung: every model shows its small-rung
             # score before any pays for more rows, so each is judged against the real leader.
-            # With a time budget the leader goes ahead (see _priority).
-            leader = self._first_rung_leader() if self.job.budget_s is not None else None
-            folds = sorted((t for t in ready if t.kind == "fold"),
-                           key=lambda t: self._priority(t, leader))
+            # With a time budget the leader goes ahead (see policy.schedule.fold_priority).
+            views = {c.order: self.view(c) for c in self.candidates}
+            leader = (first_rung_leader(list(views.values()))
+                      if self.job.budget_s is not None else None)
+            folds = sorted((t for t in ready if t.kind == "fold"), key=lambda t: fold_priority(
+                t.rung, views[t.candidate.order], t.candidate.order, t.fold, leader))
             if not folds and self.refit_state == "pending" and self.refit_candidate:
                 ready.insert(0, Task("refit", self.refit_candidate))
             else:  # the best model's diagnostics first: the bundle needs them
@@ -309,64 +309,38 @@ class ScreenRun:
                 continue  # the guard skipped the fit (or diagnostics), or stopped the run
             self._submit(task)
 
-    def _first_rung_leader(self) -> Candidate | None:
-        """The best model on the first rung among those still racing (not the baseline)."""
-        racing = [c for c in self.candidates if not c.final and not c.spec.baseline
-                  and len(c.folds.get(0, {})) == self.n_folds_at(0)]
-        return max(racing, key=lambda c: statistics.fmean(c.rung_scores(0)), default=None)
-
-    def _priority(self, task: Task, leader: Candidate | None) -> tuple:
-        """Sort key of a ready fold: rung-major, cheap tiers first.
-
-        Under a time budget the first-rung leader is taken to all rows as soon as every model
-        up to the trees and boosting tier (or the leader's, if dearer) has had its first-rung
-        look, ahead of the dearest models' first fits and everyone's larger rungs: when the
-        time runs out, the best model seen has been cross-validated on as many rows as
-        possible (racing everyone rung by rung spent short budgets on small rungs and left the
-        leader on a sample). The baseline always keeps up: it is cheap and the board needs it.
-        """
-        cand = task.candidate
-        ahead = leader is not None and (
-            cand is leader or cand.spec.baseline
-            or (task.rung == 0 and cand.spec.tier <= max(leader.spec.tier, LOOK_TIER)))
-        return (0 if ahead or leader is None else 1, task.rung, cand.spec.tier, cand.order,
-                task.fold)
+    def view(self, cand: Candidate) -> ModelView:
+        """What the policy reads of ``cand`` now (frozen): its complete rungs' scores and its
+        measured fits."""
+        spec = cand.spec
+        return ModelView(
+            name=spec.name, tier=spec.tier, baseline=spec.baseline, growth=spec.growth,
+            memory=spec.memory, final=cand.final,
+            complete={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)
+                      if len(cand.folds[r]) == self.n_folds_at(r)},
+            points=tuple(cand.per_fold_points()), rung=cand.rung,
+            partial={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)})
 
     def _admit(self, task: Task) -> bool:
-        """Whether a fold may start now; a model that cannot finish in time is skipped."""
+        """Whether a fold may start now: before a model's first fit on a rung, the policy may
+        drop it (clearly worse on the rung below) or skip it (``policy.schedule.rung_skip``)."""
         cand = task.candidate
         if task.fold != 0 or cand.folds.get(task.rung):
             return True
         if task.rung > 0 and self._drop_if_worse(cand, task.rung - 1):
             return False
-        rows = self._rung_rows(task.rung)
-        predicted = predict_seconds(cand.per_fold_points(), rows, cand.spec.growth)
-        if self.cap is not None and not math.isnan(predicted) and predicted > self.cap:
-            self._finalize(cand, "skipped",
-                           f"predicted {predicted:.0f} s per fit on {rows:,} rows > cap "
-                           f"{self.cap:g} s", keep_partial=True)
-            return False
+        left = None
         if self.job.budget_s is not None:
-            # The whole rung must fit before the final refit's reserve (each of its fits is
-            # admitted alone by the guard; a rung started near it ate the refit's time).
             reserve = self.guard.refit_reserve(task.rung) if self.guard is not None else 0.0
             left = self.job.budget_s - self.elapsed() - reserve
-            whole = (predicted * self.n_folds / self.pool.max_workers
-                     if not math.isnan(predicted) else 0.0)
-            if left <= 0 or whole > left:
-                self.stop_reason = f"budget of {self.job.budget_s:g} s spent"
-                self._finalize(cand, "skipped", (
-                    f"cannot finish in the {max(left, 0):.0f} s left of the budget"
-                    if left > 0 else self.stop_reason), keep_partial=True)
-                return False
-        cap_mb = self.job.max_memory_mb
-        if cap_mb and cand.spec.memory == "quadratic":
-            need_mb = predict_quadratic_bytes(rows) / 2**20
-            if need_mb > cap_mb:
-                self._finalize(cand, "skipped", f"predicted {need_mb:,.0f} MB > memory cap "
-                                                f"{cap_mb:,.0f} MB", keep_partial=True)
-                return False
-        return True
+        skip = rung_skip(self.view(cand), task.rung, self._rung_rows(task.rung), self.n_folds,
+                         self.executor.max_workers, self.cap, left, self.job.max_memory_mb)
+        if skip is None:
+            return True
+        if skip.spent:
+            self.stop_reason = f"budget of {self.job.budget_s:g} s spent"
+        self._finalize(cand, "skipped", skip.why or self.stop_reason, keep_partial=True)
+        return False
 
     def _submit(self, task: Task) -> None:
         from thrifty_tui.core.tasks import fits as tasks
@@ -374,20 +348,20 @@ class ScreenRun:
         cand = task.candidate
         if task.kind == "fold":
             is_last = task.rung == len(self.rungs) - 1
-            future = self.pool.submit(
+            future = self.executor.submit(
                 tasks.evaluate_fold_task, self.problem_file, cand.spec,
                 self._real_rung(task.rung), task.fold,
                 self.oof_file(cand, task.fold) if is_last else None)
             if not cand.started:
                 cand.started, cand.status = True, "racing"
-                self.worker.emit(ModelStarted(run_id=self.run_id, model=cand.spec.name))
+                self.ctx.emit(ModelStarted(run_id=self.run_id, model=cand.spec.name))
         elif task.kind == "refit":
             self.refit_state = "running"
-            future = self.pool.submit(tasks.refit_and_check, self.problem_file, cand.spec,
+            future = self.executor.submit(tasks.refit_and_check, self.problem_file, cand.spec,
                                       str(self.run_dir / "model.joblib"))
         else:
             cand.diagnosis = "running"
-            future = self.pool.submit(
+            future = self.executor.submit(
                 tasks.diagnose_task, self.problem_file, cand.spec,
                 [self.oof_file(cand, k) for k in range(self.n_folds)],
                 self.learning_curve(cand), self.diagnostics_file(cand))
@@ -421,7 +395,7 @@ class ScreenRun:
             self.refit_state = "failed"
         elif task.kind == "diagnose":
             cand.diagnosis = "failed"
-            self.worker.emit(Notice(message=f"diagnostics of {cand.spec.name} failed: {error}"))
+            self.ctx.emit(Notice(message=f"diagnostics of {cand.spec.name} failed: {error}"))
         elif not cand.final:
             self._finalize(cand, "failed", error)
 
@@ -429,7 +403,7 @@ class ScreenRun:
         """A child died: every task on the pool is lost. Retry them one at a time."""
         broken += [t for t, _ in self.running.values()]
         self.running.clear()
-        self.pool.kill()
+        self.executor.kill()
         if len(broken) == 1:
             task = broken[0]
             reason = "its process died (out of memory or a crash in native code)"
@@ -461,7 +435,7 @@ class ScreenRun:
         baseline = max(baselines) if baselines else None
         if result is not None and refit_collapsed(result.mean, own_score, baseline):
             against = f", baseline {baseline:.4f}" if baseline is not None else ""
-            self.worker.emit(Notice(message=(
+            self.ctx.emit(Notice(message=(
                 f"check {cand.spec.name}: fitted on all {self.rungs[-1]:,} rows it scores "
                 f"{own_score:.4f} on its own rows, far below its cross-validated "
                 f"{result.mean:.4f}{against}; the fit on all rows may have collapsed (no "
@@ -470,7 +444,7 @@ class ScreenRun:
 
     def _diagnosed(self, cand: Candidate, diag: Any) -> None:
         cand.diagnosis = "done"
-        self.worker.emit(ModelDiagnosed(run_id=self.run_id, model=cand.spec.name,
+        self.ctx.emit(ModelDiagnosed(run_id=self.run_id, model=cand.spec.name,
                                         diagnostics=diag))
 
     def _fold_done(self, task: Task, result: FoldResult) -> None:
@@ -489,7 +463,7 @@ class ScreenRun:
         if last:
             self._finalize(cand, "done", "")
             return
-        self.worker.emit(ModelUpdate(
+        self.ctx.emit(ModelUpdate(
             run_id=self.run_id, model=cand.spec.name, status="racing", rung=task.rung,
             n_rungs=len(self.rungs), rows=self.rungs[task.rung], mean=statistics.fmean(scores),
             std=statistics.pstdev(scores)))
@@ -497,35 +471,27 @@ class ScreenRun:
             cand.rung += 1
 
     def _drop_if_worse(self, cand: Candidate, rung: int) -> bool:
-        """Drop ``cand`` when it is clearly worse than the leader of ``rung`` (same folds)."""
-        leader = self._rung_leader(rung)
-        if (leader is None or leader is cand or cand.spec.baseline
-                or not clearly_worse(leader.rung_scores(rung), cand.rung_scores(rung),
-                                     1.0 / self.n_folds_at(rung), margin=DROP_MARGIN)):
+        """Drop ``cand`` when the policy finds it clearly worse than the leader of ``rung``."""
+        views = [self.view(c) for c in self.candidates]
+        leader = dropped_by(self.view(cand), views, rung, 1.0 / self.n_folds_at(rung))
+        if leader is None:
             return False
-        self._finalize(cand, "dropped", f"clearly worse than {leader.spec.name} on "
+        self._finalize(cand, "dropped", f"clearly worse than {leader.name} on "
                                         f"{self.rungs[rung]:,} rows", keep_partial=True)
         return True
-
-    def _rung_leader(self, rung: int) -> Candidate | None:
-        complete = [c for c in self.candidates
-                    if len(c.folds.get(rung, {})) == self.n_folds_at(rung)]
-        if not complete:
-            return None
-        return max(complete, key=lambda c: statistics.fmean(c.rung_scores(rung)))
 
     def _check_timeouts(self) -> None:
         if self.cap is None:
             return
         now = time.monotonic()
-        late = [(f, t) for f, (t, since) in self.running.items() if t.kind != "refit"
-                and now - since > (self.cap if t.kind == "fold" else 3 * self.cap)]
+        late = [(f, t) for f, (t, since) in self.running.items()
+                if (cap := task_cap(t.kind, self.cap)) is not None and now - since > cap]
         if not late:
             return
         # A thread cannot be stopped, a process can: kill the pool, re-run the innocent.
         innocent = [t for f, (t, _) in self.running.items() if f not in dict(late)]
         self.running.clear()
-        self.pool.kill()
+        self.executor.kill()
         for _, task in late:
             if task.kind == "diagnose":
                 self._task_failed(task, f"diagnostics took longer than {3 * self.cap:g} s")
@@ -560,8 +526,8 @@ class ScreenRun:
             peak_mb=round(max((f.peak_mb for f in fits), default=0.0), 1),
             learning_curve=self.learning_curve(cand))
         self.results.append(result)
-        self.worker.ws.add_result(self.run_id, result)
-        self.worker.emit(ModelScored(run_id=self.run_id, result=result,
+        self.ctx.ws.add_result(self.run_id, result)
+        self.ctx.emit(ModelScored(run_id=self.run_id, result=result,
                                      done=len(self.results), total=len(self.candidates)))
         if status == "done":
             cand.diagnosis = "pending"
@@ -577,7 +543,7 @@ class ScreenRun:
         ties = tuple(r.model for r in done if r is not leader and len(r.fold_scores) == len(
             leader.fold_scores) and indistinguishable(leader.fold_scores, r.fold_scores,
                                                       self.test_fraction))
-        self.worker.emit(LeaderTies(run_id=self.run_id, leader=leader.model, ties=ties))
+        self.ctx.emit(LeaderTies(run_id=self.run_id, leader=leader.model, ties=ties))
 
     # -- progress -----------------------------------------------------------------------------
     def _progress(self, force: bool = False) -> None:
@@ -595,7 +561,7 @@ class ScreenRun:
                 remaining_fits += left
                 guess = predict_seconds(cand.per_fold_points(), self.rungs[rung])
                 remaining_seconds += left * (guess if not math.isnan(guess) else 1.0)
-        eta = remaining_seconds / max(1, self.pool.max_workers)
-        self.worker.emit(RunProgress(run_id=self.run_id, fits_done=self.fits_done,
+        eta = remaining_seconds / max(1, self.executor.max_workers)
+        self.ctx.emit(RunProgress(run_id=self.run_id, fits_done=self.fits_done,
                                      fits_total=self.fits_done + remaining_fits,
                                      eta_s=round(eta, 1), elapsed_s=round(self.elapsed(), 1)))

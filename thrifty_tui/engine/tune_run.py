@@ -24,6 +24,7 @@ from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import TrialFinished, TuningStarted
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.records import FoldResult, ModelResult
+from thrifty_tui.engine.screen_run import RunCancelled
 
 if TYPE_CHECKING:
     from thrifty_tui.core.learn.zoo import ModelSpec
@@ -69,7 +70,7 @@ class TuneRun:
     def __init__(self, guard: BudgetGuard, run: ScreenRun, leaders: tuple[ModelSpec, ...],
                  problem_file: str, problem_key: str):
         self.guard, self.run, self.leaders = guard, run, leaders
-        self.worker = guard.worker
+        self.ctx = guard.ctx
         self.problem_file, self.problem_key = problem_file, problem_key
         self.rungs = tuning.tuning_rungs(len(run.rungs))
         self.size = tuning.bracket_size(len(self.rungs))
@@ -89,12 +90,10 @@ class TuneRun:
 
     # -- the loop -------------------------------------------------------------------------
     def execute(self) -> tuple[str, str]:
-        from thrifty_tui.engine.screen_run import RunCancelled
-
         g = self.guard
         left = None if g.budget.wall_s is None else round(g.budget.wall_s - g.elapsed(), 1)
         fits_left = None if g.budget.max_fits is None else g.budget.max_fits - g.fits_started()
-        self.worker.emit(TuningStarted(
+        self.ctx.emit(TuningStarted(
             run_id=g.run_id, leaders=tuple(s.name for s in self.leaders),
             rungs=tuple(self.run.rungs[r] for r in self.rungs), bracket_size=self.size,
             seconds_left=left, fits_left=fits_left))
@@ -120,7 +119,7 @@ class TuneRun:
                     self._kill("stopped at the end of the time budget")
                 g.update()
         except RunCancelled:
-            self.run.pool.kill()
+            self.run.executor.kill()
             self.running.clear()
             return "cancelled", "cancelled by the user during tuning"
         n = len(self.done_trials)
@@ -131,9 +130,7 @@ class TuneRun:
             f"{g.best_score:.4g} after {g.fits} fits in {g.elapsed():.0f} s")
 
     def _check_cancel(self) -> None:
-        from thrifty_tui.engine.screen_run import RunCancelled
-
-        if self.worker._cancel.is_set():
+        if self.ctx.cancel_requested():
             raise RunCancelled
 
     def _new_bracket(self, leader: ModelSpec) -> None:
@@ -155,7 +152,7 @@ class TuneRun:
         """Put ``trial`` on ``rung``; a trial finished by an earlier run is loaded, not refit."""
         trial.rung, trial.folds, trial.submitted = rung, {}, set()
         key = self._key(trial, rung)
-        stored = [r for r in self.worker.ws.trials(key=key) if r.status in ("done", "failed")]
+        stored = [r for r in self.ctx.ws.trials(key=key) if r.status in ("done", "failed")]
         if stored:
             self._record(trial, replace(stored[-1], run_id=self.guard.run_id), resumed=True)
 
@@ -217,7 +214,7 @@ class TuneRun:
 
     def _fill(self) -> None:
         g = self.guard
-        while len(self.running) < self.run.pool.max_workers:
+        while len(self.running) < self.run.executor.max_workers:
             # Bracket by bracket across the leaders (a cheap leader must not starve a dear
             # one), small rungs first, cheap configurations first within a rung.
             ready = [(b.index, b.position, t.cost, t.number, t, k) for b in self.brackets
@@ -243,7 +240,7 @@ class TuneRun:
 
         # On all rows the out-of-fold predictions are kept: the tuned best's diagnostics.
         oof = (self.oof_file(trial, fold) if trial.rung == len(self.run.rungs) - 1 else None)
-        future = self.run.pool.submit(tasks.evaluate_fold_task, self.problem_file, trial.spec,
+        future = self.run.executor.submit(tasks.evaluate_fold_task, self.problem_file, trial.spec,
                                       self.run._real_rung(trial.rung), fold, oof)
         trial.submitted.add(fold)
         self.running[future] = (trial, trial.rung, fold)
@@ -299,7 +296,7 @@ class TuneRun:
             cpu_seconds=round(sum(f.cpu_seconds for f in folds), 3),
             peak_mb=round(max((f.peak_mb for f in folds), default=0.0), 1),
             error=failed.error if failed else "")
-        self.worker.ws.add_trial(record)
+        self.ctx.ws.add_trial(record)
         # Other folds of a failed trial may still be running: their results are dropped.
         self._record(trial, record, resumed=False)
 
@@ -314,7 +311,7 @@ class TuneRun:
                 self.guard.points.setdefault(f"{trial.leader.name} #{trial.number}", []).extend(
                     (f.rows, f.fit_seconds) for f in trial.folds.values())
         price = self.guard.budget.price_per_cpu_hour
-        self.worker.emit(TrialFinished(
+        self.ctx.emit(TrialFinished(
             run_id=self.guard.run_id, model=trial.leader.name, trial=trial.number,
             params=tuple((k, str(v)) for k, v in sorted(trial.params.items())), rung=rung,
             rows=record.rows, fold_scores=record.fold_scores, mean=record.mean,
@@ -329,7 +326,7 @@ class TuneRun:
         lost = list(self.running.values())
         self.running.clear()
         self.started_at.clear()
-        self.run.pool.kill()
+        self.run.executor.kill()
         for trial, rung, _ in lost:
             if rung not in trial.records:
                 trial.out = True

@@ -249,3 +249,33 @@ def precheck(path: str | os.PathLike[str]) -> Path:
     if complete and len(records) == 1:
         raise DataError(f"{p.name} has a header but no rows")
     return p
+
+
+ESTIMATE_BYTES = 1 << 16
+
+
+def estimate_shape(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(rows, columns) of a delimited file estimated from its first 64 KiB and its size (a
+    compressed file is taken as 6 times its size); None for other formats or when the head
+    cannot be read. Cheap: for planning a sample, never for counting."""
+    p = Path(path)
+    try:
+        kind, _ = sniff_magic(p, file_kind(p))
+        if kind.format != "delimited":
+            return None
+        head = read_head(p, kind.compression, ESTIMATE_BYTES)
+    except (DataError, OSError):
+        return None
+    lines = head.splitlines()
+    if len(lines) < 2:
+        return None
+    text = head.decode("utf-8", errors="replace")
+    delimiter = sniff_delimiter(text, DELIMITER_BY_SUFFIX.get(p.suffix.lower()))
+    columns = len(next(csv.reader([lines[0].decode("utf-8", errors="replace")],
+                                  delimiter=delimiter)))
+    complete = lines[1:-1] if len(head) == ESTIMATE_BYTES else lines[1:]
+    if not complete:
+        return None
+    bytes_per_row = sum(len(line) + 1 for line in complete) / len(complete)
+    size = p.stat().st_size * (6 if kind.compression else 1)
+    return max(1, int(size / bytes_per_row)), columns

@@ -9,16 +9,14 @@ members' fitted Pipelines, so a bundle holds a plain scikit-learn estimator.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import get_scorer
 
-from thrifty_tui.core.learn.diagnostics import Diagnostics, aligned_proba
+from thrifty_tui.core.learn.diagnostics import aligned_proba
 
 
 class _FixedRegressor(RegressorMixin, BaseEstimator):

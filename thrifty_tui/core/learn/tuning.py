@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from thrifty_tui.core.records import ModelResult
+from thrifty_tui.core.records import ModelResult, ProblemSummary
 from thrifty_tui.core.policy.stats import indistinguishable
 from thrifty_tui.core.learn.zoo import ModelSpec
 
@@ -179,14 +179,14 @@ class TrialRecord:
         return sum(self.fold_scores) / len(self.fold_scores) if self.fold_scores else math.nan
 
 
-def problem_key(summary: Mapping[str, Any], target: str, seed: int, racing: bool,
+def problem_key(summary: ProblemSummary, target: str, seed: int, racing: bool,
                 label_set: int | None) -> str:
     """What makes two runs' trials interchangeable: same data, target, folds and metric."""
-    fields = {"fingerprint": summary.get("fingerprint"), "target": target,
-              "task": summary.get("task"), "metric": summary.get("metric"), "seed": seed,
-              "rows": summary.get("n_rows"), "folds": summary.get("n_folds"),
-              "rungs": list(summary.get("rungs", ())) if racing else [summary.get("n_rows")],
-              "sample": summary.get("sample"), "label_set": label_set}
+    fields = {"fingerprint": summary.fingerprint, "target": target,
+              "task": summary.task, "metric": summary.metric, "seed": seed,
+              "rows": summary.n_rows, "folds": summary.n_folds,
+              "rungs": list(summary.rungs) if racing else [summary.n_rows],
+              "sample": summary.sample, "label_set": label_set}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -25,6 +25,12 @@ def model_slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "model"
 
 
+def diagnostics_path(run_dir: Path, model: str) -> Path:
+    """Where a model's diagnostics JSON lives in its run's folder (``find_diagnostics`` reads
+    them from there for the bundle)."""
+    return Path(run_dir) / "diagnostics" / f"{model_slug(model)}.json"
+
+
 def find_diagnostics(folder: str | Path | None, model: str) -> dict[str, Any] | None:
     """The stored diagnostics of ``model`` in ``folder`` as a plain dict, or None."""
     if not folder:
@@ -215,6 +221,11 @@ def model_card(manifest: dict[str, Any]) -> str:
     if isinstance(fit_rows, int) and fit_rows < m.get("n_rows", fit_rows):
         lines.append(f"The model was fitted on {fit_rows:,} of these rows (a stratified "
                      "subsample): the time budget ran out before it could be fitted on all.")
+    cv_rows = m.get("cv_rows")
+    if isinstance(cv_rows, int) and isinstance(fit_rows, int) and cv_rows < fit_rows:
+        lines.append(f"Its cross-validated score was measured on {cv_rows:,} rows only (the "
+                     f"time budget cut it short); the model was fitted on {fit_rows:,}, so the "
+                     "score describes a smaller fit than this one.")
     if m.get("classes"):
         lines.append(f"Classes: {', '.join(map(str, m['classes']))}.")
     lines += ["", "| column | dtype | role |", "| --- | --- | --- |"]

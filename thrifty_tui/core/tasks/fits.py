@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 # Heavy imports (pandas, scikit-learn, joblib) happen inside the functions: the app's process
 # imports this module only to name its functions when it submits them to a child, and
 # importing scikit-learn there took ~1.6 s with the GIL held (the UI froze, `run` waited).
+from thrifty_tui.core.records import ProblemSummary
+
 if TYPE_CHECKING:
     from thrifty_tui.core.data.tables import LoadedTable
     from thrifty_tui.core.learn.diagnostics import Diagnostics
@@ -96,7 +98,7 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
                     problem_file: str,
                     labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
                     sample_rows: int | None = None,
-                    roles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+                    roles: tuple[tuple[str, str], ...] = ()) -> ProblemSummary:
     """Fix target, roles and folds once; save the problem for the other children.
 
     ``roles`` = (column, role) pairs the user chose on the Load screen; they override the
@@ -134,18 +136,17 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
     joblib.dump(problem, problem_file)
     _PROBLEMS.clear()
     _PROBLEMS[problem_file] = problem
-    return {
-        "task": problem.task, "metric": problem.metric, "n_rows": len(problem.y),
-        "n_folds": len(problem.folds), "classes": problem.classes,
-        "notices": table.notices + problem.notices, "fingerprint": table.fingerprint,
-        "source": table.source,
-        "columns": [_column_entry(c, problem.X) for c in problem.schema],
-        "schema": problem.schema, "rungs": problem.rungs, "sample": sample,
-        "rung_folds": {r: len(rung_folds(problem, r)) for r in range(len(problem.rungs))},
-        "fold_sizes": [[len(tr), len(te)] for tr, te in problem.folds],
-        "class_counts": ({str(k): int(v) for k, v in problem.y.value_counts().items()}
-                         if problem.task == "classification" else {}),
-    }
+    return ProblemSummary(
+        task=problem.task, metric=problem.metric, n_rows=len(problem.y),
+        n_folds=len(problem.folds), classes=tuple(problem.classes),
+        notices=tuple(table.notices + problem.notices), fingerprint=table.fingerprint,
+        source=table.source,
+        columns=tuple(_column_entry(c, problem.X) for c in problem.schema),
+        schema=tuple(problem.schema), rungs=tuple(problem.rungs), sample=sample,
+        rung_folds={r: len(rung_folds(problem, r)) for r in range(len(problem.rungs))},
+        fold_sizes=tuple((len(tr), len(te)) for tr, te in problem.folds),
+        class_counts=({str(k): int(v) for k, v in problem.y.value_counts().items()}
+                      if problem.task == "classification" else {}))
 
 
 def _problem(problem_file: str) -> Problem:

@@ -12,12 +12,15 @@ import json
 import os
 import threading
 from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 # pandas and the readers are imported inside the functions: the worker names these functions
 # when it hands them to a child, and the app's process must not import pandas for that.
 if TYPE_CHECKING:
     import pandas as pd
+
+    from thrifty_tui.core.records import ProblemSummary
 
     from thrifty_tui.core.events import DatasetOpened
 
@@ -103,14 +106,23 @@ def _streamed_sample(path: str, progress: ProgressFile) -> tuple[pd.DataFrame, i
     return _SAMPLES[key]
 
 
+def _streamable(path: str) -> bool:
+    """Whether DuckDB can sample the file as a stream (delimited text, plain Parquet)."""
+    from thrifty_tui.core.data.tables import file_kind, precheck, sniff_magic
+
+    p = precheck(path)
+    kind, _ = sniff_magic(p, file_kind(p))
+    return kind.format == "delimited" or (kind.format == "parquet" and not kind.compression)
+
+
 def _streamed(path: str) -> bool:
+    """Whether the file is too big to read whole (it is sampled as a stream instead)."""
     from thrifty_tui.core.data.profile import FULL_LOAD_BYTES
     from thrifty_tui.core.data.tables import file_kind, precheck, sniff_magic
 
     p = precheck(path)
     kind, _ = sniff_magic(p, file_kind(p))
-    streamable = kind.format == "delimited" or (kind.format == "parquet" and not kind.compression)
-    return streamable and p.stat().st_size * (6 if kind.compression else 1) > FULL_LOAD_BYTES
+    return _streamable(path) and p.stat().st_size * (6 if kind.compression else 1) > FULL_LOAD_BYTES
 
 
 def open_for_load(path: str, target: str | None = None, progress_file: str | None = None,
@@ -189,12 +201,16 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
                     problem_file: str,
                     labels: tuple[tuple[int, ...], tuple[str, ...]] | None = None,
                     sample_rows: int | None = None,
-                    roles: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+                    roles: tuple[tuple[str, str], ...] = (),
+                    stream: bool = False) -> ProblemSummary:
     """:func:`tasks.prepare_problem`, but a sample of a big file is streamed (bounded memory,
-    stratified by a class target with a minimum per class) instead of read whole first."""
+    stratified by a class target with a minimum per class) instead of read whole first;
+    ``stream``: of any delimited or Parquet file (a sample the time budget can afford, where
+    reading the whole file would take that time)."""
     from thrifty_tui.core.tasks import fits as tasks
 
-    if labels is not None or sample_rows is None or sample_rows < 1 or not _streamed(path):
+    if (labels is not None or sample_rows is None or sample_rows < 1
+            or not (_streamed(path) or (stream and _streamable(path)))):
         return tasks.prepare_problem(path, target, task, metric, seed, problem_file, labels,
                                      sample_rows, roles)
     from thrifty_tui.core.data.tables import LoadedTable
@@ -218,6 +234,6 @@ def prepare_problem(path: str, target: str, task: str | None, metric: str | None
                                         None, roles)
     finally:
         tasks._TABLES.clear()
-    summary["sample"] = {"method": record.method, "rows": record.rows, "seed": int(seed),
-                         "engine": record.engine, "source_rows": record.source_rows}
-    return summary
+    return replace(summary, sample={"method": record.method, "rows": record.rows,
+                                     "seed": int(seed), "engine": record.engine,
+                                     "source_rows": record.source_rows})

@@ -11,7 +11,7 @@ import threading
 from concurrent.futures import BrokenExecutor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from thrifty_tui.core.errors import DataError, check_path, describe_error
 from thrifty_tui.core.events import LabelingOpened, LabelSaved, LearningUpdated, Notice
@@ -33,10 +33,9 @@ from thrifty_tui.core.store.labels import (
     replay,
     write_pool_cache,
 )
-from thrifty_tui.engine.jobs import EditLabels, Label, LabelingJob, OpenLabeling, Screen
-
-if TYPE_CHECKING:
-    from thrifty_tui.engine.worker import Worker
+from thrifty_tui.core.tasks import labeling as child_tasks
+from thrifty_tui.engine.context import JobContext
+from thrifty_tui.engine.jobs.requests import EditLabels, Label, LabelingJob, OpenLabeling, Screen
 
 log = logging.getLogger(__name__)
 MIN_LABELS = 8  # labels (of at least two classes) before the first model
@@ -69,22 +68,19 @@ class Session:
     learning: dict[str, Any] | None = field(default=None)
 
 
-def in_child(name: str, *args: Any) -> Any:
-    """Run ``core.active.<name>`` in a child: the app's process never imports pandas for it."""
-    from thrifty_tui.core.tasks import active
-
-    return getattr(active, name)(*args)
+_HANDLERS: dict[int, Labeling] = {}  # id of a worker's JobContext -> its labeling handler
 
 
-def handle(worker: Worker, job: LabelingJob) -> None:
-    """Entry point from ``Worker._handle``: one handler object per worker, made on first use."""
-    handler = getattr(worker, "_labeling", None)
-    if handler is None or handler.worker is not worker:
-        handler = worker._labeling = Labeling(worker)  # type: ignore[attr-defined]
+def handle(ctx: JobContext, job: LabelingJob) -> None:
+    """Entry point from the worker's dispatch: one handler per worker (per context), made on
+    first use and kept for the worker's life."""
+    handler = _HANDLERS.get(id(ctx))
+    if handler is None or handler.ctx is not ctx:
+        handler = _HANDLERS[id(ctx)] = Labeling(ctx)
     handler.handle(job)
 
 
-def screen_labels(worker: Worker, job: Screen
+def screen_labels(ctx: JobContext, job: Screen
                   ) -> tuple[tuple[int, ...], tuple[str, ...], dict[str, Any]]:
     """(rows, labels, metadata) of a Screen job's label set; DataError when there are too few.
 
@@ -92,11 +88,11 @@ def screen_labels(worker: Worker, job: Screen
     when) goes into the run's problem.json and from there into the bundle's manifest.
     """
     assert job.label_set is not None
-    store = LabelStore(worker.ws.db)  # the tables exist even in a workspace that never labeled
+    store = LabelStore(ctx.ws.db)  # the tables exist even in a workspace that never labeled
     try:
         info = store.get_set(job.label_set)
-        rows, labels = labeled_rows(worker.ws.db, job.label_set)
-        meta = labels_metadata(worker.ws.db, job.label_set)
+        rows, labels = labeled_rows(ctx.ws.db, job.label_set)
+        meta = labels_metadata(ctx.ws.db, job.label_set)
     except LabelError as err:
         raise DataError(str(err)) from None
     if Path(job.path).expanduser().resolve() != Path(info.path):
@@ -110,9 +106,9 @@ def screen_labels(worker: Worker, job: Screen
 class Labeling:
     """The labeling jobs of one worker (all calls on the worker thread)."""
 
-    def __init__(self, worker: Worker):
-        self.worker = worker
-        self.store = LabelStore(worker.ws.db)
+    def __init__(self, ctx: JobContext):
+        self.ctx = ctx
+        self.store = LabelStore(ctx.ws.db)
         self.sessions: dict[int, Session] = {}
 
     def handle(self, job: LabelingJob) -> None:
@@ -136,13 +132,13 @@ class Labeling:
         info = self.store.find_set(path, job.name)
         seed, cap = (info.seed, info.pool_cap) if info else (job.seed, POOL_CAP)
         text_column = job.text_column or (info.text_column if info else None) or None
-        cache = pool_cache_file(self.worker.ws.artifacts, path, seed, cap)
+        cache = pool_cache_file(self.ctx.ws.artifacts, path, seed, cap)
         pool = read_pool_cache(cache, path)
         if pool is not None and job.text_column and pool["text_column"] != job.text_column:
             pool = None  # another column asked for as the text
         if pool is None:  # first open, or the file changed: read it in a child
-            pool = self.worker._wait(self.worker.pool.submit(
-                in_child, "load_pool", path, text_column, seed, cap))
+            pool = self.ctx.wait(self.ctx.executor.submit(
+                child_tasks.load_pool, path, text_column, seed, cap))
             write_pool_cache(cache, pool)
         if info is not None and pool["n_rows"] != info.n_rows:
             raise DataError(f"{Path(path).name} changed since labeling began: "
@@ -162,16 +158,16 @@ class Labeling:
                 raise LabelError("too many labels for the keys; merge some first")
             self._append(session, "schema", payload={
                 "labels": [n for n, _ in new], "descriptions": {n: d for n, d in new if d}})
-        self.worker.emit(LabelingOpened(
+        self.ctx.emit(LabelingOpened(
             set_id=info.id, path=path, set_name=info.name, text_column=pool["text_column"],
             columns=tuple(pool["columns"]), rows=tuple(rows),
             records=tuple(map(tuple, pool["records"])), n_rows=info.n_rows,
             notices=tuple(pool.get("notices", ()))))
         changed = tuple(book.outcome) + tuple(book.skipped)
-        self.worker.emit(self._saved(session, "open", None, 0, list(changed)))
+        self.ctx.emit(self._saved(session, "open", None, 0, list(changed)))
         # Starting the pool takes ~0.5 s (imports, resource tracker): on the worker thread, at
         # the first refit, it would hold up the acknowledgement of a label.
-        self.worker.pool.warm_up()
+        self.ctx.executor.warm_up()
         self._maybe_refit(session)
 
     # -- actions -----------------------------------------------------------------------------
@@ -202,7 +198,7 @@ class Labeling:
                                           job.label if job.action == "label" else "", how)
         else:
             raise LabelError(f"unknown action {job.action!r}")
-        self.worker.emit(self._saved(session, job.action, event, job.token, changed))
+        self.ctx.emit(self._saved(session, job.action, event, job.token, changed))
         if job.action in ("label", "undo"):
             self._maybe_refit(session)
 
@@ -227,7 +223,7 @@ class Labeling:
             event, _ = self._append(session, "goal", label=str(goal), payload={"goal": goal})
         else:
             raise LabelError(f"unknown edit {job.action!r}")
-        self.worker.emit(self._saved(session, job.action, event, job.token, changed))
+        self.ctx.emit(self._saved(session, job.action, event, job.token, changed))
 
     def _saved(self, session: Session, action: str, event: LabelEvent | None, token: int,
                changed: list[int]) -> LabelSaved:
@@ -263,17 +259,17 @@ class Labeling:
                 "labeled": [(item, label, how) for item, label, how, _, _ in book.labeled()],
                 "pending": list(book.queue)}
         session.refitting, session.refit_n = True, n
-        set_id, worker = session.info.id, self.worker
+        set_id, ctx = session.info.id, self.ctx
 
         def submit() -> None:
             # Off the worker thread: the first submit may wait for the pool to start (imports,
             # spawning children), and label acknowledgements must not wait behind it.
             try:
-                future = worker.pool.submit(in_child, "refit_rank", spec)
+                future = ctx.executor.submit(child_tasks.refit_rank, spec)
             except Exception as err:  # noqa: BLE001 - reported by _refit_finished
                 future = Future()
                 future.set_exception(err)
-            future.add_done_callback(lambda f: worker.submit(RefitFinished(set_id, f, n)))
+            future.add_done_callback(lambda f: ctx.submit(RefitFinished(set_id, f, n)))
 
         threading.Thread(target=submit, name="thrifty-refit-submit", daemon=True).start()
 
@@ -293,7 +289,7 @@ class Labeling:
             else:
                 session.failures += 1
                 log.warning("labeling model failed: %s", describe_error(err))
-            self.worker.emit(Notice(message=f"labeling model: {describe_error(err)}"))
+            self.ctx.emit(Notice(message=f"labeling model: {describe_error(err)}"))
             return
         if result["order"]:
             self._append(session, "rerank", payload={
@@ -302,7 +298,7 @@ class Labeling:
         learning = result.get("learning")
         if learning:
             session.learning = learning
-            self.worker.emit(_learning_event(session.info.id, learning, result["fit_seconds"]))
+            self.ctx.emit(_learning_event(session.info.id, learning, result["fit_seconds"]))
         self._maybe_refit(session)
 
 

@@ -1,8 +1,8 @@
 """The Restore job: what the screens showed, read back from the workspace on reopen.
 
-The last run's board in the order it ran with its ≈ marks, its diagnostics, its budget (the
-rules it was started with, the last gauges, each rule's state, the verdict) and the list of
-every run of the workspace, each run's best exportable. Reads only; the worker thread runs it.
+The last run's board (BoardRestored, first) with its ≈ marks, its diagnostics, its budget (the
+rules it was started with, the last gauges, each rule's state, the verdict) and every run of
+the workspace (RunsListed), each run's best exportable. Reads only.
 """
 
 from __future__ import annotations
@@ -15,8 +15,16 @@ from thrifty_tui.core.events import (
     BoardRestored, BudgetRestored, BudgetUpdate, LeaderTies, ModelDiagnosed, Notice, RunsListed,
 )
 from thrifty_tui.core.policy.budget import ModelCost, RuleState, RunCost
+from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.core.store.runs import restored_ties, run_summaries
 from thrifty_tui.core.store.workspace import Workspace
+from thrifty_tui.engine.context import JobContext
+from thrifty_tui.engine.jobs.requests import Restore
+
+
+def run_restore(ctx: JobContext, job: Restore) -> None:
+    """The last run as the screens showed it, and every run of the workspace."""
+    restore_workspace(ctx.ws, ctx.emit)
 
 
 def restore_workspace(ws: Workspace, emit: Any) -> None:
@@ -44,8 +52,7 @@ def restore_workspace(ws: Workspace, emit: Any) -> None:
 
 
 def _restore_diagnostics(ws: Workspace, run_id: int, results: Any, emit: Any) -> None:
-    from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict
-    from thrifty_tui.engine.screen_run import diagnostics_path
+    from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict  # core: allowed lazily
 
     run_dir = ws.run_dir(run_id)
     for result in results:

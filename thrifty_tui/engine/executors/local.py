@@ -1,4 +1,5 @@
-"""Child processes for fits and big writes, so the GIL of the app's process stays free.
+"""The local executor: child processes on this machine for fits and big writes, so the GIL of
+the app's process stays free.
 
 A thread cannot be killed, a process can: a run that is cancelled (or a fit over its cap)
 ends by killing the pool's children, and the next job gets fresh ones.
@@ -75,8 +76,9 @@ def _init_child(*args: Any) -> None:
     init_child(*args)
 
 
-class ChildPool:
-    """A lazily started loky process pool that can be killed and restarted."""
+class LocalExecutor:
+    """A lazily started loky process pool that can be killed and restarted (the ``Executor``
+    of engine/executors/base.py on this machine's cores)."""
 
     def __init__(self, max_workers: int | None = None, memory_cap_mb: float | None = None,
                  log_path: str | None = None):
@@ -123,6 +125,11 @@ class ChildPool:
             self._get()
         except Exception:  # noqa: BLE001 - the next submit tries again and reports the error
             pass
+
+    @property
+    def generation(self) -> object:
+        """The current loky executor (None when no children run): new after every kill."""
+        return self._executor
 
     @property
     def started(self) -> bool:
