@@ -12,8 +12,9 @@ import math
 from typing import Any
 
 from thrifty_tui.core.events import (
-    BoardRestored, BudgetRestored, BudgetUpdate, LeaderTies, ModelDiagnosed, Notice, RunsListed,
+    BoardRestored, BudgetUpdate, LeaderTies, ModelDiagnosed, Notice,
 )
+from thrifty_tui.core.restore_events import BudgetRestored, RunsListed
 from thrifty_tui.core.policy.budget import ModelCost, RuleState, RunCost
 from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.core.store.runs import restored_ties, run_summaries
