@@ -19,16 +19,15 @@ MAX_FUNCTION_LINES = 80
 # Over the limit today (lines): split them by concern, then take them off the list.
 MODULES_OVER = {
     "cli/commands.py": 415,
-    "tui/app.py": 463,
-    "core/events.py": 439,
+    "tui/app.py": 439,
+    "core/events.py": 417,
     "core/policy/budget.py": 404,
     "core/store/labels.py": 503,
     "engine/budget_guard.py": 477,
     "engine/screen_run.py": 567,
-    "tui/screens/label.py": 566,
+    "tui/screens/label.py": 539,
 }
 FUNCTIONS_OVER = {
-    "tui/state.py:apply": 81,
     "core/store/lexicons.py:extract_lexicons": 94,
     "engine/jobs/final_fit.py:final_fit": 106,
 }

@@ -7,7 +7,7 @@ from textual.widgets import DataTable
 from tui_helpers import SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR, make_settings
-from thrifty_tui.core.store.runs import restored_ties
+from thrifty_tui.core.store.runs import restored_ties  # noqa: F401 - the same rule
 from thrifty_tui.tui.app import create_app
 from thrifty_tui.tui.screens.export import ExportDialog
 from thrifty_tui.tui.screens.runs import RunsScreen

@@ -415,25 +415,3 @@ class ProjectionReady(Event):
 
 
 EVENT_NAMES[ProjectionReady] = "projection"
-
-
-# -- state that survives a reopen (issue 21) ----------------------------------------------------
-from thrifty_tui.core.records import RunSummary  # noqa: E402
-
-
-@dataclass(frozen=True)
-class RunsListed(Event):
-    """Every run of the workspace, newest first (the Runs view)."""
-
-    runs: tuple[RunSummary, ...]
-
-
-@dataclass(frozen=True)
-class BudgetRestored(Event):
-    """The done rules a restored run was started with (``Budget.to_dict()``)."""
-
-    run_id: int
-    budget: dict[str, Any]
-
-
-EVENT_NAMES.update({RunsListed: "runs", BudgetRestored: "budget_restored"})

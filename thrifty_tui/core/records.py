@@ -95,7 +95,7 @@ class ProblemSummary:
     notices: tuple[str, ...] = ()
     fingerprint: str = ""
     source: str = ""
-    columns: tuple[dict[str, str], ...] = ()  # name, dtype, role of each column
+    columns: tuple[dict[str, Any], ...] = ()  # name, dtype, role (and median) of each column
     schema: tuple[ColumnInfo, ...] = ()
     # method ("all rows" | "stratified" | "random"), rows, seed, source_rows (and engine)
     sample: dict[str, Any] = field(default_factory=dict)
@@ -138,3 +138,11 @@ class RunSummary:
     @property
     def exportable(self) -> bool:
         return self.status == "done" and bool(self.model_path)
+
+
+def in_run_order(results: tuple[ModelResult, ...], models: tuple[str, ...]
+                 ) -> tuple[ModelResult, ...]:
+    """Results in the order the run started the models (the live board's arrival order);
+    rows the run added later (tuned models, the mean of the leaders) after them."""
+    position = {m: i for i, m in enumerate(models)}
+    return tuple(sorted(results, key=lambda r: position.get(r.model, len(models))))

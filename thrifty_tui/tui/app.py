@@ -297,8 +297,9 @@ class ThriftyApp(App[None]):
     def on_engine_event(self, message: EngineEvent) -> None:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, JobFailed, Notice, RunFinished,
-            RunsListed, RunStarted,
+            RunStarted,
         )
+        from thrifty_tui.core.restore_events import RunsListed
 
         event = message.event
         # A new profile of the same file (another target) must not repeat the file's notes.
@@ -427,35 +428,10 @@ class ThriftyApp(App[None]):
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from thrifty_tui.tui.commands import system_commands
+
         yield from super().get_system_commands(screen)
-        if isinstance(screen, LoadScreen):
-            yield SystemCommand("Open a file", "A path with completion, or the folder tree (o)",
-                                screen.action_open_picker)
-            yield SystemCommand("Task", "auto → classification → regression (t)",
-                                screen.action_cycle_task)
-            yield SystemCommand("Column role", "The highlighted column: numeric → category → "
-                                "text → date → id-like, not used (r)", screen.action_cycle_role)
-            yield SystemCommand("Sample size", "Screen all rows or a seeded sample (z)",
-                                screen.action_cycle_sample)
-            yield SystemCommand("Cancel loading", "Stop reading the file being opened (Esc)",
-                                self.cancel_load)
-        yield SystemCommand("Load data", "Open a file and choose the target (l)",
-                            lambda: self.switch_mode("load"))
-        yield SystemCommand("Leaderboard", "Show the live leaderboard (b)",
-                            lambda: self.switch_mode("board"))
-        yield SystemCommand("Screen models", "Cross-validate the model zoo (s)",
-                            self.action_screen_models)
-        yield SystemCommand("Budget dashboard", "Done rules, time and fits spent, the verdict (d)",
-                            lambda: self.switch_mode("budget"))
-        yield SystemCommand("Label data", "Label rows by hand; a model learns from them (a)",
-                            lambda: self.switch_mode("label"))
-        yield SystemCommand("Cancel run", "Stop the running screening (x)", self.action_cancel_run)
-        yield SystemCommand("Export bundle", "Write the best model as a bundle (e)",
-                            self.action_export)
-        yield SystemCommand("Runs", "Every run of the workspace; export any run's best (u)",
-                            self.action_runs)
-        yield SystemCommand("Help", "The keys of this screen and the CLI's commands (? or F1)",
-                            self.action_help)
+        yield from system_commands(self, screen)
 
 
 def create_app(settings: Settings) -> ThriftyApp:

@@ -97,6 +97,19 @@ class UiState:
             return f.run_id
         return next((r.run_id for r in self.runs if r.exportable), None)
 
+    def _apply_restored(self, event: Event) -> None:
+        """The workspace's runs, and the restored run's rules (unless set this session)."""
+        from thrifty_tui.core.restore_events import RunsListed
+
+        if isinstance(event, RunsListed):
+            self.runs = event.runs
+        elif not self.rules_from_user and self.run is not None \
+                and self.run.run_id == getattr(event, "run_id", None):
+            from thrifty_tui.core.policy.budget import Budget
+
+            self._rules = Budget(**event.budget)  # type: ignore[attr-defined]
+            self.budget.rules = self._rules  # the last run's rules, for the next
+
     def why_no_mean(self) -> str:
         """Why the finished run has no "mean of …" row though models are marked ≈ ('' when it
         has one, or nothing is tied)."""
@@ -131,9 +144,9 @@ class UiState:
         from thrifty_tui.core.events import (
             BoardRestored, DatasetOpened, ExportFinished, ExportStarted, JobFailed, LabelingOpened,
             LabelSaved, LeaderTies, LearningUpdated, LoadProgress, ModelDiagnosed, ModelScored,
-            BudgetRestored, ModelStarted, ModelUpdate, Notice, RunFinished, RunProgress,
-            RunsListed, RunStarted,
+            ModelStarted, ModelUpdate, Notice, RunFinished, RunProgress, RunStarted,
         )
+        from thrifty_tui.core.restore_events import BudgetRestored, RunsListed
         from thrifty_tui.tui.widgets.label_view import fold_labeling
 
         self.budget.apply(event)
@@ -180,19 +193,16 @@ class UiState:
             self.finished, self.running = event, []
         elif isinstance(event, BoardRestored):
             if self.run is None:  # a live run wins over an old one read back
+                from thrifty_tui.core.records import in_run_order
+
                 self.run = event.run
-                self.results = {r.model: r for r in event.results}
+                # The live board's order: the models as the run started them.
+                self.results = {r.model: r for r in in_run_order(event.results,
+                                                                  event.run.models)}
                 self.finished = event.finished
                 self.diagnostics = {}
-        elif isinstance(event, RunsListed):
-            self.runs = event.runs
-        elif isinstance(event, BudgetRestored):
-            if not self.rules_from_user and self.run is not None \
-                    and self.run.run_id == event.run_id:
-                from thrifty_tui.core.policy.budget import Budget
-
-                self._rules = Budget(**event.budget)  # the last run's rules, for the next
-                self.budget.rules = self._rules
+        elif isinstance(event, RunsListed | BudgetRestored):
+            self._apply_restored(event)
         elif isinstance(event, ExportStarted):
             self.exporting = event.path
         elif isinstance(event, ExportFinished):

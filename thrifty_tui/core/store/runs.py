@@ -75,11 +75,3 @@ def restored_ties(results: tuple[ModelResult, ...], n_folds: int) -> tuple[str, 
         r.model for r in done if r is not leader and len(r.fold_scores) == len(
             leader.fold_scores) and indistinguishable(leader.fold_scores, r.fold_scores,
                                                       fraction))
-
-
-def in_run_order(results: tuple[ModelResult, ...], models: tuple[str, ...]
-                 ) -> tuple[ModelResult, ...]:
-    """Results in the order the run started the models (the live board's arrival order);
-    rows the run added later (tuned models, the mean of the leaders) after them."""
-    position = {m: i for i, m in enumerate(models)}
-    return tuple(sorted(results, key=lambda r: position.get(r.model, len(models))))

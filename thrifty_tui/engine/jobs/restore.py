@@ -1,8 +1,8 @@
 """The Restore job: what the screens showed, read back from the workspace on reopen.
 
-The last run's board in the order it ran with its ≈ marks, its diagnostics, its budget (the
-rules it was started with, the last gauges, each rule's state, the verdict) and the list of
-every run of the workspace, each run's best exportable. Reads only; the worker thread runs it.
+The last run's board (BoardRestored, first) with its ≈ marks, its diagnostics, its budget (the
+rules it was started with, the last gauges, each rule's state, the verdict) and every run of
+the workspace (RunsListed), each run's best exportable. Reads only.
 """
 
 from __future__ import annotations
@@ -12,31 +12,34 @@ import math
 from typing import Any
 
 from thrifty_tui.core.events import (
-    BoardRestored, BudgetRestored, BudgetUpdate, LeaderTies, ModelDiagnosed, Notice, RunsListed,
+    BoardRestored, BudgetUpdate, LeaderTies, ModelDiagnosed, Notice,
 )
+from thrifty_tui.core.restore_events import BudgetRestored, RunsListed
 from thrifty_tui.core.policy.budget import ModelCost, RuleState, RunCost
-from thrifty_tui.core.store.runs import in_run_order, restored_ties, run_summaries
 from thrifty_tui.core.store.bundle_report import diagnostics_path
+from thrifty_tui.core.store.runs import restored_ties, run_summaries
 from thrifty_tui.core.store.workspace import Workspace
 from thrifty_tui.engine.context import JobContext
 from thrifty_tui.engine.jobs.requests import Restore
 
 
 def run_restore(ctx: JobContext, job: Restore) -> None:
-    """The Restore job: the workspace's last run and its list of runs, for the screens."""
+    """The last run as the screens showed it, and every run of the workspace."""
     restore_workspace(ctx.ws, ctx.emit)
 
 
 def restore_workspace(ws: Workspace, emit: Any) -> None:
-    """Emit the last run of ``ws`` as the screens showed it, then every run (RunsListed)."""
-    emit(RunsListed(runs=tuple(run_summaries(ws))))
+    """Emit the last run of ``ws`` as the screens showed it (BoardRestored first), and every
+    run of the workspace (RunsListed)."""
     run_id = ws.last_run_id()
     if run_id is None:
         emit(Notice(message="new workspace: no runs yet"))
+        emit(RunsListed(runs=()))
         return
     started = ws.run_started(run_id)
-    results = in_run_order(ws.results(run_id), started.models)
+    results = ws.results(run_id)  # in the order they finished (the UI shows the run's order)
     emit(BoardRestored(run=started, results=results, finished=ws.run_finished(run_id)))
+    emit(RunsListed(runs=tuple(run_summaries(ws))))
     leader, ties = restored_ties(results, started.n_folds)
     if leader:
         emit(LeaderTies(run_id=run_id, leader=leader, ties=ties))
@@ -50,7 +53,7 @@ def restore_workspace(ws: Workspace, emit: Any) -> None:
 
 
 def _restore_diagnostics(ws: Workspace, run_id: int, results: Any, emit: Any) -> None:
-    from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict
+    from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict  # core: allowed lazily
 
     run_dir = ws.run_dir(run_id)
     for result in results:

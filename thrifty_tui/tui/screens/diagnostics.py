@@ -64,8 +64,7 @@ class DiagnosticsScreen(FittedFooter, Screen):
         if len(plain) + 2 > self.size.width:  # at 80 columns: the plot shown, and where
             names = (f"[reverse]{kind}[/] ({self.kind_index + 1}/{len(self.kinds)}) "
                      f"[dim]← → plots[/]")
-        model = self.model if len(self.model) <= 40 else self.model[:39] + "…"
-        self.query_one("#diag-title", Static).update(f"[b]{escape(model)}[/b]  {names}")
+        self.query_one("#diag-title", Static).update(f"[b]{escape(self.model)}[/b]  {names}")
         plot = self.query_one("#diag-plot", DiagnosticsPlot)
         side = self.query_one("#diag-metrics", Static)
         metric_lines = [f"{name:<18} {abs(value) if name in ('rmse', 'mae', 'log_loss') else value:.4f}"

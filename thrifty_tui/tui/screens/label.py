@@ -14,7 +14,7 @@ import gc
 import time
 from collections import deque
 from pathlib import Path
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,11 +26,17 @@ from textual.widgets import Input, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.core.events import Event, JobFailed, LabelingOpened, LabelSaved, LearningUpdated
-from thrifty_tui.core.store.labels import LABEL_KEYS, LabelError, parse_label_spec
+from thrifty_tui.core.store.labels import LABEL_KEYS, LabelError
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
 from thrifty_tui.engine.jobs import Screen as ScreenJob
 from thrifty_tui.tui.widgets.label_view import (
+    ACTIONS,
+    ADVANCING,
+    ITEM_ACTIONS,
+    InFlight,
     HOW_TEXT,
+    PROMPTS,
+    add_job,
     STATE_TEXT,
     LabelingState,
     card_text,
@@ -39,28 +45,6 @@ from thrifty_tui.tui.widgets.label_view import (
     status_text,
     wrapped_lines,
 )
-
-ACTIONS = ("[b]u[/] undo  [b]space[/] skip  [b]?[/] unsure  [b]![/] flag  [b]n[/] next unlabeled"
-           "  [b]/[/] search  [b]r[/] labels")
-PROMPTS = {
-    "search": "search: text, or :unsure :flagged :skipped :LABEL · Enter filters · Esc cancels",
-    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter",
-    "add": "new label(s), comma-separated; name:hint adds a hint — Enter adds, Esc cancels",
-    "edit": "+new adds · old=new renames · a+b=into merges — Enter, Esc cancels",
-    "goal": "goal: how many labels you want, e.g. 200 — Enter",
-}
-ITEM_ACTIONS = ("label", "skip", "unsure", "flag", "undo")
-ADVANCING = ("label", "skip", "unsure", "flag")  # actions after which the next item shows
-
-
-class InFlight(NamedTuple):
-    """A key whose Label job was submitted and not yet answered."""
-
-    token: int
-    action: str
-    item: int
-    pressed: float
-
 
 class LabelScreen(FittedFooter, Screen):
     """Label the rows of a file with single keys; undo, skip, search; learn while labeling."""
@@ -502,25 +486,14 @@ class LabelScreen(FittedFooter, Screen):
             self._edit_labels(set_id, value)
 
     def _add_labels(self, set_id: int, value: str) -> None:
-        """Add ``a,b`` or ``name:description,…`` (the CLI's --labels syntax) to the set.
-
-        Names alone are an undoable "add"; with descriptions the set is opened again with the
-        new labels, which the worker stores with their descriptions (as `--labels` does)."""
+        assert self.state is not None  # ``a,b`` or ``name:description,…``: see add_job
         try:
-            spec = parse_label_spec([value])
+            job = add_job(self.state.opened, set_id, value, self.app.settings.seed)
         except LabelError as err:
             self.notify(str(err), title="Labels not changed", severity="error")
             return
-        if not any(description for _, description in spec):
-            self.app.submit(EditLabels(set_id=set_id, action="add",
-                                       names=tuple(n for n, _ in spec)))
-            return
-        assert self.state is not None
-        opened = self.state.opened
-        self._reopening = True  # its notices were shown when it was first opened
-        self.app.submit(OpenLabeling(path=opened.path, name=opened.set_name,
-                                     text_column=opened.text_column, seed=self.app.settings.seed,
-                                     labels=tuple(f"{n}:{d}" if d else n for n, d in spec)))
+        self._reopening = isinstance(job, OpenLabeling)  # its notices were shown before
+        self.app.submit(job)
 
     def _edit_labels(self, set_id: int, value: str) -> None:
         if value.startswith("+"):

@@ -14,7 +14,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from thrifty_tui.core.events import Event, RunsListed
+from thrifty_tui.core.events import Event
+from thrifty_tui.core.restore_events import RunsListed
 from thrifty_tui.core.records import RunSummary
 
 # 76 columns in all, no cell padding: the box fits 80 columns; each cell ends in a space.

@@ -4,6 +4,8 @@ renders (record card, label keys, progress, the "should I keep labeling?" panel)
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import math
 import re
 import time
@@ -74,6 +76,44 @@ class LabelingState:
         if len(times) < 3 or times[-1] - times[0] <= 0:
             return math.nan
         return (len(times) - 1) / (times[-1] - times[0]) * 60
+
+
+ACTIONS = ("[b]u[/] undo  [b]space[/] skip  [b]?[/] unsure  [b]![/] flag  [b]n[/] next unlabeled"
+           "  [b]/[/] search  [b]r[/] labels")
+PROMPTS = {
+    "search": "search: text, or :unsure :flagged :skipped :LABEL · Enter filters · Esc cancels",
+    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter",
+    "add": "new label(s), comma-separated; name:hint adds a hint — Enter adds, Esc cancels",
+    "edit": "+new adds · old=new renames · a+b=into merges — Enter, Esc cancels",
+    "goal": "goal: how many labels you want, e.g. 200 — Enter",
+}
+
+
+ITEM_ACTIONS = ("label", "skip", "unsure", "flag", "undo")
+ADVANCING = ("label", "skip", "unsure", "flag")  # actions after which the next item shows
+
+
+class InFlight(NamedTuple):
+    """A key whose Label job was submitted and not yet answered."""
+
+    token: int
+    action: str
+    item: int
+    pressed: float
+
+
+def add_job(opened: Any, set_id: int, value: str, seed: int) -> Any:
+    """The job that adds the labels typed as ``a,b`` or ``name:description,…`` (LabelError
+    when wrong): names alone are an undoable "add"; with descriptions the set is opened again
+    with the new labels, which the worker stores with their descriptions (as --labels does)."""
+    from thrifty_tui.core.store.labels import parse_label_spec
+    from thrifty_tui.engine.jobs import EditLabels, OpenLabeling
+
+    spec = parse_label_spec([value])
+    if not any(description for _, description in spec):
+        return EditLabels(set_id=set_id, action="add", names=tuple(n for n, _ in spec))
+    return OpenLabeling(path=opened.path, name=opened.set_name, text_column=opened.text_column,
+                        seed=seed, labels=tuple(f"{n}:{d}" if d else n for n, d in spec))
 
 
 def fold_labeling(state: LabelingState | None, event: Event) -> LabelingState | None:
