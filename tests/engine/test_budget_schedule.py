@@ -18,7 +18,7 @@ from thrifty_tui.core.learn.screening import make_problem, refit
 from thrifty_tui.core.learn.zoo import ModelSpec
 from thrifty_tui.core.policy.final import partial_winner
 from thrifty_tui.engine.jobs.after_screening import drop_beaten_rows
-from thrifty_tui.engine.screen_run import Candidate, ScreenRun, Task
+from thrifty_tui.engine.screen_run import Candidate, ScreenRun
 
 
 def _spec(name: str, tier: int, baseline: bool = False) -> ModelSpec:
@@ -75,59 +75,6 @@ def _run_with(cands, rungs=(100, 300)) -> ScreenRun:
     run.results, run.running, run.retry_alone = [], {}, []
     run.refit_state, run.refit_candidate, run.model_path = "", None, ""
     return run
-
-
-def _running_last_folds(run: ScreenRun, cand: Candidate, folds=range(5)) -> None:
-    cand.rung, cand.status = len(run.rungs) - 1, "racing"
-    for k in folds:
-        run.running[object()] = (Task("fold", cand, cand.rung, k), 0.0)
-
-
-def _final(run: ScreenRun, cand: Candidate, status: str, mean: float) -> None:
-    cand.status = status
-    run.results.append(ModelResult(model=cand.spec.name, status=status,
-                                   fold_scores=(mean,) * 5 if status == "done" else (),
-                                   fit_seconds=1.0, baseline=cand.spec.baseline))
-
-
-def test_the_last_model_racing_is_refit_on_the_core_its_last_folds_leave_idle():
-    base, lone = Candidate(_spec("base", 0, True), 0), Candidate(_spec("lone", 1), 1)
-    dropped = Candidate(_spec("dropped", 2), 2)
-    run = _run_with([base, lone, dropped])
-    _final(run, dropped, "dropped", 0.5)
-    _done(lone, 0, 0.7)
-    _running_last_folds(run, lone, folds=range(4))  # fold 4 not submitted yet: no guess
-    run._queue_refit()
-    assert run.refit_state == ""
-    _running_last_folds(run, lone, folds=[4])
-    run._queue_refit()
-    assert (run.refit_state, run.refit_candidate) == ("pending", lone)
-    # It ends best: the speculative refit stands.
-    run.refit_state, run.model_path = "done", "model.joblib"
-    _final(run, lone, "done", 0.7)
-    _final(run, base, "done", 0.5)
-    run._queue_refit()
-    assert (run.refit_state, run.refit_candidate, run.model_path) == (
-        "done", lone, "model.joblib")
-
-
-def test_a_wrong_speculative_refit_gives_way_to_the_best():
-    base, best, lone = (Candidate(_spec("base", 0, True), 0), Candidate(_spec("best", 1), 1),
-                        Candidate(_spec("lone", 2), 2))
-    run = _run_with([base, best, lone])
-    _final(run, base, "done", 0.5)
-    _final(run, best, "done", 0.8)
-    _done(lone, 0, 0.7)
-    _running_last_folds(run, lone)
-    run._queue_refit()
-    assert run.refit_state == ""  # it trails a finished model: no guess
-    _done(lone, 0, 0.9)  # (its last rung unscored yet: the rung before it counts)
-    run._queue_refit()
-    assert (run.refit_state, run.refit_candidate) == ("pending", lone)
-    run.refit_state, run.model_path = "done", "model.joblib"
-    _final(run, lone, "done", 0.75)  # finished below "best" after all
-    run._queue_refit()
-    assert (run.refit_state, run.refit_candidate, run.model_path) == ("pending", best, "")
 
 
 def test_larger_rungs_keep_the_leaders_whole_refit_but_first_looks_only_a_fifth():

@@ -42,12 +42,9 @@ from thrifty_tui.core.policy.final import (
 )
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.schedule import (
-    baseline_may_overrun,
-    diagnostics_fit,
     past_deadline,
-    predicted_fit_seconds,
-    refit_reserve,
     worth_killing,
+    refit_reserve,
 )
 from thrifty_tui.core.records import ProblemSummary, FoldResult
 from thrifty_tui.engine.context import JobContext
@@ -57,7 +54,7 @@ if TYPE_CHECKING:
     from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.ensemble_run import MeanOfLeaders
     from thrifty_tui.engine.jobs import Screen
-    from thrifty_tui.engine.screen_run import ScreenRun, Task
+    from thrifty_tui.engine.screen_run import ScreenRun
 
 
 UPDATE_EVERY_S = 0.4  # BudgetUpdate at least this often while a job runs (the UI throttles)
@@ -272,13 +269,15 @@ class BudgetGuard:
         return why
 
     def past_deadline(self, flying: list[tuple[float, float]]) -> bool:
-        """``policy.schedule.past_deadline`` for the fits in flight ((started, predicted s))."""
+        """``policy.schedule.past_deadline`` for the tuning fits in flight ((started,
+        predicted s)); screening's are the policy's (``policy.decide``)."""
         now = time.monotonic()
         return past_deadline([(now - since, p) for since, p in flying], self.elapsed(),
                              self.budget.wall_s, self.refit_reserve(), self.restart_s)
 
     def worth_killing(self, flying: list[tuple[float, float]]) -> bool:
-        """``policy.schedule.worth_killing`` for the fits in flight ((started, predicted s))."""
+        """``policy.schedule.worth_killing`` for the tuning fits in flight ((started,
+        predicted s))."""
         now = time.monotonic()
         return worth_killing([(now - since, p) for since, p in flying], self.restart_s)
 
@@ -353,72 +352,28 @@ class BudgetGuard:
                 self.note_score(result.model, result.fold_scores, result.baseline)
         self._seen_results = len(run.results)
 
-    def admit(self, run: ScreenRun, task: Task) -> bool:
-        """Whether a screening fit may start; refusing it skips its model (or stops all).
-
-        Diagnostics start only while the time budget leaves room for them (about two of the
-        model's fits) and for the final refit.
-        """
+    def observe(self, run: ScreenRun, ready: bool = False) -> None:
+        """Before each of the policy's decisions: the results so far into the trace and cost
+        meter; ``ready``, a worker is free (the first time: the children's warm-up is over,
+        which measures how long new children take)."""
         self.screen = run
-        if self._begun_at is not None:  # the children's warm-up before the first fit
+        if ready and self._begun_at is not None:
             self.restart_s = max(RESTART_S, time.monotonic() - self._begun_at)
             self._begun_at = None
         self._observe_screen(run)
-        cand = task.candidate
-        if task.kind not in ("fold", "diagnose"):
-            return True  # the best model's fit on all rows: the deliverable, never refused
-        if task.kind == "diagnose":
-            if diagnostics_fit(cand.per_fold_points(), self.elapsed(), self.refit_reserve(),
-                               self.budget.wall_s):
-                return True
-            cand.diagnosis = ""  # no time for them: the row stays, without plots
-            return False
-        if not self.stop_rule:
-            self.check()
-        if self.stop_rule:
-            self._stop_screening(run)
-            return False
-        dearest = max((f.fit_seconds for c in run.candidates
-                        for f in c.folds.get(task.rung, {}).values()), default=0.0)
-        predicted = predicted_fit_seconds(run.view(cand), run.rungs[task.rung],
-                                          self.budget.wall_s is not None, self.restart_s, dearest)
-        why = self.may_start(predicted, task.rung)
-        if why == "wall" and baseline_may_overrun(run.view(cand), task.rung):
-            why = ""
-        if why == "max_fits":
-            self._stop_screening(run)
-            return False
-        if why == "wall":
-            left = (self.budget.wall_s or 0.0) - self.elapsed() - self.refit_reserve(task.rung)
-            run.stop_reason = f"budget of {self.budget.wall_s:g} s spent"
-            run._finalize(cand, "skipped", (
-                f"a fit predicted at {predicted:.1f} s does not fit in the {max(left, 0):.1f} s "
-                "left of the budget"), keep_partial=True)
-            return False
-        return True
 
     def tick(self, run: ScreenRun) -> None:
-        """At each poll of ScreenRun: rules, the deadline, and a BudgetUpdate now and then."""
+        """At each poll of ScreenRun: the dashboard's requests, and a BudgetUpdate now and then
+        (the rules and the deadline are the policy's: ``policy.decide``)."""
         self.screen = run
         self.apply_requests()
         if self.budget.wall_s != run.job.budget_s:  # extended from the dashboard
             run.job = replace(run.job, budget_s=self.budget.wall_s)
         self._observe_screen(run)
-        # The best model's fit on all rows is never killed: the worker would only redo it.
-        refitting = any(t.kind not in ("fold", "diagnose") for t, _ in run.running.values())
-        if not self.stop_rule and self.check():
-            self._stop_screening(run)
-            flying = [(since, predict_seconds(t.candidate.per_fold_points(), run.rungs[t.rung]))
-                      for t, since in run.running.values() if t.kind == "fold"]
-            if flying and not refitting and self.worth_killing(flying):
-                self._kill_screening(run, "stopped: " + self.reason())
-        flying = [(since, predict_seconds(t.candidate.per_fold_points(), run.rungs[t.rung]))
-                  for t, since in run.running.values() if t.kind == "fold"]
-        if flying and not refitting and self.past_deadline(flying):
-            self._kill_screening(run)
         self.update()
 
-    def _stop_screening(self, run: ScreenRun) -> None:
+    def stop_screening(self, run: ScreenRun) -> None:
+        """A done rule stopped the race: every model still racing gets its row, skipped."""
         reason = self.reason()
         run.stop_reason = reason
         for cand in run.candidates:
@@ -426,7 +381,7 @@ class BudgetGuard:
                 run._finalize(cand, "skipped", f"stopped: {reason}",
                               keep_partial=True)
 
-    def _kill_screening(self, run: ScreenRun, why: str = "") -> None:
+    def kill_screening(self, run: ScreenRun, why: str = "") -> None:
         """Stop the fits in flight: the time left belongs to the final refit."""
         self.wall_refused = self.wall_refused or not why
         lost = list(run.running.values())

@@ -24,15 +24,25 @@ from thrifty_tui.core.events import (
     LeaderTies, ModelDiagnosed, ModelScored, ModelStarted, ModelUpdate, Notice, RunProgress,
 )
 from thrifty_tui.core.policy.racing import predict_seconds
-from thrifty_tui.core.policy.schedule import (
-    ModelView,
-    dropped_by,
-    first_rung_leader,
-    fold_priority,
-    refit_early,
-    rung_skip,
-    task_cap,
+from thrifty_tui.core.policy.budget import Budget
+from thrifty_tui.core.policy.decide import (
+    Decision,
+    Diagnose,
+    Drop,
+    Fit,
+    Flight,
+    Kill,
+    ModelState,
+    NoDiagnostics,
+    QueueRefit,
+    Refit,
+    Skip,
+    Snapshot,
+    Stop,
+    Timeout,
+    next_decisions,
 )
+from thrifty_tui.core.policy.schedule import ModelView
 from thrifty_tui.core.records import ProblemSummary, FoldResult, ModelResult
 from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.engine.context import JobContext
@@ -171,7 +181,6 @@ class ScreenRun:
                 self._check_cancel()
                 done = self._warmed(done)
                 self._handle_done(done)
-                self._check_timeouts()
                 self._progress()
                 if self.guard is not None:
                     self.guard.tick(self)
@@ -230,45 +239,6 @@ class ScreenRun:
         cand = self.refit_candidate
         return self.model_path if cand is not None and cand.spec.name == model else ""
 
-    def _queue_refit(self) -> None:
-        """Once every model is final, queue the best one's fit on all rows (first in line).
-
-        Earlier, speculatively, when one model alone is still racing, its last folds are all
-        running and it leads what has finished: its fit on all rows takes the core those folds
-        leave idle (movies: logistic regression's 4 s refit no longer waits for its 5th fold).
-        If another model turns out best, its refit is queued as usual once every model is
-        final (the worker's refit checks which spec the model file was fitted from).
-        """
-        from thrifty_tui.core.records import best_result
-
-        if not all(c.final for c in self.candidates):
-            if not self.refit_state:
-                self._speculate_refit()
-            return
-        best = best_result(self.results)
-        if best is None:
-            if self.refit_state != "running":
-                self.refit_state = "failed"
-            return
-        cand = next(c for c in self.candidates if c.spec.name == best.model)
-        if self.refit_state and cand is self.refit_candidate:
-            return  # the speculative refit was of the right model
-        if self.refit_state in ("running", "pending"):
-            return  # a wrong guess under way: the worker refits the best after the run
-        self.refit_candidate, self.refit_state, self.model_path = cand, "pending", ""
-
-    def _speculate_refit(self) -> None:
-        """Queue the lone racing model's fit on all rows early (``policy.schedule.refit_early``)."""
-        racing = [c for c in self.candidates if not c.final and not c.spec.baseline]
-        done = [r.mean for r in self.results
-                if r.status == "done" and r.fold_scores and not r.baseline]
-        last = len(self.rungs) - 1
-        early = refit_early([self.view(c) for c in racing], last,
-                            len(racing) == 1 and not self._next_tasks(racing[0]),
-                            max(done) if done else None)
-        if early is not None:
-            self.refit_candidate, self.refit_state = racing[0], "pending"
-
     # -- scheduling ---------------------------------------------------------------------------
     def _next_tasks(self, cand: Candidate) -> list[Task]:
         """Tasks of ``cand`` that are ready and not running yet."""
@@ -285,29 +255,78 @@ class ScreenRun:
             if not self.running:
                 self._submit(self.retry_alone.pop(0))
             return
-        self._queue_refit()
-        while len(self.running) + len(self.warming) < self.executor.max_workers:
-            ready = [t for c in self.candidates for t in self._next_tasks(c)]
-            # Rung by rung, cheap tiers first within a rung: every model shows its small-rung
-            # score before any pays for more rows, so each is judged against the real leader.
-            # With a time budget the leader goes ahead (see policy.schedule.fold_priority).
-            views = {c.order: self.view(c) for c in self.candidates}
-            leader = (first_rung_leader(list(views.values()))
-                      if self.job.budget_s is not None else None)
-            folds = sorted((t for t in ready if t.kind == "fold"), key=lambda t: fold_priority(
-                t.rung, views[t.candidate.order], t.candidate.order, t.fold, leader))
-            if not folds and self.refit_state == "pending" and self.refit_candidate:
-                ready.insert(0, Task("refit", self.refit_candidate))
-            else:  # the best model's diagnostics first: the bundle needs them
-                ready.sort(key=lambda t: t.candidate is not self.refit_candidate)
-            task = folds[0] if folds else (ready[0] if ready else None)
-            if task is None:
-                return
-            if task.kind == "fold" and not self._admit(task):
-                continue
-            if self.guard is not None and not self.guard.admit(self, task):
-                continue  # the guard skipped the fit (or diagnostics), or stopped the run
-            self._submit(task)
+        decisions = next_decisions(self.snapshot())
+        late = [d for d in decisions if isinstance(d, Timeout)]
+        if late:  # (the policy decides nothing else in the same breath)
+            self._timed_out(late)
+            return
+        for decision in decisions:
+            self._carry_out(decision)
+
+    def snapshot(self) -> Snapshot:
+        """What the policy reads of this run now (``policy.decide.Snapshot``)."""
+        now = time.monotonic()
+        guard = self.guard
+        free = self.executor.max_workers - len(self.running) - len(self.warming)
+        if guard is not None:
+            guard.observe(self, ready=free > 0)
+        dearest = tuple(max((f.fit_seconds for c in self.candidates
+                             for f in c.folds.get(r, {}).values()), default=0.0)
+                        for r in range(len(self.rungs)))
+        refit = self.refit_candidate
+        return Snapshot(
+            models=tuple(ModelState(self.view(c), c.order, frozenset(c.folds.get(c.rung, {})),
+                                    c.diagnosis) for c in self.candidates),
+            rungs=tuple(self.rungs), folds_at=tuple(self.n_folds_at(r)
+                                                    for r in range(len(self.rungs))),
+            n_rows=int(self.summary.n_rows), n_folds=self.n_folds,
+            workers=self.executor.max_workers, free_slots=free, elapsed_s=self.elapsed(),
+            budget=guard.budget if guard is not None else Budget(),
+            history=guard.history() if guard is not None else None,
+            stop_rule=guard.stop_rule if guard is not None else "",
+            flights=tuple(Flight(t.kind, t.candidate.spec.name, t.rung, t.fold, now - since)
+                          for t, since in self.running.values()),
+            results=tuple(self.results), cap_s=self.cap, cap_mb=self.job.max_memory_mb,
+            restart_s=guard.restart_s if guard is not None else 1.5, dearest_s=dearest,
+            refit_state=self.refit_state, refit_model=refit.spec.name if refit else "",
+            leader_ahead=self.job.budget_s is not None)
+
+    def _carry_out(self, decision: Decision) -> None:
+        """Do what the policy decided (``policy.decide``)."""
+        by_name = {c.spec.name: c for c in self.candidates}
+        guard = self.guard
+        match decision:
+            case Fit(model=model, rung=rung, fold=fold):
+                self._submit(Task("fold", by_name[model], rung, fold))
+            case Skip(model=model, why=why, rule=rule):
+                if rule:
+                    self.stop_reason = f"budget of {self.job.budget_s:g} s spent"
+                if rule == "wall" and guard is not None:
+                    guard.wall_refused = True
+                self._finalize(by_name[model], "skipped", why or self.stop_reason,
+                               keep_partial=True)
+            case Drop(model=model, leader=leader, rows=rows):
+                self._finalize(by_name[model], "dropped",
+                               f"clearly worse than {leader} on {rows:,} rows", keep_partial=True)
+            case Stop(rule=rule):
+                if guard is not None:
+                    guard.stop_rule = guard.stop_rule or rule
+                    guard.stop_screening(self)
+            case Kill(stopped=stopped):
+                if guard is not None:
+                    guard.kill_screening(self, "stopped: " + guard.reason() if stopped else "")
+            case QueueRefit(model=model):
+                if model:
+                    self.refit_candidate, self.refit_state = by_name[model], "pending"
+                    self.model_path = ""
+                else:
+                    self.refit_state = "failed"
+            case Refit(model=model):
+                self._submit(Task("refit", by_name[model]))
+            case Diagnose(model=model):
+                self._submit(Task("diagnose", by_name[model]))
+            case NoDiagnostics(model=model):
+                by_name[model].diagnosis = ""  # no time for them: the row stays, without plots
 
     def view(self, cand: Candidate) -> ModelView:
         """What the policy reads of ``cand`` now (frozen): its complete rungs' scores and its
@@ -320,27 +339,6 @@ class ScreenRun:
                       if len(cand.folds[r]) == self.n_folds_at(r)},
             points=tuple(cand.per_fold_points()), rung=cand.rung,
             partial={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)})
-
-    def _admit(self, task: Task) -> bool:
-        """Whether a fold may start now: before a model's first fit on a rung, the policy may
-        drop it (clearly worse on the rung below) or skip it (``policy.schedule.rung_skip``)."""
-        cand = task.candidate
-        if task.fold != 0 or cand.folds.get(task.rung):
-            return True
-        if task.rung > 0 and self._drop_if_worse(cand, task.rung - 1):
-            return False
-        left = None
-        if self.job.budget_s is not None:
-            reserve = self.guard.refit_reserve(task.rung) if self.guard is not None else 0.0
-            left = self.job.budget_s - self.elapsed() - reserve
-        skip = rung_skip(self.view(cand), task.rung, self._rung_rows(task.rung), self.n_folds,
-                         self.executor.max_workers, self.cap, left, self.job.max_memory_mb)
-        if skip is None:
-            return True
-        if skip.spent:
-            self.stop_reason = f"budget of {self.job.budget_s:g} s spent"
-        self._finalize(cand, "skipped", skip.why or self.stop_reason, keep_partial=True)
-        return False
 
     def _submit(self, task: Task) -> None:
         from thrifty_tui.core.tasks import fits as tasks
@@ -467,32 +465,18 @@ class ScreenRun:
             run_id=self.run_id, model=cand.spec.name, status="racing", rung=task.rung,
             n_rungs=len(self.rungs), rows=self.rungs[task.rung], mean=statistics.fmean(scores),
             std=statistics.pstdev(scores)))
-        if not self._drop_if_worse(cand, task.rung):
-            cand.rung += 1
+        cand.rung += 1  # (the policy drops it first if it is clearly worse: policy.decide)
 
-    def _drop_if_worse(self, cand: Candidate, rung: int) -> bool:
-        """Drop ``cand`` when the policy finds it clearly worse than the leader of ``rung``."""
-        views = [self.view(c) for c in self.candidates]
-        leader = dropped_by(self.view(cand), views, rung, 1.0 / self.n_folds_at(rung))
-        if leader is None:
-            return False
-        self._finalize(cand, "dropped", f"clearly worse than {leader.name} on "
-                                        f"{self.rungs[rung]:,} rows", keep_partial=True)
-        return True
-
-    def _check_timeouts(self) -> None:
-        if self.cap is None:
-            return
-        now = time.monotonic()
-        late = [(f, t) for f, (t, since) in self.running.items()
-                if (cap := task_cap(t.kind, self.cap)) is not None and now - since > cap]
-        if not late:
-            return
-        # A thread cannot be stopped, a process can: kill the pool, re-run the innocent.
-        innocent = [t for f, (t, _) in self.running.items() if f not in dict(late)]
+    def _timed_out(self, late: list[Timeout]) -> None:
+        """Tasks ran past their cap (``policy.schedule.task_cap``). A thread cannot be stopped,
+        a process can: kill the children, re-run the innocent."""
+        keys = {(d.kind, d.model, d.rung, d.fold) for d in late}
+        found = {f: t for f, (t, _) in self.running.items()
+                 if (t.kind, t.candidate.spec.name, t.rung, t.fold) in keys}
+        innocent = [t for f, (t, _) in self.running.items() if f not in found]
         self.running.clear()
         self.executor.kill()
-        for _, task in late:
+        for task in found.values():
             if task.kind == "diagnose":
                 self._task_failed(task, f"diagnostics took longer than {3 * self.cap:g} s")
             elif not task.candidate.final:

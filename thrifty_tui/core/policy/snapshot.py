@@ -1,0 +1,158 @@
+"""The scheduler's words: the snapshot of a screening run it reads (``Snapshot``) and the
+decisions it answers with (``Fit``, ``Skip``, ``Drop``, ``Stop``, ``Kill``, ``Timeout``,
+``QueueRefit``, ``Refit``, ``Diagnose``, ``NoDiagnostics``), all frozen. See
+``policy.decide`` for the scheduler itself."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from thrifty_tui.core.policy.budget import Budget, History
+from thrifty_tui.core.policy.schedule import ModelView
+from thrifty_tui.core.records import ModelResult
+
+# -- the snapshot ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """One model of the zoo, as the scheduler sees it."""
+
+    view: ModelView  # its scores by rung, measured fits, current rung, final or not
+    order: int  # its place in the zoo (cheap tiers first)
+    done_folds: frozenset[int] = frozenset()  # folds finished on its current rung
+    diagnosis: str = ""  # "" | pending | running | done | failed
+
+
+@dataclass(frozen=True)
+class Flight:
+    """A task in flight on a worker: a fold fit, a model's diagnostics or the final refit."""
+
+    kind: str  # "fold" | "diagnose" | "refit"
+    model: str
+    rung: int = 0
+    fold: int = 0
+    age_s: float = 0.0  # seconds since it was submitted
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the scheduler reads of one screening run at one moment (the clock is
+    ``elapsed_s``, a number)."""
+
+    models: tuple[ModelState, ...]
+    rungs: tuple[int, ...]  # rows of each racing rung; the last is all rows
+    folds_at: tuple[int, ...]  # folds on each rung
+    n_rows: int  # rows of the problem: the final fit's
+    n_folds: int  # folds of the last rung (a rung's whole cost is counted in these)
+    workers: int
+    free_slots: int  # workers not busy (a warm-up holds one too)
+    elapsed_s: float
+    budget: Budget = field(default_factory=Budget)
+    history: History | None = None  # what the done rules read (None: no rules)
+    stop_rule: str = ""  # a rule already met (or "user": the dashboard's stop)
+    flights: tuple[Flight, ...] = ()
+    results: tuple[ModelResult, ...] = ()  # the final rows so far
+    cap_s: float | None = None  # per-fit time cap
+    cap_mb: float | None = None  # memory cap
+    restart_s: float = 1.5  # measured: new children, ready to fit
+    dearest_s: tuple[float, ...] = ()  # the dearest fit measured on each rung so far
+    refit_state: str = ""  # "" | pending | running | done | failed
+    refit_model: str = ""  # the model whose fit on all rows is pending, running or done
+    leader_ahead: bool = False  # a time budget: the first-rung leader goes to all rows first
+
+    @property
+    def timed(self) -> bool:
+        return self.budget.wall_s is not None
+
+
+# -- the decisions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Fit and score ``model`` on fold ``fold`` of rung ``rung`` (``predicted_s``: its guess)."""
+
+    model: str
+    rung: int
+    fold: int
+    predicted_s: float = field(default=math.nan, compare=False)  # its guess, not its identity
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Give ``model`` its final row, skipped, with ``why``. ``rule``: "wall" when the time budget
+    refused a fit, "spent" when its whole rung cannot finish in the time left (either way the
+    run's stop reason says the budget was spent; only a refused fit also rules out tuning
+    after screening), else "" (a cap)."""
+
+    model: str
+    why: str
+    rule: str = ""
+
+
+@dataclass(frozen=True)
+class Drop:
+    """``model`` is clearly worse than ``leader`` on ``rows`` rows: its row says so."""
+
+    model: str
+    leader: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A done rule is met (``rule``): every model still racing gets its row, skipped."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
+class Kill:
+    """Kill the fits in flight: at the deadline (``stopped`` False: the rest of the zoo is
+    skipped as out of time) or after a done rule stopped the race."""
+
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """A task ran past its cap (``policy.schedule.task_cap``): kill it (the others in flight are
+    innocent and run again)."""
+
+    kind: str
+    model: str
+    rung: int
+    fold: int
+
+
+@dataclass(frozen=True)
+class QueueRefit:
+    """Queue ``model``'s fit on all rows (it leads; "" when no model can be refit)."""
+
+    model: str
+
+
+@dataclass(frozen=True)
+class Refit:
+    """Start the queued fit on all rows of ``model`` now."""
+
+    model: str
+
+
+@dataclass(frozen=True)
+class Diagnose:
+    """Compute a finished model's diagnostics (curves, importances) now."""
+
+    model: str
+
+
+@dataclass(frozen=True)
+class NoDiagnostics:
+    """No time for ``model``'s diagnostics: its row stays, without plots."""
+
+    model: str
+
+
+Decision = Fit | Skip | Drop | Stop | Kill | Timeout | QueueRefit | Refit | Diagnose | NoDiagnostics
