@@ -1,0 +1,104 @@
+"""Each scheduling rule has a test that fails without it: remove the rules one at a time and
+run the fast policy tests.
+
+Run: python benchmarks/policy_mutations.py [--tests PATH ...]
+
+For every rule below, a fresh pytest process replaces the rule, where its caller looks it up,
+by a neutral stand-in (what the scheduler would do without that rule: never drop, never skip,
+keep nothing for the final fit, ...), then runs the policy tests (tests/core/test_policy_*.py
+and tests/engine/test_budget_schedule.py: hand-made values and replays, no processes). A rule
+whose removal no test notices is printed as SURVIVED; the script exits 1 if any survives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TESTS = ["tests/core/test_policy_decide.py", "tests/core/test_policy_schedule.py",
+         "tests/core/test_policy_final.py", "tests/engine/test_budget_schedule.py"]
+
+# rule -> (modules whose name is replaced, the stand-in as Python source)
+MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "fold_priority (the leader goes ahead)": (
+        ("thrifty_tui.core.policy.decide",),
+        "lambda rung, model, order, fold, leader: (0, rung, model.tier, order, fold)"),
+    "first_rung_leader": (("thrifty_tui.core.policy.decide",), "lambda models: None"),
+    "dropped_by (drop the clearly worse)": (
+        ("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
+    "rung_skip (cap, time, memory)": (
+        ("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
+    "baseline_may_overrun": (
+        ("thrifty_tui.core.policy.decide", "thrifty_tui.core.policy.schedule"),
+        "lambda *a, **k: False"),
+    "predicted_fit_seconds (unmeasured = dearest)": (
+        ("thrifty_tui.core.policy.decide",),
+        "lambda model, rows, timed, restart_s, dearest: __import__("
+        "'thrifty_tui.core.policy.racing', fromlist=['x']).predict_seconds("
+        "model.points, rows, model.growth)"),
+    "diagnostics_fit": (("thrifty_tui.core.policy.decide",), "lambda *a, **k: True"),
+    "refit_reserve": (("thrifty_tui.core.policy.decide",
+                       "thrifty_tui.engine.budget_guard"), "lambda *a, **k: 0.0"),
+    "worth_killing": (("thrifty_tui.core.policy.decide", "thrifty_tui.core.policy.schedule"),
+                      "lambda *a, **k: False"),
+    "past_deadline": (("thrifty_tui.core.policy.decide",), "lambda *a, **k: False"),
+    "refit_early (speculative refit)": (
+        ("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
+    "task_cap": (("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
+    "may_start_fit (budget admission)": (
+        ("thrifty_tui.core.policy.decide",), "lambda *a, **k: ''"),
+    "done rules (verdict)": (
+        ("thrifty_tui.core.policy.decide",),
+        "lambda budget, history: ((), '')"),
+    "lead_on_shared_rows": (
+        ("thrifty_tui.core.policy.decide", "thrifty_tui.core.policy.final",
+         "thrifty_tui.engine.budget_guard"),
+        "lambda items, curve_of: next((i for i in items if curve_of(i)), None)"),
+    "drop_beaten": (("thrifty_tui.engine.jobs.after_screening",
+                     "thrifty_tui.core.policy.replay"), "lambda *a, **k: []"),
+    "partial_fit_rows": (
+        ("thrifty_tui.engine.budget_guard", "thrifty_tui.core.policy.replay"),
+        "lambda *a, **k: __import__('thrifty_tui.core.policy.final', fromlist=['x'])"
+        ".FinalRows(None, False)"),
+    "next_final_size": (("thrifty_tui.engine.budget_guard",), "lambda *a, **k: None"),
+}
+
+RUNNER = """
+import importlib, sys, pytest
+name, modules, source = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+attr = {"done rules (verdict)": "verdict"}.get(name, name.split(" ")[0])
+class Mutate:
+    def pytest_configure(self, config):
+        stand_in = eval(source)
+        for module in modules:
+            setattr(importlib.import_module(module), attr, stand_in)
+sys.exit(pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *sys.argv[4:]],
+                     plugins=[Mutate()]))
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", nargs="*", default=TESTS)
+    a = parser.parse_args()
+    survived = []
+    for name, (modules, source) in MUTATIONS.items():
+        proc = subprocess.run([sys.executable, "-c", RUNNER, name, ",".join(modules), source,
+                               *a.tests], cwd=REPO, capture_output=True, text=True)
+        failed = [line.split(" ")[1].split("::")[-1] for line in proc.stdout.splitlines()
+                  if line.startswith("FAILED")]
+        verdict = "caught by " + ", ".join(failed) if proc.returncode == 1 and failed else (
+            "SURVIVED" if proc.returncode == 0 else f"error (pytest exit {proc.returncode})")
+        if proc.returncode == 0:
+            survived.append(name)
+        print(f"{name:<46} {verdict}", flush=True)
+    print(f"{len(MUTATIONS) - len(survived)} of {len(MUTATIONS)} rules caught"
+          + (f"; survived: {', '.join(survived)}" if survived else ""))
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
