@@ -85,6 +85,7 @@ class DaskExecutor:
         self.lost: str | None = None  # why the cluster can no longer be used
         self.bytes_sent = 0  # problem broadcasts and fit arguments
         self.bytes_received = 0  # fit records and their out-of-fold files
+        self.broadcasts = 0  # problems scattered (one per job)
         self._cluster: Any = None
         self._client: Any = None
         self._lock = threading.Lock()
@@ -115,11 +116,16 @@ class DaskExecutor:
                 logging.getLogger("distributed").setLevel(logging.CRITICAL)
                 self._client = Client(self.address, timeout=timeout, set_as_default=False)
             self._client.wait_for_workers(1, timeout=timeout)
-        except (OSError, TimeoutError) as err:
-            why = "no worker joined it" if self._client is not None else describe_error(err)
+        except (OSError, TimeoutError):
+            workerless = self._client is not None
             self.leave()
-            raise ClusterError(f"cannot use the Dask scheduler at {self.address} within "
-                               f"{timeout:g} s: {why}") from None
+            if workerless:
+                raise ClusterError(f"the Dask scheduler at {self.address} has no workers (none "
+                                   f"joined within {timeout:g} s): start some with "
+                                   f"`dask worker {self.address}`") from None
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address} (no answer "
+                               f"within {timeout:g} s): is it running, and is the address "
+                               "right?") from None
         self._check_versions()
 
     def _check_versions(self) -> None:
@@ -150,6 +156,11 @@ class DaskExecutor:
             self.notify(f"Dask versions differ ({warning}); fits go on")
 
     # -- what the policy and the app read -----------------------------------------------------
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (None once left): for tests and benchmarks."""
+        return self._client
+
     @property
     def remote(self) -> bool:
         """Whether fits go to the cluster now (False once it is lost)."""
@@ -234,6 +245,7 @@ class DaskExecutor:
         blob = Path(problem_file).read_bytes()
         future = self._client.scatter(blob, broadcast=True, hash=False)
         self.bytes_sent += len(blob) * self.workers_and_cores()[0]
+        self.broadcasts += 1
         self._scattered = (problem_file, future)
         return future
 
