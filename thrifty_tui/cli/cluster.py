@@ -4,7 +4,6 @@ by thrifty.toml's [executor] table, connected before the run starts."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import queue
 from collections.abc import Callable
 from typing import Any
@@ -65,8 +64,10 @@ def connect(worker: Any, events: queue.Queue[Any], args: argparse.Namespace,
         if chosen is None:
             return None
         address, fallback = chosen
-        if importlib.util.find_spec("distributed") is None:
-            raise DataError(f"--dask needs the dask extra: {EXTRA_HINT}")
+        try:
+            import distributed  # noqa: F401 - the extra's check
+        except ImportError:
+            raise DataError(f"--dask needs the dask extra: {EXTRA_HINT}") from None
         worker.submit(ConnectCluster(address, fallback_local=fallback))
         while True:
             event = events.get()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import socket
 import threading
 import time
 import warnings
@@ -68,6 +69,20 @@ def _version_problem(client: Any) -> tuple[str | None, str | None]:
     return refusal or None, warning or None
 
 
+def _listening(address: str, timeout: float) -> None:
+    """ClusterError at once when nothing listens at ``address`` (Dask's client would retry a
+    refused connection until its timeout)."""
+    host, _, port = address.partition("://")[2].rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except ConnectionRefusedError:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: nothing listens "
+                           "there (is `dask scheduler` running, and is the address right?)"
+                           ) from None
+    except OSError:
+        pass  # a timeout or a name that does not resolve: the client's attempt says it
+
+
 class DaskExecutor:
     """The ``Executor`` of engine/executors/base.py on a Dask cluster: ``local:N`` starts a
     LocalCluster of N single-threaded worker processes, ``tcp://HOST:PORT`` joins a running
@@ -77,11 +92,13 @@ class DaskExecutor:
 
     def __init__(self, address: str, local: LocalExecutor, *, fallback_local: bool = False,
                  notify: Callable[[str], None] | None = None,
+                 on_lost: Callable[[str], None] | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT_S):
         self.address = address
         self.local = local
         self.fallback_local = fallback_local
-        self.notify = notify or (lambda message: None)
+        self.notify = notify or (lambda message: None)  # a notice for the user
+        self.on_lost = on_lost or self.notify  # the cluster is gone; fits go on here
         self.lost: str | None = None  # why the cluster can no longer be used
         self.bytes_sent = 0  # problem broadcasts and fit arguments
         self.bytes_received = 0  # fit records and their out-of-fold files
@@ -113,6 +130,7 @@ class DaskExecutor:
                                              silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster, timeout=timeout, set_as_default=False)
             else:
+                _listening(self.address, timeout)
                 logging.getLogger("distributed").setLevel(logging.CRITICAL)
                 self._client = Client(self.address, timeout=timeout, set_as_default=False)
             self._client.wait_for_workers(1, timeout=timeout)
@@ -234,7 +252,7 @@ class DaskExecutor:
             if not future.done():
                 future.set_exception(BrokenExecutor(why))
         if self.fallback_local:
-            self.notify(f"{why}: fits go on on this machine")
+            self.on_lost(why)
 
     def _problem_data(self, problem_file: str) -> Any:
         """The job's problem on every worker, scattered once per problem file."""
@@ -255,8 +273,11 @@ class DaskExecutor:
         data = self._problem_data(problem_file)
         out_file = rest[out_index] if out_index is not None and rest[out_index] else None
         self.bytes_sent += len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
+        # A LocalCluster's workers share this machine: their children log where ours do (a
+        # warning printed on the terminal would be drawn over the app).
+        log_path = self.local.log_path if self.address.startswith("local") else None
         task = self._client.submit(cluster_side.run_fit, fn, data, Path(problem_file).stem,
-                                   rest, out_index, self._memory_cap_mb, pure=False)
+                                   rest, out_index, self._memory_cap_mb, log_path, pure=False)
         result: Future = Future()
         result.set_running_or_notify_cancel()
         with self._lock:

@@ -49,7 +49,7 @@ def _folder() -> Path:
     return folder
 
 
-def _pool(memory_cap_mb: float | None, slots: int) -> LocalExecutor:
+def _pool(memory_cap_mb: float | None, slots: int, log_path: str | None) -> LocalExecutor:
     """This worker's children (made anew when the cap changes); hold ``_LOCK``."""
     pool = _STATE["pool"]
     if pool is None or _STATE["cap"] != memory_cap_mb or pool.max_workers != slots:
@@ -59,7 +59,7 @@ def _pool(memory_cap_mb: float | None, slots: int) -> LocalExecutor:
         # daemon (so its children are not orphaned). Ours cannot be: each dies with its
         # parent (local.die_with_parent), so the flag is lifted in this worker process.
         multiprocessing.current_process()._config["daemon"] = False  # noqa: SLF001
-        pool = LocalExecutor(slots, memory_cap_mb=memory_cap_mb)
+        pool = LocalExecutor(slots, memory_cap_mb=memory_cap_mb, log_path=log_path)
         _STATE.update(pool=pool, cap=memory_cap_mb)
     return pool
 
@@ -92,9 +92,11 @@ def _slots() -> int:
 
 
 def run_fit(fn: Any, data: bytes, key: str, args: tuple[Any, ...], out_index: int | None,
-            memory_cap_mb: float | None) -> tuple[Any, dict[str, bytes]]:
+            memory_cap_mb: float | None,
+            log_path: str | None = None) -> tuple[Any, dict[str, bytes]]:
     """``fn(problem_file, *args)`` in a child of this worker; returns its value and the files
-    it wrote where ``args[out_index]`` pointed (name -> bytes), for the client to write."""
+    it wrote where ``args[out_index]`` pointed (name -> bytes), for the client to write.
+    ``log_path``: where the children's stderr goes (None: the worker's)."""
     epoch = _STATE["epoch"]
     problem = _problem_file(key, data)
     call = list(args)
@@ -106,7 +108,7 @@ def run_fit(fn: Any, data: bytes, key: str, args: tuple[Any, ...], out_index: in
         with _LOCK:  # a kill between here and the submit would miss this fit
             if _STATE["epoch"] != epoch:
                 raise FitKilled("stopped before it started")
-            future = _pool(memory_cap_mb, _slots()).submit(fn, problem, *call)
+            future = _pool(memory_cap_mb, _slots(), log_path).submit(fn, problem, *call)
         while not future.done():
             if _STATE["epoch"] != epoch:
                 raise FitKilled("stopped by the client")

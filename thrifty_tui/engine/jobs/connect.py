@@ -36,8 +36,10 @@ def connect(ctx: JobContext, job: ConnectCluster, local: LocalExecutor) -> Any:
         ctx.emit(Notice(message=message))
 
     try:
-        executor = DaskExecutor(job.address, local, fallback_local=job.fallback_local,
-                                notify=notify)
+        executor = DaskExecutor(
+            job.address, local, fallback_local=job.fallback_local, notify=notify,
+            on_lost=lambda why: ctx.emit(describe(local, message=f"{why}; finished results "
+                                                  "are kept, the next fits run here")))
     except ClusterError as err:
         if not job.fallback_local:
             raise

@@ -1,0 +1,52 @@
+"""The app and a Dask cluster it cannot reach (issue 22): the palette's "Connect to a Dask
+cluster" asks for the address; an unreachable one gives a notification within 10 s and the
+app goes on with this machine's processes."""
+
+from __future__ import annotations
+
+import time
+
+from tui_helpers import SIZE, wait_for
+
+from thrifty_tui.config import make_settings
+from thrifty_tui.tui.app import create_app
+
+UNREACHABLE = "tcp://127.0.0.1:9"  # the discard port: nothing listens on it here
+
+
+async def test_the_palette_connects_and_an_unreachable_cluster_falls_back_here(tmp_path):
+    app = create_app(make_settings(str(tmp_path / "ws"), max_procs=1, animations=False))
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_command_palette()
+        await pilot.pause()
+        await pilot.press(*"Dask cluster")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ClusterDialog", 10)
+        address = app.screen.query_one("#cluster-address")
+        assert address.value == "local:2"  # the default: a LocalCluster here
+        address.value = "nonsense"
+        await pilot.press("enter")  # a bad address is refused in the dialog itself
+        assert type(app.screen).__name__ == "ClusterDialog"
+        assert "not a Dask cluster" in str(app.screen.query_one("#cluster-status").render())
+        address.value = UNREACHABLE
+        began = time.monotonic()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.state.executor is not None, 15)
+        assert time.monotonic() - began < 10
+        changed = app.state.executor
+        assert changed.kind == "local" and "cannot reach the Dask scheduler" in changed.message
+        notes = [n.message for n in app._notifications]
+        assert any("cannot reach" in m and "fits run on local" in m for m in notes)
+        assert app.worker is not None and app.worker.executor.__class__.__name__ == \
+            "LocalExecutor"
+
+
+async def test_thrifty_toml_executor_is_tried_at_start(tmp_path):
+    settings = make_settings(str(tmp_path / "ws"), max_procs=1, animations=False,
+                             dask=UNREACHABLE, dask_fallback=True)
+    app = create_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.state.executor is not None, 15)
+        assert app.state.executor.kind == "local"
+        assert app.state.executor.message.startswith("cannot reach")
