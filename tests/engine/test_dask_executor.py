@@ -11,14 +11,19 @@ import signal
 import time
 
 import pytest
-from engine_helpers import A_LITTLE_SLOW, BASELINE, CAR_PRICES, LINEAR, SLEEPY, Recorder, of_type
+from engine_helpers import A_LITTLE_SLOW, CAR_PRICES, SLEEPY, Recorder, of_type
 
 from thrifty_tui.core.events import JobFailed, ModelScored, ModelStarted, RunFinished
 from thrifty_tui.core.executor_events import ExecutorChanged
+from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 from thrifty_tui.engine.jobs import ConnectCluster, Screen
 from thrifty_tui.engine.worker import Worker
 
 pytest.importorskip("distributed")  # in the dev extra: CI runs these
+
+QUICK = load_zoo("quick")
+BASELINE, LINEAR = spec_by_name("baseline (mean)", load_zoo("default")), spec_by_name(
+    "linear", QUICK)
 
 ZOO = """
 [[model]]

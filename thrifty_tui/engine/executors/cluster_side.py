@@ -35,12 +35,17 @@ class FitKilled(Exception):
 
 
 def worker_versions() -> dict[str, str]:
-    """What this worker runs: checked by the client as it connects."""
-    import sklearn
+    """What this worker runs: checked by the client as it connects (read from the installed
+    packages' metadata: the app's process must not import scikit-learn to know it)."""
+    from importlib.metadata import PackageNotFoundError, version
 
     import thrifty_tui
 
-    return {"thrifty-tui": thrifty_tui.__version__, "scikit-learn": sklearn.__version__}
+    try:
+        sklearn = version("scikit-learn")
+    except PackageNotFoundError:
+        sklearn = "missing"
+    return {"thrifty-tui": thrifty_tui.__version__, "scikit-learn": sklearn}
 
 
 def _folder() -> Path:
