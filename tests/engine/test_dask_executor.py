@@ -16,7 +16,7 @@ from engine_helpers import A_LITTLE_SLOW, CAR_PRICES, SLEEPY, Recorder, of_type
 from thrifty_tui.core.events import JobFailed, ModelScored, ModelStarted, RunFinished
 from thrifty_tui.core.executor_events import ExecutorChanged
 from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
-from thrifty_tui.engine.jobs import ConnectCluster, Screen
+from thrifty_tui.engine.jobs import ConnectCluster, OpenDataset, Screen
 from thrifty_tui.engine.worker import Worker
 
 pytest.importorskip("distributed")  # in the dev extra: CI runs these
@@ -172,3 +172,20 @@ def test_a_worker_killed_mid_run_loses_no_finished_result(cluster):
         assert board[LINEAR.name][0] == "done"
     else:
         assert end.stop_reason
+
+
+def test_a_time_budget_holds_on_the_cluster(cluster, tmp_path):
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text(ZOO)
+    worker, recorder = cluster
+    since = recorder.mark()
+    worker.submit(OpenDataset(path=CAR_PRICES))  # this machine's children up, as in the app
+    recorder.wait_for(lambda es: any(e.name in ("dataset", "error") for e in es), since, 60)
+    began = time.monotonic()
+    events = _run(cluster, Screen(path=CAR_PRICES, target="Price", budget_s=6.0,
+                                  zoo_path=str(zoo)))
+    wall = time.monotonic() - began
+    done = events[-1]
+    assert isinstance(done, RunFinished) and done.status == "done" and done.best_model
+    assert done.elapsed_s <= 6.0 * 1.05 and wall <= 6.0 * 1.05 + 0.5
+    assert any(e.name == "tuning_started" for e in events)  # a budget turns tuning on

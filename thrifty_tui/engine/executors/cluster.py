@@ -172,6 +172,8 @@ class DaskExecutor:
                     f"scikit-learn=={mine['scikit-learn']} on every worker")
         if warning:
             self.notify(f"Dask versions differ ({warning}); fits go on")
+        # The workers' children start (and import scikit-learn) while the run prepares here.
+        self._client.run(cluster_side.start_children, self._log_path(), on_error="ignore")
 
     # -- what the policy and the app read -----------------------------------------------------
     @property
@@ -267,17 +269,20 @@ class DaskExecutor:
         self._scattered = (problem_file, future)
         return future
 
+    def _log_path(self) -> str | None:
+        """A LocalCluster's workers share this machine: their children log where ours do (a
+        warning printed on the terminal would be drawn over the app)."""
+        return self.local.log_path if self.address.startswith("local") else None
+
     def _submit_remote(self, fn: Callable[..., Any], args: tuple[Any, ...],
                        out_index: int | None) -> Future:
         problem_file, rest = args[0], tuple(args[1:])
         data = self._problem_data(problem_file)
         out_file = rest[out_index] if out_index is not None and rest[out_index] else None
         self.bytes_sent += len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
-        # A LocalCluster's workers share this machine: their children log where ours do (a
-        # warning printed on the terminal would be drawn over the app).
-        log_path = self.local.log_path if self.address.startswith("local") else None
         task = self._client.submit(cluster_side.run_fit, fn, data, Path(problem_file).stem,
-                                   rest, out_index, self._memory_cap_mb, log_path, pure=False)
+                                   rest, out_index, self._memory_cap_mb, self._log_path(),
+                                   pure=False)
         result: Future = Future()
         result.set_running_or_notify_cancel()
         with self._lock:

@@ -127,6 +127,14 @@ def run_fit(fn: Any, data: bytes, key: str, args: tuple[Any, ...], out_index: in
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
+def start_children(log_path: str | None = None) -> int:
+    """Start this worker's children now (they import scikit-learn as they start), so the
+    first run's fits do not wait for them; returns this worker's process id."""
+    with _LOCK:
+        _pool(None, _slots(), log_path).submit(os.getpid)
+    return os.getpid()
+
+
 def kill_fits() -> int:
     """Kill this worker's fit children now; the tasks waiting on them raise ``FitKilled``.
     Returns the number of kills so far."""
