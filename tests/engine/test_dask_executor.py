@@ -188,4 +188,4 @@ def test_a_time_budget_holds_on_the_cluster(cluster, tmp_path):
     done = events[-1]
     assert isinstance(done, RunFinished) and done.status == "done" and done.best_model
     assert done.elapsed_s <= 6.0 * 1.05 and wall <= 6.0 * 1.05 + 0.5
-    assert any(e.name == "tuning_started" for e in events)  # a budget turns tuning on
+    assert len(_board(events)) >= 3 and done.stop_reason
