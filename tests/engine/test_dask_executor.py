@@ -189,3 +189,28 @@ def test_a_time_budget_holds_on_the_cluster(cluster, tmp_path):
     assert isinstance(done, RunFinished) and done.status == "done" and done.best_model
     assert done.elapsed_s <= 6.0 * 1.05 and wall <= 6.0 * 1.05 + 0.5
     assert len(_board(events)) >= 3 and done.stop_reason
+
+
+def test_a_cluster_lost_mid_run_goes_on_here_with_the_fallback(tmp_path):
+    recorder = Recorder()
+    worker = Worker(tmp_path / "ws", recorder, max_procs=2).start()
+    try:
+        worker.submit(ConnectCluster("local:2", fallback_local=True))
+        recorder.wait_for(lambda es: any(isinstance(e, ExecutorChanged) for e in es),
+                          timeout=90)
+        since = recorder.mark()
+        worker.submit(Screen(path=CAR_PRICES, target="Price", racing=False,
+                             zoo=(BASELINE, A_LITTLE_SLOW), tune=False))
+        recorder.wait_for(lambda es: any(isinstance(e, ModelStarted) and
+                                         e.model == A_LITTLE_SLOW.name for e in es),
+                          since, timeout=60)
+        worker.executor.client.cluster.close()  # the scheduler and its workers go away
+        events = recorder.wait_for_end(since, timeout=120)
+    finally:
+        worker.shutdown(timeout=30)
+    lost = [e for e in events if isinstance(e, ExecutorChanged)]
+    assert len(lost) == 1 and lost[0].kind == "local"
+    assert "is gone" in lost[0].message and "finished results are kept" in lost[0].message
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "done"
+    board = _board(events)  # the fits in flight ran again here: no model failed for it
+    assert board[A_LITTLE_SLOW.name][0] == "done" and board[BASELINE.name][0] == "done"

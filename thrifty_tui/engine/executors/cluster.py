@@ -40,6 +40,20 @@ INFO_EVERY_S = 1.0
 EXTRA_HINT = "pip install 'thrifty-tui[dask]'"
 
 
+def _chain(source: Future, target: Future) -> None:
+    """Complete ``target`` as ``source`` completes (a fit moved here from a lost cluster)."""
+    def copy(done: Future) -> None:
+        if target.done():
+            return
+        error = done.exception()
+        if error is not None:
+            target.set_exception(error)
+        else:
+            target.set_result(done.result())
+
+    source.add_done_callback(copy)
+
+
 class ClusterError(DataError):
     """The cluster cannot be used (unreachable, versions, no workers, gone): one line."""
 
@@ -106,7 +120,8 @@ class DaskExecutor:
         self._cluster: Any = None
         self._client: Any = None
         self._lock = threading.Lock()
-        self._in_flight: dict[Any, Future] = {}
+        # Each fit on the cluster: its Future here, and what to run here if the cluster is lost.
+        self._in_flight: dict[Any, tuple[Future, Callable[..., Any], tuple[Any, ...]]] = {}
         self._scattered: tuple[str, Any] | None = None
         self._generation = object()
         self._memory_cap_mb: float | None = None
@@ -243,18 +258,26 @@ class DaskExecutor:
                                "--dask-fallback local to go on on this machine")
         return False
 
-    def _lose(self, why: str) -> None:
-        if self.lost is not None:
-            return
-        self.lost = why
+    def _lose(self, why: str, also: tuple[Any, ...] = ()) -> None:
+        """The cluster is gone: its fits in flight run again here (``--dask-fallback local``)
+        or fail with ``why`` (the job then stops at its next submit, with that message)."""
         with self._lock:
-            pending = list(self._in_flight.values())
+            first = self.lost is None
+            self.lost = self.lost or why
+            pending = [*self._in_flight.values(), *also]
             self._in_flight.clear()
-        for future in pending:
-            if not future.done():
-                future.set_exception(BrokenExecutor(why))
-        if self.fallback_local:
-            self.on_lost(why)
+        for result, fn, args in pending:
+            if result.done():
+                continue
+            if not self.fallback_local:
+                result.set_exception(BrokenExecutor(self.lost))
+                continue
+            try:
+                _chain(self.local.submit(fn, *args), result)
+            except Exception as err:  # noqa: BLE001 - the run's loop sees it as a dead pool
+                result.set_exception(BrokenExecutor(describe_error(err)))
+        if first and self.fallback_local:
+            self.on_lost(self.lost)
 
     def _problem_data(self, problem_file: str) -> Any:
         """The job's problem on every worker, scattered once per problem file."""
@@ -286,15 +309,17 @@ class DaskExecutor:
         result: Future = Future()
         result.set_running_or_notify_cancel()
         with self._lock:
-            self._in_flight[task] = result
-        task.add_done_callback(lambda done: self._deliver(done, result, out_file))
+            self._in_flight[task] = (result, fn, args)
+        task.add_done_callback(lambda done: self._deliver(done, out_file))
         return result
 
-    def _deliver(self, task: Any, result: Future, out_file: str | None) -> None:
-        """On Dask's callback thread: complete ``result`` from the finished ``task``."""
+    def _deliver(self, task: Any, out_file: str | None) -> None:
+        """On Dask's callback thread: complete the Future of the finished ``task``."""
         with self._lock:
-            if self._in_flight.pop(task, None) is None or result.done():
-                return  # killed, or the cluster was lost: already answered
+            flight = self._in_flight.pop(task, None)
+        if flight is None or flight[0].done():
+            return  # killed, or the cluster was lost: already answered
+        result = flight[0]
         try:
             if task.status == "finished":
                 value, files = task.result()
@@ -307,13 +332,17 @@ class DaskExecutor:
                         os.replace(tmp, path)
                 result.set_result(value)
                 return
-            error = task.exception() if task.status == "error" else None
-        except Exception as err:  # noqa: BLE001 - the cluster went away as it answered
-            error = err
+            running = self._client is not None and self._client.status == "running"
+            error = task.exception() if task.status == "error" and running else None
+        except Exception:  # noqa: BLE001 - the cluster went away as it answered
+            error = None
         from distributed import KilledWorker
 
-        if error is None or isinstance(error, cluster_side.FitKilled):
-            result.set_exception(BrokenExecutor(self.lost or "the fit was stopped"))
+        if isinstance(error, cluster_side.FitKilled):
+            result.set_exception(BrokenExecutor("the fit was stopped"))
+        elif error is None:  # cancelled by no kill of ours, or no answer: the cluster is gone
+            self._lose(f"the Dask cluster at {self.address} is gone (lost a fit: "
+                       f"{task.status})", also=(flight,))
         elif isinstance(error, KilledWorker):
             result.set_exception(BrokenExecutor(
                 "its Dask workers died while running it (out of memory or a crash)"))
@@ -336,7 +365,7 @@ class DaskExecutor:
                                       name="thrifty-dask-kill", daemon=True)
             killer.start()
             killer.join(KILL_TIMEOUT_S)
-        for future in pending.values():
+        for future, _, _ in pending.values():
             if not future.done():
                 future.set_exception(BrokenExecutor("the fit was stopped"))
 
