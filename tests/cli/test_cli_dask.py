@@ -65,3 +65,37 @@ def test_thrifty_toml_executor_beside_the_data_is_used(tmp_path, capsys):
     code = main(["--workspace", str(tmp_path / "ws"), "run", str(data), "--target", "Price"])
     assert code == 2
     assert "tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_the_fallback_goes_on_here_and_the_json_stream_says_where(tmp_path, capsys):
+    import json
+
+    zoo = tmp_path / "zoo.toml"
+    zoo.write_text('[[model]]\nname = "mean"\ntier = 0\ntasks = ["regression"]\n'
+                   'estimator = "sklearn.dummy:DummyRegressor"\nfeatures = "none"\n'
+                   'baseline = true\n')
+    code = main(["--workspace", str(tmp_path / "ws"), "run", CARS, "--target", "Price",
+                 "--zoo", str(zoo), "--no-tune", "--json", "--dask", "tcp://127.0.0.1:9",
+                 "--dask-fallback", "local"])
+    assert code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    executor = [line for line in lines if line["event"] == "executor"]
+    assert len(executor) == 1 and executor[0]["kind"] == "local"
+    assert executor[0]["message"].startswith("cannot reach the Dask scheduler")
+    assert lines[-1]["event"] == "done" and lines[-1]["best"]["model"] == "mean"
+    assert lines[-1]["executor"]["kind"] == "local" and lines[-1]["executor"]["cores"] >= 1
+
+
+def test_a_version_mismatch_is_named_in_one_line():
+    from thrifty_tui.engine.executors.cluster import _version_problem
+
+    class Versions:  # what Client.get_versions answers, with a worker on another distributed
+        def get_versions(self):
+            mine = {"packages": {"python": "3.11.7", "distributed": "2026.11.0"}}
+            other = {"packages": {"python": "3.11.7", "distributed": "2024.1.0"}}
+            return {"scheduler": mine, "workers": {"tcp://w:1": other}, "client": mine}
+
+    refusal, warning = _version_problem(Versions())
+    text = refusal or warning
+    assert text is not None and "\n" not in text
+    assert "distributed 2026.11.0 here" in text and "2024.1.0 on the workers" in text
