@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> dict:
             boards[kind], best[kind] = _board(seen), seen[-1].best_model
     cluster = engines["cluster"][0].executor
     sent, received = cluster.bytes_sent, cluster.bytes_received
+    fits, problem = cluster.fits_sent, cluster.problem_bytes
     for worker, _ in engines.values():
         worker.shutdown(timeout=60)
     return {
@@ -94,6 +95,7 @@ def run(args: argparse.Namespace) -> dict:
         and best["local"] == best["cluster"], "best": best["cluster"],
         "models": len(boards["cluster"]), "bytes_sent": sent, "bytes_received": received,
         "bytes_per_run": round((sent + received) / args.repeat),
+        "tasks_sent": fits, "problem_bytes": problem,
         "load_before": os.getloadavg()[0], "machine": machine(),
     }
 
@@ -122,7 +124,8 @@ def main() -> None:
     print(f"  ratio cluster / local (best walls): {out['ratio_cluster_over_local']}")
     print(f"  same leaderboard and best model: {out['same_leaderboard']} ({out['best']})")
     print(f"  over the wire: {out['bytes_sent']:,} B sent, {out['bytes_received']:,} B "
-          f"received ({out['bytes_per_run']:,} B per run)")
+          f"received ({out['bytes_per_run']:,} B per run); {out['tasks_sent']} tasks (fits and "
+          f"warm-ups) for a problem of {out['problem_bytes']:,} B")
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ class DaskExecutor:
         self.bytes_sent = 0  # problem broadcasts and fit arguments
         self.bytes_received = 0  # fit records and their out-of-fold files
         self.broadcasts = 0  # problems scattered (one per job)
+        self.problem_bytes = 0  # the size of the last one
+        self.fits_sent = 0  # tasks sent to the cluster
         self._cluster: Any = None
         self._client: Any = None
         self._lock = threading.Lock()
@@ -289,6 +291,7 @@ class DaskExecutor:
         future = self._client.scatter(blob, broadcast=True, hash=False)
         self.bytes_sent += len(blob) * self.workers_and_cores()[0]
         self.broadcasts += 1
+        self.problem_bytes = len(blob)
         self._scattered = (problem_file, future)
         return future
 
@@ -303,6 +306,7 @@ class DaskExecutor:
         data = self._problem_data(problem_file)
         out_file = rest[out_index] if out_index is not None and rest[out_index] else None
         self.bytes_sent += len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
+        self.fits_sent += 1
         task = self._client.submit(cluster_side.run_fit, fn, data, Path(problem_file).stem,
                                    rest, out_index, self._memory_cap_mb, self._log_path(),
                                    pure=False)
