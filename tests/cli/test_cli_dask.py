@@ -87,7 +87,7 @@ def test_the_fallback_goes_on_here_and_the_json_stream_says_where(tmp_path, caps
 
 
 def test_a_version_mismatch_is_named_in_one_line():
-    from thrifty_tui.engine.executors.cluster import _version_problem
+    from thrifty_tui.engine.executors.cluster_checks import version_problem
 
     class Versions:  # what Client.get_versions answers, with a worker on another distributed
         def get_versions(self):
@@ -95,7 +95,7 @@ def test_a_version_mismatch_is_named_in_one_line():
             other = {"packages": {"python": "3.11.7", "distributed": "2024.1.0"}}
             return {"scheduler": mine, "workers": {"tcp://w:1": other}, "client": mine}
 
-    refusal, warning = _version_problem(Versions())
+    refusal, warning = version_problem(Versions())
     text = refusal or warning
     assert text is not None and "\n" not in text
     assert "distributed 2026.11.0 here" in text and "2024.1.0 on the workers" in text

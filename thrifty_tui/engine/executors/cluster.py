@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import socket
 import threading
 import time
 import warnings
@@ -24,8 +23,9 @@ from concurrent.futures import BrokenExecutor, Future
 from pathlib import Path
 from typing import Any
 
-from thrifty_tui.core.errors import DataError, describe_error
+from thrifty_tui.core.errors import describe_error
 from thrifty_tui.engine.executors import cluster_side
+from thrifty_tui.engine.executors.cluster_checks import ClusterError, listening, version_problem
 from thrifty_tui.engine.executors.local import LocalExecutor
 
 # The functions sent to the cluster (named, so this process never imports core.tasks to know
@@ -54,47 +54,8 @@ def _chain(source: Future, target: Future) -> None:
     source.add_done_callback(copy)
 
 
-class ClusterError(DataError):
-    """The cluster cannot be used (unreachable, versions, no workers, gone): one line."""
-
-
 def _fits_module_name(fn: Callable[..., Any]) -> tuple[str, str]:
     return getattr(fn, "__module__", ""), getattr(fn, "__qualname__", "")
-
-
-def _version_problem(client: Any) -> tuple[str | None, str | None]:
-    """(refusal, warning) from distributed's version check, each on one line or None."""
-    from distributed.versions import error_message
-
-    versions = client.get_versions()
-    msg = error_message(versions["scheduler"], versions["workers"], versions["client"])
-
-    def rows(text: str) -> str:
-        out = []
-        for line in text.splitlines():
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            if len(cells) == 4 and line.startswith("|") and cells[0] != "Package":
-                out.append(f"{cells[0]} {cells[1]} here, {cells[2]} on the scheduler, "
-                           f"{cells[3]} on the workers")
-        return "; ".join(out)
-
-    refusal = rows(msg["error"]) if msg["error"] else None
-    warning = rows(msg["warning"]) if msg["warning"] else None
-    return refusal or None, warning or None
-
-
-def _listening(address: str, timeout: float) -> None:
-    """ClusterError at once when nothing listens at ``address`` (Dask's client would retry a
-    refused connection until its timeout)."""
-    host, _, port = address.partition("://")[2].rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except ConnectionRefusedError:
-        raise ClusterError(f"cannot reach the Dask scheduler at {address}: nothing listens "
-                           "there (is `dask scheduler` running, and is the address right?)"
-                           ) from None
-    except OSError:
-        pass  # a timeout or a name that does not resolve: the client's attempt says it
 
 
 class DaskExecutor:
@@ -147,7 +108,7 @@ class DaskExecutor:
                                              silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster, timeout=timeout, set_as_default=False)
             else:
-                _listening(self.address, timeout)
+                listening(self.address, timeout)
                 logging.getLogger("distributed").setLevel(logging.CRITICAL)
                 self._client = Client(self.address, timeout=timeout, set_as_default=False)
             self._client.wait_for_workers(1, timeout=timeout)
@@ -167,7 +128,7 @@ class DaskExecutor:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                refusal, warning = _version_problem(self._client)
+                refusal, warning = version_problem(self._client)
                 theirs = self._client.run(cluster_side.worker_versions, on_error="return")
         except Exception as err:  # noqa: BLE001 - any failure here means: not usable
             self.leave()
