@@ -50,3 +50,23 @@ async def test_thrifty_toml_executor_is_tried_at_start(tmp_path):
         await wait_for(pilot, lambda: app.state.executor is not None, 15)
         assert app.state.executor.kind == "local"
         assert app.state.executor.message.startswith("cannot reach")
+
+
+def test_cluster_dialog_snapshot(snap_compare, tmp_path):
+    from tui_helpers import fixed_workspace
+
+    app = create_app(make_settings(str(fixed_workspace(tmp_path / "ws")), max_procs=1,
+                                   animations=False))
+
+    async def ready(pilot):
+        await wait_for(pilot, lambda: app.state.finished is not None or app.state.runs, 30)
+        await pilot.press("b")
+        from thrifty_tui.tui.screens.cluster import connect_dialog
+
+        connect_dialog(app)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ClusterDialog", 10)
+        await pilot.pause(0.2)
+        app.clear_notifications()  # toasts come and go with the wall clock
+        await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
