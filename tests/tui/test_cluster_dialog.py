@@ -70,3 +70,24 @@ def test_cluster_dialog_snapshot(snap_compare, tmp_path):
         await pilot.pause(0.05)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+
+
+async def test_the_board_status_line_says_where_fits_run(tmp_path):
+    from thrifty_tui.core.events import RunStarted
+    from thrifty_tui.core.executor_events import ExecutorChanged
+
+    app = create_app(make_settings(str(tmp_path / "ws"), max_procs=1, animations=False))
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        # The events a running screening on a cluster sends, folded as the bridge does.
+        for event in (ExecutorChanged(kind="dask", address="tcp://10.0.0.5:8786", workers=4,
+                                      cores=8),
+                      RunStarted(run_id=1, path="d.csv", target="y", task="regression",
+                                 metric="r2", n_rows=100, n_folds=5, models=("a", "b"))):
+            app.state.apply(event)
+        app.screen._render_progress()
+        await pilot.pause(0.05)
+        status = str(app.screen.query_one("#run-status").render())
+        assert "dask tcp://10.0.0.5:8786 · 4 workers, 8 cores" in status
+        assert "x cancels" in status
