@@ -16,6 +16,11 @@ file's folder, then the environment (``THRIFTY_THEME``, ``THRIFTY_METRIC``,
     the done rules of the next run, the Budget dashboard's ``r`` keys: ``seconds``,
     ``max_fits``, ``target_score``, ``min_improvement``, ``patience``, ``noise_floor``,
     ``price_per_cpu_hour`` (see docs/budget.md)
+``[executor]``
+    where fits run: ``dask = "local:4"`` (a LocalCluster of 4 worker processes) or
+    ``dask = "tcp://HOST:8786"`` (a running scheduler), and ``fallback = "local"`` to go on
+    on this machine when the cluster cannot be reached (docs/scaling.md); ``--dask`` and
+    ``--dask-fallback`` win over them
 ``[keymap]``
     binding id = keys, e.g. ``quit = "ctrl+q"`` or ``screen = "s,f5"``; the ids are listed
     on the help screen (``?`` or F1) and applied with Textual's keymap support
@@ -73,6 +78,8 @@ class Settings:
     screenshot_dir: Path | None = None
     rules: tuple[tuple[str, Any], ...] = ()  # [budget]: (key, value) pairs, validated
     keymap: tuple[tuple[str, str], ...] = ()  # [keymap]: (binding id, keys) pairs
+    dask: str | None = None  # [executor] dask: "local:N" or "tcp://HOST:PORT" (None: local)
+    dask_fallback: bool = False  # [executor] fallback = "local"
     sources: tuple[str, ...] = field(default=(), compare=False)  # the files read
 
 
@@ -152,6 +159,40 @@ def _check_rules(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     return dict(values)
 
 
+def parse_dask_address(text: str) -> str:
+    """``local``, ``local:N``, ``tcp://HOST:PORT`` or ``tls://HOST:PORT``, normalized;
+    ValueError with one line saying what is wrong."""
+    value = text.strip()
+    if value == "local" or (value.startswith("local:") and value[6:].isdigit()
+                            and int(value[6:]) >= 1):
+        return value
+    scheme, _, rest = value.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme in ("tcp", "tls") and host and port.isdigit() and 0 < int(port) < 65536:
+        return value
+    raise ValueError(f"{text!r} is not a Dask cluster: use local, local:N (N worker "
+                     "processes) or tcp://HOST:PORT")
+
+
+def _check_executor(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The [executor] table as Settings fields; SettingsError naming the field."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{where}: [executor] {key}"
+        if key == "dask":
+            try:
+                out["dask"] = parse_dask_address(str(value))
+            except ValueError as err:
+                raise SettingsError(f"{name}: {err}") from None
+        elif key == "fallback":
+            if value not in ("local", "none"):
+                raise SettingsError(f'{name} must be "local" or "none", not {value!r}')
+            out["dask_fallback"] = value == "local"
+        else:
+            raise SettingsError(f"{name}: unknown field; known: dask, fallback")
+    return out
+
+
 def _check_keymap(values: Mapping[str, Any], where: str) -> dict[str, str]:
     for key, value in values.items():
         if not isinstance(value, str) or not value.strip():
@@ -170,18 +211,18 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: not valid TOML ({err})") from None
     out: dict[str, Any] = {}
     for section, check in (("app", _check_app), ("budget", _check_rules),
-                           ("keymap", _check_keymap)):
+                           ("keymap", _check_keymap), ("executor", _check_executor)):
         value = table.get(section, {})
         if not isinstance(value, dict):
             raise SettingsError(f"{path}: [{section}] must be a table")
-        if section == "app":
+        if section in ("app", "executor"):
             out.update(check(value, str(path)))
         elif value:
             out[section] = check(value, str(path))
-    unknown = sorted(set(table) - {"app", "budget", "keymap", "tuning", "zoo"})
+    unknown = sorted(set(table) - {"app", "budget", "keymap", "executor", "tuning", "zoo"})
     if unknown:
         raise SettingsError(f"{path}: unknown table [{unknown[0]}]; known: [app] [budget] "
-                            f"[keymap]")
+                            f"[executor] [keymap]")
     return out
 
 

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="done when gains fall below the fold-to-fold noise")
     p_run.add_argument("--price-per-cpu-hour", type=_positive, metavar="P",
                        help="show the cost of the compute in money at this price")
+    from thrifty_tui.cli import cluster as cli_cluster
+
+    cli_cluster.add_flags(p_run)
     p_pred = subparser(sub, "predict", "predict a file with a bundle", workspace=False)
     p_pred.add_argument("bundle", help="a NAME.thrifty.zip written by `run --export` or `e`")
     p_pred.add_argument("path", help="the rows to predict, with the bundle's input columns")
@@ -163,16 +166,8 @@ def _run_app(workspace: str | None, path: str | None, target: str | None) -> int
 
 
 def _format_human(event: Any) -> str | None:
-    from thrifty_tui.core.events import (
-        BudgetUpdate,
-        ExportFinished,
-        JobFailed,
-        ModelScored,
-        Notice,
-        RunFinished,
-        RunStarted,
-        TuningStarted,
-    )
+    from thrifty_tui.core.events import (BudgetUpdate, ExportFinished, ModelScored, Notice,
+                                         RunFinished, RunStarted, TuningStarted)
 
     if isinstance(event, RunStarted):
         notes = "".join(f"\n  note: {n}" for n in event.notices)
@@ -197,9 +192,16 @@ def _format_human(event: Any) -> str | None:
         return f"bundle: {event.path} ({event.n_files} files, {event.n_bytes} bytes)"
     if isinstance(event, Notice):
         return event.message
-    if isinstance(event, JobFailed):
-        return None
+    if event.name == "executor":
+        return f"fits run on {event.label}" + (f" ({event.message})" if event.message else "")
     return None
+
+
+def _show(event: Any, as_json: bool) -> None:
+    """One event on stdout: a JSON line, or its human line if it has one."""
+    line = _emit_line(event.to_dict()) if as_json else _format_human(event)
+    if line:
+        print(line, flush=True)
 
 
 def _json_default(value: Any) -> Any:
@@ -256,6 +258,7 @@ def _spent(update: Any) -> dict[str, Any] | None:
 def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     import queue
 
+    from thrifty_tui.cli import cluster as cli_cluster
     from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.data.sniff import precheck as check_path
     from thrifty_tui.core.store.workspace import resolve_workspace
@@ -266,6 +269,7 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     started = time.monotonic()
     events: queue.Queue[Any] = queue.Queue()
     worker = Worker(resolve_workspace(workspace), events.put).start()
+    executor = cli_cluster.connect(worker, events, args, lambda event: _show(event, args.json))
     worker.submit(Screen(path=args.path, target=args.target, task=args.task, seed=args.seed,
                          metric=args.metric, max_fit_seconds=args.max_fit_seconds,
                          max_memory_mb=args.max_memory_mb, zoo_path=args.zoo,
@@ -281,12 +285,7 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
         while True:
             event = events.get()
             run_id = getattr(event, "run_id", run_id)
-            if args.json:
-                _emit_line(event.to_dict())
-            else:
-                line = _format_human(event)
-                if line:
-                    print(line, flush=True)
+            _show(event, args.json)
             if isinstance(event, JobFailed):
                 return _fail(event.message, EXIT_USAGE if event.user_error else EXIT_INTERNAL)
             if isinstance(event, BudgetUpdate) and event.final:
@@ -317,6 +316,7 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
                     "best": {"model": finished.best_model, "cv_score": finished.best_score,
                              "metric": finished.metric},
                     "bundle": bundle, "stop_reason": finished.stop_reason,
+                    "executor": cli_cluster.describe(executor, worker),
                     "elapsed_s": round(time.monotonic() - started, 3),
                     "budget": _spent(spent)})
     return EXIT_OK

@@ -12,7 +12,9 @@ EXAMPLES = {
     "open": "example:\n  thrifty-tui open sample_data/movies.csv --target Comedy",
     "run": "examples:\n  thrifty-tui run sample_data/movies.csv --target Comedy --budget 30\n"
            "  thrifty-tui run data.csv --target price --metric rmse --export price.thrifty.zip"
-           " --json",
+           " --json\n"
+           "  thrifty-tui run data.csv --target churn --dask tcp://10.0.0.5:8786"
+           " --dask-fallback local   (docs/scaling.md)",
     "predict": "example:\n  thrifty-tui predict churn.thrifty.zip new.csv -o predictions.csv",
     "runs": "examples:\n  thrifty-tui runs\n  thrifty-tui runs --json --workspace ./ws",
     "profile": "examples:\n  thrifty-tui profile sample_data/gss_wages.csv --target gender\n"

@@ -198,7 +198,7 @@ class ScreenRun:
 
     def _warm(self) -> None:
         """After a (re)start of the children, load the problem in each before timing fits."""
-        if self.running or self._warm_pool is self.executor._executor:  # noqa: SLF001
+        if self.running or self._warm_pool is self.executor.generation:
             return
         if not self._has_work():  # e.g. the budget guard killed the last fits: nothing to warm
             return

@@ -16,14 +16,16 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import BrokenExecutor
 from pathlib import Path
+from typing import Any
 
 from thrifty_tui.core.errors import DataError, describe_error
 from thrifty_tui.core.events import Event, JobFailed
 from thrifty_tui.core.store.workspace import Workspace, workspace_problem
 from thrifty_tui.engine.context import POLL_SECONDS, Cancelled, JobContext
 from thrifty_tui.engine.executors.local import LocalExecutor
-from thrifty_tui.engine.jobs import export, labeling, open_data, restore, screen
+from thrifty_tui.engine.jobs import connect, export, labeling, open_data, restore, screen
 from thrifty_tui.engine.jobs.requests import (
+    ConnectCluster,
     Export,
     Job,
     LabelingJob,
@@ -58,8 +60,10 @@ class Worker:
     def __init__(self, workspace: str | Path, emit: Emit, *, max_procs: int | None = None):
         self.workspace_root = Path(workspace)
         self.emit = emit
-        self.executor = LocalExecutor(max_procs,
-                                      log_path=str(self.workspace_root / "children.log"))
+        # Fits run here unless a ConnectCluster job hands them to a Dask cluster; the
+        # rest (preparing, the final fit, bundles) always runs in these children.
+        self._local = LocalExecutor(max_procs, log_path=str(self.workspace_root / "children.log"))
+        self.executor: Any = self._local
         self._jobs: queue.Queue[Job] = queue.Queue()
         # Label keys (and their model refits) must not wait behind a screening run: they go
         # to this lane, which the worker thread also serves between the polls of a long job.
@@ -173,6 +177,8 @@ class Worker:
                     self.busy = False
         finally:
             self.executor.kill()
+            if self.executor is not self._local:
+                self.executor.close()  # leave the cluster (a LocalCluster stops with it)
             if self.ws is not None:
                 self.ws.close()
 
@@ -247,6 +253,14 @@ class Worker:
         except sqlite3.Error:
             pass
 
+    def _use_executor(self, executor: Any) -> None:
+        """Run the next jobs' fits on ``executor`` (the cluster it replaces is left)."""
+        old, self.executor = self.executor, executor
+        if old is not executor and old is not self._local:
+            old.leave()
+        if self._context is not None:
+            self._context.executor = executor
+
     @property
     def context(self) -> JobContext:
         """What every job module gets (made once the workspace is open)."""
@@ -256,6 +270,9 @@ class Worker:
         return self._context
 
     def _handle(self, job: Job) -> None:
+        if isinstance(job, ConnectCluster):
+            self._use_executor(connect.connect(self.context, job, self._local))
+            return
         if isinstance(job, LabelingJob):
             labeling.handle(self.context, job)
             return

@@ -76,8 +76,7 @@ def _preload_later_modules() -> None:
 
 
 def _import_later(module: str) -> object:
-    """The module, once the preloading thread is done: two threads importing modules that
-    import each other could each see the other's half-initialised module."""
+    """The module, after the preloading thread (two threads could see half-imported modules)."""
     if _preload is not None:
         _preload.join(timeout=30)
     return importlib.import_module(module)
@@ -211,13 +210,15 @@ class ThriftyApp(App[None]):
             self.stylesheet.read(SCREENS_CSS)
 
     def _first_jobs(self) -> None:
-        from thrifty_tui.engine.jobs import Restore
+        from thrifty_tui.engine.jobs import ConnectCluster, Restore
 
         self.load_screens_css()
         self._start_worker()
         _preload_later_modules()
         _freeze_heap(collect=True)  # right after the first frame, while the heap is small
         self.submit(Restore())
+        if self.settings.dask:  # thrifty.toml's [executor]; if unreachable, fits run here
+            self.submit(ConnectCluster(self.settings.dask, fallback_local=True))
         if self.settings.path and self.settings.labels is None:
             self.open_path(self.settings.path)
 
@@ -234,8 +235,7 @@ class ThriftyApp(App[None]):
         gc.unfreeze()  # the app's objects may be collected again (tests run many apps)
 
     def _mark_run_interrupted(self) -> None:
-        """The run a signal stopped is `interrupted`, as `thrifty-tui run` marks it (the
-        worker, told to cancel, ended it as `cancelled`, which is what `x` does)."""
+        """Mark the run a signal stopped `interrupted` (as `run` does), not `cancelled` (`x`)."""
         if self._run_at_signal is None:
             return  # no run was going when the signal came
         from thrifty_tui.core.store.workspace import Workspace
@@ -295,10 +295,8 @@ class ThriftyApp(App[None]):
 
     # -- engine events ------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
-        from thrifty_tui.core.events import (
-            BoardRestored, DatasetOpened, ExportFinished, JobFailed, Notice, RunFinished,
-            RunStarted,
-        )
+        from thrifty_tui.core.events import (BoardRestored, DatasetOpened, ExportFinished,
+                                             JobFailed, Notice, RunFinished, RunStarted)
         from thrifty_tui.core.restore_events import RunsListed
 
         event = message.event
@@ -328,6 +326,8 @@ class ThriftyApp(App[None]):
                         title=f"Screening {event.status}")
         elif isinstance(event, Notice):
             self.log(event.message)
+        elif event.name == "executor":  # a Dask cluster, or back to this machine
+            _import_later("thrifty_tui.tui.screens.cluster").executor_changed(self, event)
         elif isinstance(event, DatasetOpened) and new_file:
             for note in event.notices:
                 self.notify(note, title="Note", severity="warning")
@@ -360,8 +360,8 @@ class ThriftyApp(App[None]):
         self.state.screen_pending = True
         self.state.budget.pending_rules = self.state.rules
         self.submit(ScreenJob(path=dataset.path, target=target, task=self.state.task,
-                              metric=self._metric_for(dataset), seed=self.settings.seed, budget_s=self.state.rules.wall_s,
-                              budget=self.state.rules,
+                              metric=self._metric_for(dataset), seed=self.settings.seed,
+                              budget_s=self.state.rules.wall_s, budget=self.state.rules,
                               sample_rows=self.state.sample_rows,
                               roles=tuple(sorted(self.state.roles.items()))))
         self.refresh_bindings()

@@ -39,5 +39,14 @@ def system_commands(app: Any, screen: Screen) -> Iterable[SystemCommand]:
                         app.action_export)
     yield SystemCommand("Runs", "Every run of the workspace; export any run's best (u)",
                         app.action_runs)
+    yield SystemCommand("Connect to a Dask cluster", "Run the fits on local:N worker processes "
+                        "or a scheduler at tcp://HOST:PORT; empty: this machine",
+                        lambda: _import_cluster().connect_dialog(app))
     yield SystemCommand("Help", "The keys of this screen and the CLI's commands (? or F1)",
                         app.action_help)
+
+
+def _import_cluster() -> Any:
+    from thrifty_tui.tui.screens import cluster
+
+    return cluster

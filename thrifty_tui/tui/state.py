@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     # The app makes its state before the first frame, and the events module and the budget
@@ -45,6 +45,7 @@ class UiState:
     ties: tuple[str, ...] = ()
     notices: list[str] = field(default_factory=list)  # the current run's notices, in order
     runs: tuple[RunSummary, ...] = ()  # every run of the workspace, newest first (Runs view)
+    executor: Any = None  # the latest ExecutorChanged: where fits run (None: here, as ever)
     rules_from_user: bool = False  # rules set with `r` this session win over restored ones
     first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
     first_rules: tuple[tuple[str, object], ...] = ()  # thrifty.toml's [budget] rules
@@ -163,6 +164,8 @@ class UiState:
             elif self.target not in names:
                 self.target = event.suggested_target
             self.roles.pop(self.target or "", None)
+        elif event.name == "executor":
+            self.executor = event
         elif isinstance(event, LoadProgress):
             if self.loading is not None:
                 self.load_progress = event

@@ -3,6 +3,7 @@ stdlib only, re-exported here), and one module per job that carries it out with 
 ``JobContext`` (open_data, screen, final_fit, export, restore, labeling)."""
 
 from thrifty_tui.engine.jobs.requests import (
+    ConnectCluster,
     EditLabels,
     Export,
     Job,
@@ -16,5 +17,5 @@ from thrifty_tui.engine.jobs.requests import (
     Shutdown,
 )
 
-__all__ = ["EditLabels", "Export", "Job", "Label", "LabelingJob", "OpenDataset", "OpenLabeling",
-           "Predict", "Restore", "Screen", "Shutdown"]
+__all__ = ["ConnectCluster", "EditLabels", "Export", "Job", "Label", "LabelingJob",
+           "OpenDataset", "OpenLabeling", "Predict", "Restore", "Screen", "Shutdown"]

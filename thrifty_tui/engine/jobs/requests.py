@@ -75,6 +75,17 @@ class Restore(Job):
 
 
 @dataclass(frozen=True)
+class ConnectCluster(Job):
+    """Run fits on a Dask cluster from now on: ``local:N`` (a LocalCluster of N worker
+    processes, ``local`` for one per core) or ``tcp://HOST:PORT`` (a running scheduler);
+    ``""`` goes back to this machine's children. With ``fallback_local`` a cluster that cannot
+    be reached (or is lost later) leaves the fits on this machine, with a notice."""
+
+    address: str
+    fallback_local: bool = False
+
+
+@dataclass(frozen=True)
 class Shutdown(Job):
     """Stop the worker after the jobs before it."""
 

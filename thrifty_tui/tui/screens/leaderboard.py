@@ -215,7 +215,8 @@ class LeaderboardScreen(FittedFooter, Screen):
             if self._started_at is not None:
                 elapsed = time.monotonic() - self._started_at
             done = len(state.results)
-            text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}"
+            where = f" · {state.executor.label}" if state.executor is not None else ""
+            text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}{where}"
                     " · x cancels")
         # While a run goes the line keeps its size (no re-layout twice a second); the finished
         # line may wrap to a second one.
