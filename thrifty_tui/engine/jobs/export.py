@@ -94,7 +94,8 @@ def run_export(ctx: JobContext, job: Export) -> None:
     progress = ctx.ws.artifacts / f"export-{time.time_ns()}.progress"
     ctx.emit(ExportStarted(path=job.path))
     future = ctx.executor.submit(tasks.export_bundle, model_path, manifest, job.path,
-                              str(run_dir / "diagnostics"), str(progress))
+                                 str(run_dir / "diagnostics"), str(progress), dict(job.cost),
+                                 job.calibrate)
     reported = ""
     try:
         while True:  # _wait, plus the child's progress relayed as events
