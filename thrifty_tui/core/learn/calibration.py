@@ -133,15 +133,16 @@ def tune_threshold_cv(estimator: Any, X: Any, y: Any, cost: Any, positive: str, 
 
     from thrifty_tui.core.learn.value import cost_of
 
-    def negative_cost(y_true: Any, y_pred: Any) -> float:
+    def negative_cost(y_true: Any, y_pred: Any, pos_label: str = positive) -> float:
         actual = np.asarray(y_true).astype(str) == str(positive)
         called = np.asarray(y_pred).astype(str) == str(positive)
         counts = (0.5, int((called & actual).sum()), int((called & ~actual).sum()),
                   int((~called & ~actual).sum()), int((~called & actual).sum()))
         return -cost_of(counts, cost)
 
-    tuned = TunedThresholdClassifierCV(estimator, scoring=make_scorer(negative_cost),
-                                       pos_label=positive, cv=cv, random_state=seed,
+    # pos_label on the scorer tells TunedThresholdClassifierCV which class the threshold is on.
+    scorer = make_scorer(negative_cost, pos_label=positive)
+    tuned = TunedThresholdClassifierCV(estimator, scoring=scorer, cv=cv, random_state=seed,
                                        thresholds=np.array(THRESHOLDS))
     return tuned.fit(X, y)
 
