@@ -232,8 +232,6 @@ def model_card(manifest: dict[str, Any]) -> str:
         if rules:
             lines.append("Done rules: " + "; ".join(f"{rule} {state} ({detail})"
                                                       for rule, state, detail in rules) + ".")
-    from thrifty_tui.core.store.decide import card_lines
-
     lines += card_lines(m)
     sample = data.get("sample")
     lines += [
@@ -283,3 +281,40 @@ def _rows_seen(m: dict[str, Any]) -> list[str]:
                    f"time budget cut it short); the model was fitted on {fit_rows:,}, so the "
                    "score describes a smaller fit than this one.")
     return out
+
+
+def card_lines(m: dict[str, Any]) -> list[str]:
+    """The model card's section on decisions, calibration and explanations ([] when the
+    bundle has none)."""
+    lines: list[str] = []
+    d, cal, ex = m.get("decision") or {}, m.get("calibration") or {}, m.get("explain") or {}
+
+    def per(value: Any) -> str:
+        return f"{value:,.1f}" if isinstance(value, int | float) else "-"
+
+    if d:
+        from thrifty_tui.core.learn.value import cost_from_dict
+
+        lines.append("Cost matrix: " + cost_from_dict(d.get("cost") or {}).words(m["task"])
+                     + ".")
+        if "threshold" in d:
+            lines.append(f"Decision threshold: **{d['threshold']:.2f}** on P({d.get('positive')})"
+                         f", chosen by {d.get('chosen_by')}; `thrifty-tui predict` applies it "
+                         f"(expected cost per 1,000 predictions {per(d.get('expected_cost'))}, "
+                         f"{per(d.get('expected_cost_at_half'))} at 0.5).")
+        else:
+            lines.append(f"Expected cost per 1,000 predictions: {per(d.get('expected_cost'))}.")
+        if d.get("baseline_expected_cost") is not None:
+            lines.append(f"The baseline's: {per(d['baseline_expected_cost'])} per 1,000.")
+    if cal:
+        before, after = cal.get("log_loss_before"), cal.get("log_loss_after")
+        lines.append(f"Calibration ({cal.get('method')}): cross-validated log loss "
+                     f"{before:.4f} -> {after:.4f}; " + (
+                         "the calibrated probabilities were exported (predict applies the map)."
+                         if cal.get("applied") else
+                         "not exported: the model's own probabilities were kept."))
+    if ex:
+        lines.append(f"Explanations (`predict --explain K`): {ex.get('linear')} for linear "
+                     f"models, {ex.get('other')} ({ex.get('background_rows')} rows, "
+                     f"`{ex.get('background')}`) for the others; {ex.get('cost')}.")
+    return ["", "## Decisions and explanations", "", *lines] if lines else []
