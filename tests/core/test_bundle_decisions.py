@@ -27,11 +27,15 @@ from thrifty_tui.core.learn.features import categorical_mask, linear_features, t
 from thrifty_tui.core.learn.screening import make_problem
 from thrifty_tui.core.store.bundle import open_bundle, write_bundle
 from thrifty_tui.core.store.bundle_report import model_slug
-from thrifty_tui.core.store.decide import BACKGROUND_FILE, BACKGROUND_MEMBER, bundle_decisions
-from thrifty_tui.core.store.decide import write_background
+from thrifty_tui.core.store.decide import (
+    BACKGROUND_FILE,
+    BACKGROUND_MEMBER,
+    bundle_decisions,
+    write_background,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bundle_helpers import manifest_for  # noqa: E402
+from bundle_helpers import manifest_for
 
 DATA = Path("/work/shared/data/suite/AER_HMDA.csv.gz")
 COST = {"false_positive": 1.0, "false_negative": 10.0}

@@ -259,10 +259,10 @@ def _spent(update: Any) -> dict[str, Any] | None:
 def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     import queue
 
-    from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
-    from thrifty_tui.core.data.sniff import precheck as check_path
-    from thrifty_tui.core.store.workspace import resolve_workspace
     from thrifty_tui.cli.value import cost_of
+    from thrifty_tui.core.data.sniff import precheck as check_path
+    from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
+    from thrifty_tui.core.store.workspace import resolve_workspace
     from thrifty_tui.engine.jobs import Export, Screen
     from thrifty_tui.engine.worker import Worker
 

@@ -119,7 +119,7 @@ def calibration_check(y_true: Any, proba_positive: Any, positive: str, seed: int
     before = float(log_loss(actual, proba, labels=[False, True]))
     after = float(log_loss(actual, calibrated, labels=[False, True]))
     return {"method": method, "log_loss_before": before, "log_loss_after": after,
-            "improved": after < before, "rows": int(len(proba)),
+            "improved": after < before, "rows": len(proba),
             "map": fit_calibration(actual.astype(int).astype(str), proba, "1", method)}
 
 

@@ -310,7 +310,7 @@ def diagnostics_from_dict(data: dict[str, Any]) -> Diagnostics:
 
 
 # The drawing lives in core.learn.diagnostic_plots; these names stay importable from here.
-from thrifty_tui.core.learn.diagnostic_plots import (  # noqa: E402
+from thrifty_tui.core.learn.diagnostic_plots import (
     PLOT_KINDS,
     confusion_text,
     draw,

@@ -1,5 +1,5 @@
-"""What a model learned and why it predicted a row: partial dependence with ICE lines, and
-per-row contributions of the original columns.
+"""Why a model predicted a row: per-row contributions of the original columns (and, with
+core.learn.dependence's partial dependence, what a fold's model learned).
 
 Contributions are in the model's own scale: the target's units for regression, log-odds of
 the positive class (binary) or of the predicted class (more classes) for classifiers.
@@ -25,28 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-GRID_POINTS = 15
-ICE_LINES = 12
-PD_ROWS = 100  # rows averaged for partial dependence (and drawn as ICE lines: ICE_LINES)
+from thrifty_tui.core.learn.columns import column_map, transformed
+from thrifty_tui.core.learn.dependence import (  # noqa: F401 - importable from here too
+    GRID_POINTS,
+    ICE_LINES,
+    PD_ROWS,
+    Dependence,
+    partial_dependence_of,
+)
+
 LEADING_FEATURES = 3
-MAX_LEVELS = 12  # categorical features: the most frequent levels
 BACKGROUND_ROWS = 20
 EXPLAINED_ROWS = 20  # held-out rows explained for the diagnostics screen
 BATCH_ROWS = 200_000  # rows predicted at once by the sampled method
 EXACT, SAMPLED = "exact (linear coefficients)", "first-order Shapley against a background sample"
-
-
-@dataclass(frozen=True)
-class Dependence:
-    """Partial dependence of the prediction on one column: the average over rows (``average``)
-    at each grid value, and a few rows' own lines (ICE)."""
-
-    feature: str
-    kind: str  # "numeric" or "categorical"
-    grid: tuple[Any, ...]
-    average: tuple[float, ...]
-    ice: tuple[tuple[float, ...], ...] = ()
-    response: str = ""  # what the y axis is: "P(yes)", "predicted price"
 
 
 @dataclass(frozen=True)
@@ -58,120 +50,6 @@ class RowExplanation:
     contributions: tuple[tuple[str, float], ...]
     base: float  # the intercept (linear) or the background's mean output
     method: str
-
-
-def numeric_grid(values: Any, points: int = GRID_POINTS) -> Any:
-    """Equally spaced values between the 5th and 95th percentiles (scikit-learn's default
-    range), NaN ignored; the distinct values when there are fewer."""
-    import numpy as np
-
-    finite = np.asarray(values, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if len(finite) == 0:
-        return np.array([])
-    unique = np.unique(finite)
-    if len(unique) <= points:
-        return unique
-    lo, hi = np.percentile(finite, [5, 95])
-    return np.linspace(lo, hi, points)
-
-
-def categorical_grid(values: Any, levels: int = MAX_LEVELS) -> Any:
-    """The most frequent levels (missing values left out)."""
-    import numpy as np
-    import pandas as pd
-
-    counts = pd.Series(values).dropna().value_counts()
-    return np.asarray(counts.index[:levels], dtype=object)
-
-
-def _response(model: Any, task: str, classes: Sequence[str]) -> tuple[int | None, str]:
-    """Which output partial dependence follows: the positive class's probability (binary),
-    the first class's (more), or the prediction."""
-    if task != "classification" or not hasattr(model, "predict_proba"):
-        return None, "prediction"
-    labels = [str(c) for c in getattr(model, "classes_", classes)]
-    k = 1 if len(labels) == 2 else 0
-    return k, f"P({labels[k][:12]})"
-
-
-def _outputs(estimator: Any, M: Any, k: int | None, task: str) -> Any:
-    """What partial dependence follows on ``M``: class ``k``'s probability, else the
-    decision value (classifiers without probabilities), else the prediction."""
-    import numpy as np
-
-    if k is not None:
-        return np.asarray(estimator.predict_proba(M))[:, k]
-    if task == "classification" and hasattr(estimator, "decision_function"):
-        scores = np.asarray(estimator.decision_function(M), dtype=float)
-        return scores if scores.ndim == 1 else scores[:, 0]
-    return np.asarray(estimator.predict(M), dtype=float)
-
-
-def _individual(model: Any, X: Any, name: str, grid: Any, k: int | None, task: str,
-                prepared: Any) -> Any:
-    """ICE values (rows × grid): every row with ``name`` set to each grid value. With the
-    feature steps column by column (``prepared``, from _transformed), only that column's
-    outputs are swapped and the final estimator predicts all grid values in one call."""
-    import numpy as np
-
-    if prepared is None:
-        from sklearn.inspection import partial_dependence
-
-        result = partial_dependence(model, X, [name], kind="individual",
-                                    custom_values={name: grid},
-                                    categorical_features=[name] if grid.dtype == object
-                                    else None,
-                                    response_method="predict_proba" if k is not None
-                                    else "auto")
-        individual = np.asarray(result["individual"])
-        return individual[k if (k is not None and individual.shape[0] > 1) else 0]
-    final, Z, _, groups = prepared
-    cols = groups[list(X.columns).index(name)]
-    probe = X.iloc[np.zeros(len(grid), dtype=int)].reset_index(drop=True)
-    probe[name] = grid
-    values = np.asarray(model[:-1].transform(probe), dtype=float)[:, cols]
-    stacked = np.repeat(Z[None, :, :], len(grid), axis=0)
-    stacked[:, :, cols] = values[:, None, :]
-    out = _outputs(final, stacked.reshape(len(grid) * len(Z), Z.shape[1]), k, task)
-    return out.reshape(len(grid), len(Z)).T
-
-
-def partial_dependence_of(model: Any, X: Any, features: Sequence[str],
-                          categorical: Sequence[str], task: str, classes: Sequence[str],
-                          seed: int = 0, deadline: float | None = None
-                          ) -> tuple[Dependence, ...]:
-    """Partial dependence and ICE lines of ``features`` over (up to PD_ROWS of) ``X`` on our
-    grid: the mean over rows of the prediction with the column set to each grid value (what
-    scikit-learn's ``partial_dependence`` computes by brute force). Columns past
-    ``deadline`` (a time.perf_counter() value) are left out."""
-    import time
-
-    import numpy as np
-
-    if len(X) > PD_ROWS:
-        X = X.sample(PD_ROWS, random_state=seed)
-    # scikit-learn refuses integer columns (rounding on the grid): the model sees floats.
-    ints = [n for n in features if n not in categorical and X[n].dtype.kind in "iub"]
-    X = X.astype({n: float for n in ints}) if ints else X
-    k, response = _response(model, task, classes)
-    prepared = _transformed(model, X, X.iloc[:1])
-    out = []
-    for name in features:
-        if deadline is not None and time.perf_counter() > deadline:
-            break
-        is_cat = name in categorical
-        grid = categorical_grid(X[name]) if is_cat else numeric_grid(X[name])
-        if len(grid) < 2:
-            continue
-        individual = _individual(model, X, name, grid, k, task, prepared)
-        out.append(Dependence(
-            feature=name, kind="categorical" if is_cat else "numeric",
-            grid=tuple(str(g) if is_cat else float(g) for g in grid),
-            average=tuple(float(v) for v in individual.mean(axis=0)),
-            ice=tuple(tuple(float(v) for v in line) for line in individual[:ICE_LINES]),
-            response=response))
-    return tuple(out)
 
 
 # -- per-row contributions ----------------------------------------------------------------
@@ -190,53 +68,6 @@ def _linear_parts(model: Any) -> tuple[Any, Any, float] | None:
     if coef is None or getattr(final, "intercept_", None) is None:
         return None
     return model[:-1], final, scale
-
-
-def _names_out(step: Any, used: list[str]) -> list[str]:
-    """The output names of one ColumnTransformer part; steps without names of their own
-    (thrifty-tui's CategoryStrings) pass theirs through."""
-    if step == "passthrough":
-        return list(used)
-    names = list(used)
-    for part in [s for _, s in step.steps] if hasattr(step, "steps") else [step]:
-        if part not in (None, "passthrough") and hasattr(part, "get_feature_names_out"):
-            names = [str(n) for n in part.get_feature_names_out(names)]
-    return names
-
-
-def column_map(features: Any, columns: Sequence[str]) -> Any:
-    """A sparse (transformed columns × original columns) 0/1 matrix: which original column
-    each output of the ColumnTransformer in ``features`` comes from."""
-    import numpy as np
-    from scipy import sparse
-
-    transformer = features.steps[-1][1] if hasattr(features, "steps") else features
-    index = {c: i for i, c in enumerate(columns)}
-    rows, cols = [], []
-    for name, step, used in transformer.transformers_:
-        if name == "remainder" or step == "drop":
-            continue
-        where = transformer.output_indices_[name]
-        width = where.stop - where.start
-        used = [used] if isinstance(used, str) else list(used)
-        names: list[str] = []
-        if len(used) > 1:
-            try:
-                names = _names_out(step, used)
-            except Exception:  # noqa: BLE001 - fall back on position
-                names = []
-        for j in range(width):
-            if len(used) == 1:
-                owner = used[0]
-            elif len(names) == width:
-                owner = max((c for c in used if names[j] == c or names[j].startswith(c + "_")
-                             or names[j] == f"missingindicator_{c}"), key=len, default=used[0])
-            else:
-                owner = used[min(j, len(used) - 1)]
-            rows.append(where.start + j)
-            cols.append(index[owner])
-    total = max(transformer.output_indices_[n].stop for n in transformer.output_indices_)
-    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(total, len(columns)))
 
 
 def linear_contributions(model: Any, X: Any) -> tuple[Any, Any, Any] | None:
@@ -281,28 +112,6 @@ def model_output(model: Any, X: Any, task: str, klass: Any = None) -> Any:
     return np.log(p / (1 - p))
 
 
-def _transformed(model: Any, X: Any, background: Any) -> tuple[Any, Any, Any, list[Any]] | None:
-    """(final estimator, X and background through the feature steps as dense arrays, the
-    transformed columns of each original column) when the feature steps work column by
-    column (every feature set of the zoo does): the swaps then happen on numbers, and the
-    feature steps run once instead of 2 x columns x background rows times."""
-    import numpy as np
-    from scipy import sparse
-
-    if not hasattr(model, "steps") or len(model.steps) < 2:
-        return None
-    features = model[:-1]
-    transformer = features.steps[-1][1] if hasattr(features, "steps") else features
-    if not hasattr(transformer, "output_indices_"):
-        return None
-    Z, Zb = features.transform(X), features.transform(background)
-    if sparse.issparse(Z) or sparse.issparse(Zb):
-        return None
-    mapping = column_map(features, list(X.columns)).tocsc()
-    groups = [mapping[:, j].nonzero()[0] for j in range(X.shape[1])]
-    return model.steps[-1][1], np.asarray(Z, dtype=float), np.asarray(Zb, dtype=float), groups
-
-
 def sampled_contributions(model: Any, X: Any, background: Any, task: str) -> tuple[Any, Any]:
     """First-order Shapley contributions (see the module's docstring) and the background's
     mean output; rows predicted in batches of about BATCH_ROWS."""
@@ -315,7 +124,7 @@ def sampled_contributions(model: Any, X: Any, background: Any, task: str) -> tup
         proba = np.asarray(model.predict_proba(X))
         klass = proba.argmax(axis=1) if proba.shape[1] > 2 else None
     own = model_output(model, X, task, klass)
-    split = _transformed(model, X, bg)
+    split = transformed(model, X, bg)
     if split is not None:
         predictor, rows_all, bg_all, groups = split
     else:  # any other model: swap columns of the frames themselves
@@ -437,7 +246,7 @@ def learned_from_fold(model: Any, X_test: Any, problem: Any, leading: Sequence[s
     background = X_test.sample(min(BACKGROUND_ROWS, len(X_test)), random_state=problem.seed + 1)
     if _linear_parts(model) is None and deadline is not None:
         # The sampled method predicts 2 x columns x background rows per row explained.
-        prepared = _transformed(model, sample, background)
+        prepared = transformed(model, sample, background)
         predictor, rows = (prepared[0], prepared[1]) if prepared is not None else (model, sample)
         begun = time.perf_counter()
         model_output(predictor, rows, problem.task,
