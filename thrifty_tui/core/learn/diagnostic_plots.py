@@ -12,10 +12,10 @@ Diagnostics = Any  # core.learn.diagnostics.Diagnostics (not imported: no cycle)
 # -- drawing: works on plotext's module API and on textual-plotext's ``plt`` alike -------------
 
 PLOT_KINDS = {
-    "classification": ("confusion", "roc", "pr", "per-class", "importance", "dependence",
-                       "reliability", "cost", "explain", "learning"),
-    "regression": ("predicted-vs-actual", "residuals", "importance", "dependence", "explain",
-                   "learning"),
+    "classification": ("confusion", "roc", "pr", "per-class", "importance", "learning",
+                       "dependence", "reliability", "cost", "explain"),
+    "regression": ("predicted-vs-actual", "residuals", "importance", "learning", "dependence",
+                   "explain"),
 }
 EXPLAIN_KINDS = ("dependence", "reliability", "cost", "explain")
 # The cost curve with no cost matrix set: every error costs 1 (the error rate per 1,000).
@@ -118,8 +118,8 @@ def _draw_explained(plt: Any, diag: Diagnostics, kind: str, cost: Any, index: in
             plt.bar([str(g)[:10] for g in dep.grid], list(dep.average))
         else:
             for line in dep.ice:
-                plt.plot(list(dep.grid), list(line), color="gray", marker="dot")
-            plt.plot(list(dep.grid), list(dep.average), label="average", marker="braille")
+                plt.plot(list(dep.grid), list(line), color="gray", marker="braille")
+            plt.plot(list(dep.grid), list(dep.average), label="average", marker="hd")
         plt.xlabel(dep.feature[:30])
         plt.ylabel(dep.response[:20])
         plt.title(f"{diag.model}: partial dependence on {dep.feature}")

@@ -72,7 +72,7 @@ class ExportDialog(ModalScreen[str | None]):
         bar.update(total=None, progress=0)  # indeterminate until the first stage arrives
         bar.display = True
         self._status(f"Queued…\n{BUSY_HINT}")
-        self.app.submit(Export(path=path, run_id=self.run_id))
+        self.app.submit(Export(path=path, run_id=self.run_id, cost=self.app.state.cost))
 
     def on_engine(self, event: Event) -> None:
         if self.writing is None:
