@@ -104,3 +104,14 @@ async def test_the_cost_curve_follows_the_cost_matrix_set_on_the_dashboard(tmp_p
         side = _side(screen)
         assert "best threshold 0.10" in side  # missed men cost ten times: call more
         assert "baseline: 5,000.0" in side and "saves" in side
+
+
+async def test_the_leaderboard_row_shows_its_expected_cost_beside_the_baselines(tmp_path):
+    app = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, app, "confusion")
+        app.state.cost = (("false_positive", 1.0), ("false_negative", 10.0))
+        await pilot.press("escape")  # back on the board, the best row highlighted
+        await pilot.press("up", "down")
+        detail = str(app.screen.query_one("#row-detail", Static).render())
+        assert "cost/1k 662, baseline 5,000" in detail

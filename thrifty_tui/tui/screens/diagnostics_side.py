@@ -4,13 +4,14 @@ computing here beyond the cost arithmetic of core.learn.value)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.markup import escape
 
 
 def _money(value: float) -> str:
-    return "-" if value != value else f"{value:,.1f}"  # NaN: not known
+    return "-" if math.isnan(value) else f"{value:,.1f}"  # NaN: not known
 
 
 def cost_matrix(state: Any) -> Any:
@@ -52,9 +53,10 @@ def side_text(kind: str, diag: Any, state: Any, index: int) -> str:
     if kind == "explain" and diag.explained:
         row = diag.explained[index % len(diag.explained)]
         unit = "log-odds" if diag.task == "classification" else "target units"
-        lines = ["\n\n[b]why this row[/b] (↑ ↓ rows)", f"row {index % len(diag.explained) + 1}"
-                 f" of {len(diag.explained)} held-out", f"predicted {escape(row.prediction[:20])}",
-                 ""]
+        shown = index % len(diag.explained) + 1
+        lines = ["\n\n[b]why this row[/b] (↑ ↓ rows)",
+                 f"row {shown} of {len(diag.explained)} held-out",
+                 f"predicted {escape(row.prediction[:20])}", ""]
         lines += [f"{escape(n[:16]):<16} {v:+.3f}" for n, v in row.contributions]
         lines += ["", f"[dim]{unit}; {escape(row.method)}[/dim]"]
         return "\n".join(lines)
@@ -119,4 +121,20 @@ def value_gained(state: Any) -> str:
     own = (best_threshold(diag.threshold_counts, matrix)[1] if diag.threshold_counts
            else expected_cost(diag, matrix))
     gained = expected_cost(base, matrix) - own
-    return "" if gained != gained else f" · [b]value[/b] saves {gained:,.0f} per 1,000 vs baseline"
+    return "" if math.isnan(gained) else f" · [b]value[/b] saves {gained:,.0f} per 1,000 vs baseline"
+
+
+def row_value(state: Any, model: str) -> str:
+    """A leaderboard row's expected cost per 1,000 predictions (at its best threshold) and the
+    baseline's, when a cost matrix is set and the model has diagnostics ('' otherwise)."""
+    from thrifty_tui.core.learn.value import best_threshold, expected_cost
+
+    matrix, diag = cost_matrix(state), state.diagnostics.get(model)
+    if not matrix.is_set or diag is None:
+        return ""
+    own = (best_threshold(diag.threshold_counts, matrix)[1] if diag.threshold_counts
+           else expected_cost(diag, matrix))
+    base = baseline_of(state)
+    versus = "" if base is None or base is diag else \
+        f", baseline {expected_cost(base, matrix):,.0f}"
+    return f" · cost/1k {own:,.0f}{versus}"
