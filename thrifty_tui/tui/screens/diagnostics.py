@@ -22,7 +22,7 @@ class DiagnosticsScreen(FittedFooter, Screen):
     """← → switch plots; Escape goes back to the leaderboard."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("runs", "label", "budget", "load", "board")
+    FOOTER_DROP = ("runs", "label", "budget", "load", "board", "export")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
