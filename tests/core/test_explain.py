@@ -175,3 +175,24 @@ def test_value_arithmetic():
     even = CostMatrix(false_positive=1, false_negative=1)
     assert best_threshold(((0.3, 1, 1, 1, 1), (0.5, 1, 1, 1, 1)), even)[0] == 0.5
     assert pd.isna(cost_at((), cost))
+
+
+def test_thrifty_toml_cost_table_reaches_the_app_and_the_export(tmp_path):
+    from thrifty_tui.config import SettingsError, make_settings, with_user_settings
+    from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.learn.value import load_cost_file
+
+    data = tmp_path / "loans.csv"
+    data.write_text("a,b\n1,2\n")
+    toml = tmp_path / "thrifty.toml"
+    toml.write_text("[cost]\nfalse_positive = 1\nfalse_negative = 10\npositive = \"yes\"\n")
+    settings = with_user_settings(make_settings(str(tmp_path / "ws"), path=str(data)), {})
+    assert dict(settings.cost) == {"false_positive": 1.0, "false_negative": 10.0,
+                                   "positive": "yes"}
+    assert load_cost_file(toml) == CostMatrix(false_positive=1.0, false_negative=10.0,
+                                              positive="yes")
+    toml.write_text("[cost]\nfalse_negative = \"ten\"\n")
+    with pytest.raises(SettingsError, match=r"\[cost\] false_negative must be a number"):
+        with_user_settings(make_settings(str(tmp_path / "ws"), path=str(data)), {})
+    with pytest.raises(DataError, match="false_negative must be a number"):
+        load_cost_file(toml)
