@@ -196,3 +196,16 @@ def test_thrifty_toml_cost_table_reaches_the_app_and_the_export(tmp_path):
         with_user_settings(make_settings(str(tmp_path / "ws"), path=str(data)), {})
     with pytest.raises(DataError, match="false_negative must be a number"):
         load_cost_file(toml)
+
+
+def test_a_cost_matrix_for_the_first_class_is_turned_around():
+    from thrifty_tui.core.learn.value import oriented
+
+    class Diag:
+        labels = ("no", "yes")
+
+    given = CostMatrix(false_positive=2, false_negative=7, true_positive=1, positive="no")
+    assert oriented(given, Diag()) == CostMatrix(false_positive=7, false_negative=2,
+                                                 true_negative=1, positive="yes")
+    with pytest.raises(Exception, match="'maybe' is not one of"):
+        oriented(CostMatrix(false_positive=1, positive="maybe"), Diag())

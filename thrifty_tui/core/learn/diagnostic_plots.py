@@ -133,9 +133,14 @@ def _draw_explained(plt: Any, diag: Diagnostics, kind: str, cost: Any, index: in
         plt.title(f"{diag.model}: reliability (out-of-fold)")
         return True
     if kind == "cost" and diag.threshold_counts:
-        from thrifty_tui.core.learn.value import CostMatrix, best_threshold, cost_curve
+        from thrifty_tui.core.errors import DataError
+        from thrifty_tui.core.learn.value import CostMatrix, best_threshold, cost_curve, oriented
 
         matrix = cost if cost is not None and cost.is_set else CostMatrix(**UNIT_COST)
+        try:
+            matrix = oriented(matrix, diag)
+        except DataError:  # a positive class the model does not have: drawn as given
+            pass
         curve = cost_curve(diag.threshold_counts, matrix)
         best, at_best = best_threshold(diag.threshold_counts, matrix)
         plt.plot([t for t, _ in curve], [c for _, c in curve], label="cost per 1,000")

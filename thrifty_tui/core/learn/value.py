@@ -106,6 +106,20 @@ def load_cost_file(path: str | Path | None) -> CostMatrix:
     return cost_from_dict(table, f"{path} [{COST_TABLE}]")
 
 
+def oriented(cost: CostMatrix, diag: Any) -> CostMatrix:
+    """``cost`` as seen from the class the counts are kept for (the second class): a matrix
+    given for the first class (``positive``) has its kinds of error and gains swapped."""
+    labels = tuple(getattr(diag, "labels", ()))
+    if cost.positive is None or len(labels) != 2 or cost.positive == labels[1]:
+        return cost
+    if cost.positive != labels[0]:
+        raise DataError(f"positive class {cost.positive!r} is not one of "
+                        f"{', '.join(map(repr, labels))}")
+    return CostMatrix(false_positive=cost.false_negative, false_negative=cost.false_positive,
+                      true_positive=cost.true_negative, true_negative=cost.true_positive,
+                      per_unit_error=cost.per_unit_error, positive=labels[1])
+
+
 def cost_of(counts: Counts, cost: CostMatrix) -> float:
     """Expected cost per 1,000 predictions at one threshold's counts."""
     _, tp, fp, tn, fn = counts
@@ -154,6 +168,10 @@ def expected_cost(diag: Any, cost: CostMatrix, threshold: float = 0.5) -> float:
     """A model's expected cost per 1,000 predictions from its Diagnostics (NaN when they
     cannot say: no counts, no MAE)."""
     metrics = dict(getattr(diag, "metrics", ()))
+    try:
+        cost = oriented(cost, diag)
+    except DataError:  # not one of the classes: priced as given (decision() refuses it)
+        pass
     if getattr(diag, "task", "") == "regression":
         return regression_cost(metrics["mae"], cost) if "mae" in metrics else float("nan")
     counts = getattr(diag, "threshold_counts", ())
@@ -171,6 +189,7 @@ def decision(diag: Any, cost: CostMatrix, baseline: Any = None) -> dict[str, Any
     out: dict[str, Any] = {"cost": cost.to_dict(), "per": PER}
     counts = getattr(diag, "threshold_counts", ())
     if diag.task == "classification" and counts:
+        cost = oriented(cost, diag)
         threshold, at_best = best_threshold(counts, cost)
         out.update(threshold=threshold, positive=getattr(diag, "positive", "") or None,
                    expected_cost=at_best, expected_cost_at_half=cost_at(counts, cost, 0.5),

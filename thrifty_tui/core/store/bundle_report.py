@@ -108,7 +108,7 @@ def _plot_text(render_text: Any, diag: Any, kind: str, cost: Any = None, index: 
 def _explained_numbers(diag: Any, cost: Any) -> dict[str, bytes]:
     """CSV tables behind the partial dependence, reliability and cost curve plots."""
     from thrifty_tui.core.learn.diagnostic_plots import UNIT_COST
-    from thrifty_tui.core.learn.value import CostMatrix, cost_curve
+    from thrifty_tui.core.learn.value import CostMatrix, cost_curve, oriented
 
     files: dict[str, bytes] = {}
     d = DIAGNOSTICS_DIR
@@ -124,6 +124,7 @@ def _explained_numbers(diag: Any, cost: Any) -> dict[str, bytes]:
                                              [list(p) for p in diag.reliability])
     if diag.threshold_counts:
         matrix = cost if cost is not None and cost.is_set else CostMatrix(**UNIT_COST)
+        matrix = oriented(matrix, diag)
         files[f"{d}/cost_curve.csv"] = _csv(
             ["threshold", "tp", "fp", "tn", "fn", "cost_per_1000"],
             [[*c, v] for c, (_, v) in zip(diag.threshold_counts,

@@ -21,6 +21,18 @@ def cost_matrix(state: Any) -> Any:
     return CostMatrix(**dict(state.cost))
 
 
+def for_counts(matrix: Any, diag: Any) -> Any:
+    """``matrix`` turned to the class the counts are kept for (as it is when its positive
+    class is not one of the model's: the dashboard says nothing then)."""
+    from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.learn.value import oriented
+
+    try:
+        return oriented(matrix, diag)
+    except DataError:
+        return matrix
+
+
 def baseline_of(state: Any) -> Any:
     """The run's baseline's Diagnostics, if it has any."""
     for name, result in state.results.items():
@@ -70,13 +82,13 @@ def _cost_text(diag: Any, state: Any) -> str:
     matrix = cost_matrix(state)
     note = "" if matrix.is_set else "\n[dim]no costs set: each error costs 1 (v on the budget dashboard)[/dim]"
     matrix = matrix if matrix.is_set else CostMatrix(**UNIT_COST)
-    threshold, at_best = best_threshold(diag.threshold_counts, matrix)
+    threshold, at_best = best_threshold(diag.threshold_counts, for_counts(matrix, diag))
     lines = ["\n\n[b]what it is worth[/b]" + note, "",
              f"best threshold {threshold:.2f}", f"  {_money(at_best)} per 1,000",
-             f"at 0.50: {_money(cost_at(diag.threshold_counts, matrix))}"]
+             f"at 0.50: {_money(cost_at(diag.threshold_counts, for_counts(matrix, diag)))}"]
     base = baseline_of(state)
     if base is not None:
-        baseline_cost = expected_cost(base, matrix)
+        baseline_cost = expected_cost(base, for_counts(matrix, base))
         lines += [f"baseline: {_money(baseline_cost)}",
                   f"[b]saves {_money(baseline_cost - at_best)}[/b] per 1,000"]
     return "\n".join(lines)
@@ -118,9 +130,9 @@ def value_gained(state: Any) -> str:
     diag, base = state.diagnostics.get(best or ""), baseline_of(state)
     if not matrix.is_set or diag is None or base is None:
         return ""
-    own = (best_threshold(diag.threshold_counts, matrix)[1] if diag.threshold_counts
-           else expected_cost(diag, matrix))
-    gained = expected_cost(base, matrix) - own
+    own = (best_threshold(diag.threshold_counts, for_counts(matrix, diag))[1]
+           if diag.threshold_counts else expected_cost(diag, for_counts(matrix, diag)))
+    gained = expected_cost(base, for_counts(matrix, base)) - own
     return "" if math.isnan(gained) else f" · [b]value[/b] saves {gained:,.0f} per 1,000 vs baseline"
 
 
@@ -132,9 +144,9 @@ def row_value(state: Any, model: str) -> str:
     matrix, diag = cost_matrix(state), state.diagnostics.get(model)
     if not matrix.is_set or diag is None:
         return ""
-    own = (best_threshold(diag.threshold_counts, matrix)[1] if diag.threshold_counts
-           else expected_cost(diag, matrix))
+    own = (best_threshold(diag.threshold_counts, for_counts(matrix, diag))[1]
+           if diag.threshold_counts else expected_cost(diag, for_counts(matrix, diag)))
     base = baseline_of(state)
     versus = "" if base is None or base is diag else \
-        f", baseline {expected_cost(base, matrix):,.0f}"
+        f", baseline {expected_cost(base, for_counts(matrix, base)):,.0f}"
     return f" · cost/1k {own:,.0f}{versus}"
