@@ -356,13 +356,18 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
     return str(out), n_files, out.stat().st_size
 
 
-def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out_path: str) -> int:
-    """The app's own predictions: the refit model applied to a file, written as CSV."""
+def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out_path: str,
+                       diagnostics_dir: str | None = None) -> int:
+    """The app's own predictions: the refit model applied to a file, written as CSV, with the
+    decisions its bundle would carry (calibration, thrifty.toml's cost threshold)."""
     import joblib
 
-    from thrifty_tui.core.store.predict import predict_frame
     from thrifty_tui.core.data.tables import load_table
+    from thrifty_tui.core.store.decide import bundle_decisions
+    from thrifty_tui.core.store.predict import predict_frame
 
+    keys, _ = bundle_decisions(manifest, diagnostics_dir)
+    manifest = {**manifest, **keys}
     model = joblib.load(model_file)
     frame = load_table(path).frame
     predictions = predict_frame(model, frame, manifest)

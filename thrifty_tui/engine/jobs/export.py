@@ -133,6 +133,7 @@ def run_predict(ctx: JobContext, job: Predict) -> None:
         raise DataError("no fitted model yet: screen some models first")
     model_path, manifest = run_manifest(ctx, run_id)
     n_rows = ctx.wait(ctx.executor.submit(tasks.predict_with_model, model_path, manifest,
-                                         job.path, job.out_path))
+                                         job.path, job.out_path,
+                                         str(ctx.ws.run_dir(run_id) / "diagnostics")))
     ctx.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))
 
