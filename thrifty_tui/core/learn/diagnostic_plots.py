@@ -18,6 +18,17 @@ PLOT_KINDS = {
                    "explain"),
 }
 EXPLAIN_KINDS = ("dependence", "reliability", "cost", "explain")
+EXPLAIN_DATA = {"dependence": "dependence", "reliability": "reliability",
+                "cost": "threshold_counts", "explain": "explained"}
+
+
+def plot_kinds(diag: Diagnostics) -> tuple[str, ...]:
+    """The plots of ``diag``'s task, less those of EXPLAIN_KINDS it has no data for (more
+    than two classes: no reliability or cost curve; a model too slow to explain in time)."""
+    return tuple(k for k in PLOT_KINDS[diag.task]
+                 if k not in EXPLAIN_DATA or getattr(diag, EXPLAIN_DATA[k], ()))
+
+
 # The cost curve with no cost matrix set: every error costs 1 (the error rate per 1,000).
 UNIT_COST = {"false_positive": 1.0, "false_negative": 1.0}
 

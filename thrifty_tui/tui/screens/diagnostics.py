@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, confusion_text
+from thrifty_tui.core.learn.diagnostic_plots import confusion_text, plot_kinds
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 from thrifty_tui.tui.screens.diagnostics_side import cost_matrix
 from thrifty_tui.tui.screens.diagnostics_side import side_text as explained_side
@@ -44,7 +44,7 @@ class DiagnosticsScreen(FittedFooter, Screen):
     @property
     def kinds(self) -> tuple[str, ...]:
         diag = self.app.state.diagnostics[self.model]
-        return (*PLOT_KINDS[diag.task], BOARD_KIND)
+        return (*plot_kinds(diag), BOARD_KIND)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="diag-title", classes="screen-title")
