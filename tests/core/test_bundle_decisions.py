@@ -165,3 +165,10 @@ def test_predict_explain_for_a_linear_and_a_boosting_model(hmda, logistic, tmp_p
                                       "explain_2_amount"]
     assert set(out["explain_1"]) <= set(problem.X.columns)
     assert (out["explain_1_amount"].abs() >= out["explain_2_amount"].abs()).all()
+
+
+def test_inspect_tells_the_decisions(logistic, capsys):
+    assert main(["inspect", str(logistic)]) == 0
+    out = capsys.readouterr().out
+    assert "decision: predicts yes at P >= 0." in out and "'false_negative': 10.0" in out
+    assert "calibration: isotonic" in out and "not applied" in out
