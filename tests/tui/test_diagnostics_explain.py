@@ -115,3 +115,27 @@ async def test_the_leaderboard_row_shows_its_expected_cost_beside_the_baselines(
         await pilot.press("up", "down")
         detail = str(app.screen.query_one("#row-detail", Static).render())
         assert "cost/1k 662, baseline 5,000" in detail
+
+
+async def test_the_export_offers_calibration_when_it_lowered_the_cv_log_loss(tmp_path):
+    from textual.widgets import Checkbox, Input
+
+    from thrifty_tui.engine.jobs import Export
+    from thrifty_tui.tui.screens.export import ExportDialog
+
+    app = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open(pilot, app, "confusion")
+        jobs: list = []
+        app.submit = jobs.append  # the job is recorded, not run (no model file here)
+        dialog = ExportDialog(str(tmp_path / "model"))
+        app.push_screen(dialog)
+        await pilot.pause()
+        box = dialog.query_one("#export-calibrate", Checkbox)
+        assert box.value and "isotonic: CV log loss 0.520 → 0.470" in str(box.label)
+        await pilot.click("#export-calibrate")
+        assert not box.value
+        dialog.query_one("#export-path", Input).focus()
+        await pilot.press("enter")
+        assert [j for j in jobs if isinstance(j, Export)] == [
+            Export(path=str(tmp_path / "model"), calibrate=False)]
