@@ -132,7 +132,7 @@ async def test_the_export_offers_calibration_when_it_lowered_the_cv_log_loss(tmp
         app.push_screen(dialog)
         await pilot.pause()
         box = dialog.query_one("#export-calibrate", Checkbox)
-        assert box.value and "isotonic: CV log loss 0.520 → 0.470" in str(box.label)
+        assert box.value and "Calibrate (isotonic): CV log loss 0.520 → 0.470" in str(box.label)
         await pilot.click("#export-calibrate")
         assert not box.value
         dialog.query_one("#export-path", Input).focus()

@@ -70,8 +70,8 @@ class ExportDialog(ModalScreen[str | None]):
         check = dict(diag.calibration) if diag is not None else {}
         if not check.get("improved"):
             return None
-        return (f"Calibrated probabilities ({check.get('method')}: CV log loss "
-                f"{check.get('log_loss_before'):.3f} → {check.get('log_loss_after'):.3f})")
+        return (f"Calibrate ({check.get('method')}): CV log loss "
+                f"{check.get('log_loss_before'):.3f} → {check.get('log_loss_after'):.3f}")
 
     @property
     def calibrate(self) -> bool:
