@@ -56,7 +56,7 @@ def _app(tmp_path):
                                     animations=False))
 
 
-async def test_partial_dependence_and_why_this_row_step_with_the_arrows(tmp_path):
+async def test_dependence_why_this_row_and_reliability_at_80x24(tmp_path):
     app = _app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open(pilot, app, "dependence")
@@ -73,18 +73,14 @@ async def test_partial_dependence_and_why_this_row_step_with_the_arrows(tmp_path
         await pilot.press("down")
         assert "predicted female" in _plot_lines(screen)[0]
         assert "education" in _side(screen) and "-0.900" in _side(screen)
-
-
-async def test_reliability_says_whether_calibration_is_exported(tmp_path):
-    app = _app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await _open(pilot, app, "reliability")
+        # How sure: the reliability diagram says whether calibration is exported.
+        await pilot.press("left", "left")
         assert "reliability" in _plot_lines(screen)[0]
         side = _side(screen)
         assert "CV log loss 0.5200 → 0.4700" in side and "the export applies it" in side
 
 
-async def test_the_cost_curve_follows_the_cost_matrix_set_on_the_dashboard(tmp_path):
+async def test_the_cost_curve_and_the_board_follow_the_dashboards_cost_matrix(tmp_path):
     app = _app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open(pilot, app, "cost")
@@ -104,15 +100,7 @@ async def test_the_cost_curve_follows_the_cost_matrix_set_on_the_dashboard(tmp_p
         side = _side(screen)
         assert "best threshold 0.10" in side  # missed men cost ten times: call more
         assert "baseline: 5,000.0" in side and "saves" in side
-
-
-async def test_the_leaderboard_row_shows_its_expected_cost_beside_the_baselines(tmp_path):
-    app = _app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await _open(pilot, app, "confusion")
-        app.state.cost = (("false_positive", 1.0), ("false_negative", 10.0))
-        await pilot.press("escape")  # back on the board, the best row highlighted
-        await pilot.press("up", "down")
+        await pilot.press("escape", "up", "down")  # the board, the best row highlighted
         detail = str(app.screen.query_one("#row-detail", Static).render())
         assert "cost/1k 662, baseline 5,000" in detail
 
