@@ -50,8 +50,8 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     # Budget
     "budget-rules": ("set the done rules of the next run (seconds=60 max_fits=200 …)",
                      "run … --budget S --max-fits N --patience N --noise-floor"),
-    "budget-value": ("what a prediction is worth: false_positive=1 false_negative=10 … "
-                     "(the cost curve, the value line, the bundle's threshold)",
+    "budget-value": (("what a prediction is worth: false_positive=1 false_negative=10 … "
+                      "(the cost curve, the value line, the bundle's threshold)"),
                      "run … --cost-fp X --cost-fn Y; thrifty.toml [cost]"),
     "budget-extend": ("while a run goes: add 50 % to its time and fit limits", ""),
     "budget-stop": ("stop now, keeping and refitting the best so far", ""),
