@@ -18,7 +18,6 @@ MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 # Over the limit today (lines): split them by concern, then take them off the list.
 MODULES_OVER = {
-    "cli/commands.py": 415,
     "tui/app.py": 439,
     "core/events.py": 417,
     "core/policy/budget.py": 404,

@@ -21,6 +21,10 @@ file's folder, then the environment (``THRIFTY_THEME``, ``THRIFTY_METRIC``,
     ``dask = "tcp://HOST:8786"`` (a running scheduler), and ``fallback = "local"`` to go on
     on this machine when the cluster cannot be reached (docs/scaling.md); ``--dask`` and
     ``--dask-fallback`` win over them
+``[cost]``
+    what a prediction is worth (core.learn.value): ``false_positive``, ``false_negative``,
+    ``true_positive``, ``true_negative`` (gains), ``per_unit_error``, ``positive``; the
+    Budget dashboard's ``v``, the cost curve, the export's decision threshold
 ``[keymap]``
     binding id = keys, e.g. ``quit = "ctrl+q"`` or ``screen = "s,f5"``; the ids are listed
     on the help screen (``?`` or F1) and applied with Textual's keymap support
@@ -49,6 +53,8 @@ METRICS = ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc", "neg_log_loss
 # thrifty.toml's [budget] keys (core.policy.budget reads the same table beside the data).
 RULE_KEYS = ("seconds", "max_fits", "target_score", "min_improvement", "patience",
              "noise_floor", "price_per_cpu_hour")
+COST_KEYS = ("false_positive", "false_negative", "true_positive", "true_negative",
+             "per_unit_error", "positive")  # thrifty.toml's [cost] (core.learn.value)
 ENV_OVERRIDES = {"THRIFTY_THEME": "theme", "THRIFTY_METRIC": "metric",
                  "THRIFTY_SCREENSHOTS": "screenshot_dir"}
 
@@ -80,6 +86,7 @@ class Settings:
     keymap: tuple[tuple[str, str], ...] = ()  # [keymap]: (binding id, keys) pairs
     dask: str | None = None  # [executor] dask: "local:N" or "tcp://HOST:PORT" (None: local)
     dask_fallback: bool = False  # [executor] fallback = "local"
+    cost: tuple[tuple[str, Any], ...] = ()  # [cost]: (key, value) pairs, validated
     sources: tuple[str, ...] = field(default=(), compare=False)  # the files read
 
 
@@ -193,6 +200,16 @@ def _check_executor(values: Mapping[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+def _check_cost(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    for key, value in values.items():
+        name = f"{where}: [cost] {key}"
+        if key not in COST_KEYS:
+            raise SettingsError(f"{name}: unknown; known: {', '.join(COST_KEYS)}")
+        if key != "positive" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise SettingsError(f"{name} must be a number, not {value!r}")
+    return {k: (str(v) if k == "positive" else float(v)) for k, v in values.items()}
+
+
 def _check_keymap(values: Mapping[str, Any], where: str) -> dict[str, str]:
     for key, value in values.items():
         if not isinstance(value, str) or not value.strip():
@@ -211,7 +228,8 @@ def read_settings_file(path: Path) -> dict[str, Any]:
         raise SettingsError(f"{path}: not valid TOML ({err})") from None
     out: dict[str, Any] = {}
     for section, check in (("app", _check_app), ("budget", _check_rules),
-                           ("keymap", _check_keymap), ("executor", _check_executor)):
+                           ("keymap", _check_keymap), ("executor", _check_executor),
+                           ("cost", _check_cost)):
         value = table.get(section, {})
         if not isinstance(value, dict):
             raise SettingsError(f"{path}: [{section}] must be a table")
@@ -219,10 +237,11 @@ def read_settings_file(path: Path) -> dict[str, Any]:
             out.update(check(value, str(path)))
         elif value:
             out[section] = check(value, str(path))
-    unknown = sorted(set(table) - {"app", "budget", "keymap", "executor", "tuning", "zoo"})
+    unknown = sorted(set(table) - {"app", "budget", "keymap", "executor", "cost", "tuning",
+                                   "zoo"})
     if unknown:
         raise SettingsError(f"{path}: unknown table [{unknown[0]}]; known: [app] [budget] "
-                            f"[executor] [keymap]")
+                            f"[cost] [executor] [keymap]")
     return out
 
 
@@ -233,10 +252,12 @@ def with_user_settings(settings: Settings, environ: Mapping[str, str] | None = N
     merged: dict[str, Any] = {}
     rules: dict[str, Any] = {}
     keymap: dict[str, str] = {}
+    cost: dict[str, Any] = {}
     sources = settings_files(settings.path)
     for path in sources:
         values = read_settings_file(path)
         rules.update(values.pop("budget", {}))
+        cost.update(values.pop("cost", {}))
         keymap.update(values.pop("keymap", {}))
         merged.update(values)
     for variable, key in ENV_OVERRIDES.items():
@@ -246,6 +267,8 @@ def with_user_settings(settings: Settings, environ: Mapping[str, str] | None = N
     changes = {k: v for k, v in merged.items() if getattr(settings, k) == defaults[k]}
     if rules and not settings.rules:
         changes["rules"] = tuple(rules.items())
+    if cost and not settings.cost:
+        changes["cost"] = tuple(cost.items())
     if keymap:
         changes["keymap"] = tuple({**keymap, **dict(settings.keymap)}.items())
     return replace(settings, **changes, sources=tuple(str(p) for p in sources))

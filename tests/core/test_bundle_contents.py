@@ -183,7 +183,9 @@ def test_diagnostic_plots_are_saved_as_text_with_their_numbers(diagnosed):
     manifest = json.loads(members[MANIFEST_MEMBER])
     summary = manifest["diagnostics"]
     assert summary["available"] is True
-    assert set(summary["plots"]) == set(PLOT_KINDS["classification"]) - {"importance"}
+    # (no importances, no out-of-fold probabilities' fields: test_bundle_decisions has those)
+    assert set(summary["plots"]) == set(PLOT_KINDS["classification"]) - {
+        "importance", "dependence", "reliability", "cost", "explain"}
     for kind in summary["plots"]:
         text = members[f"diagnostics/plot-{kind}.txt"].decode()
         assert "\x1b[" not in text and len(text.splitlines()) > 3

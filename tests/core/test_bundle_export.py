@@ -15,6 +15,7 @@ import pytest
 from thrifty_tui.config import SAMPLE_DIR
 from thrifty_tui.core.records import ModelResult
 from thrifty_tui.core.store.bundle import load_bundle
+from thrifty_tui.core.store.decide import apply_decisions
 from thrifty_tui.core.store.predict import predict_frame
 from thrifty_tui.core.data.tables import load_table
 from thrifty_tui.core.events import (
@@ -78,9 +79,13 @@ def test_the_bundle_predicts_what_the_apps_model_predicts(exported):
     frame = load_table(data).frame
     X = frame[[c["name"] for c in manifest["columns"]]]
     out = predict_frame(model, frame, manifest)
-    assert out["prediction"].tolist() == app_model.predict(X).tolist()
-    np.testing.assert_array_equal(out.filter(like="proba_").to_numpy(),
-                                  app_model.predict_proba(X))
+    # The bundle's decisions (a calibration map when it lowered the CV log loss, a threshold
+    # with a cost matrix) applied to the app's model: the same numbers.
+    predictions, proba = apply_decisions(app_model, X, manifest)
+    assert out["prediction"].tolist() == predictions.tolist()
+    np.testing.assert_array_equal(out.filter(like="proba_").to_numpy(), proba)
+    if not (manifest.get("calibration") or {}).get("applied"):
+        np.testing.assert_array_equal(proba, app_model.predict_proba(X))
     assert any(c["role"] == "text" for c in manifest["columns"])
 
 

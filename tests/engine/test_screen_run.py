@@ -136,7 +136,7 @@ def test_full_zoo_on_free_text_data_baseline_leader_ties_and_diagnostics(engine,
     assert diag.labels == ("0", "1") and sum(map(sum, diag.confusion)) == 1800
     assert dict(diag.metrics)["balanced_accuracy"] == pytest.approx(leader.mean, abs=0.03)
     assert diag.roc and 0.5 < diag.roc[0].area <= 1.0
-    assert diag.importances and diag.learning_curve
+    assert diag.importances and diag.learning_curve, diag.importance_kind
     if "linear SVM" in diagnosed:  # no predict_proba: curves from decision values
         assert diagnosed["linear SVM"].roc[0].area > 0.5
 

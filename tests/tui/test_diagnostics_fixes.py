@@ -38,7 +38,8 @@ async def test_every_plot_has_its_title_at_80x24(tmp_path):
             lines = [line.text for line in plot.render_lines(plot.region.reset_offset)]
             first = "".join(lines[:2])
             assert any(word in first for word in ("share", "ROC", "precision", "drop",
-                                                   "learning", "fit time")), (kind, first)
+                                                   "learning", "fit time", "dependence",
+                                                   "reliability", "cost", "row 1")), (kind, first)
             await pilot.press("right")
 
 

@@ -72,14 +72,16 @@ def test_leaderboard_live(snap_compare, tmp_path, frozen):
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
-@pytest.mark.parametrize("plot", range(7))  # confusion roc pr per-class importance learning models
+# confusion roc pr per-class importance learning, then models (the last: one key left), then
+# dependence reliability cost explain (issue 23: what it learned, how sure, worth, why)
+@pytest.mark.parametrize("plot", range(11))
 def test_diagnostics_plot(snap_compare, tmp_path, frozen, plot):
     app = _app(fixed_workspace(tmp_path / "ws"))
 
     async def ready(pilot):
         await states.finished_run(pilot, app)
         await pilot.press("b", "down", "down", "down", "enter")
-        await pilot.press(*["right"] * plot)
+        await pilot.press(*(["left"] if plot == 6 else ["right"] * (plot - (plot > 6))))
         await pilot.pause(0.2)
         app.clear_notifications()  # toasts come and go with the wall clock
         await pilot.pause(0.05)

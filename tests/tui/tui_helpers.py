@@ -47,6 +47,12 @@ def fixed_workspace(root: Path, model_path: str = "") -> Path:
 def fixed_diagnostics(model: str, importances: bool = True):
     """A classification model's diagnostics with known numbers (no fitting)."""
     from thrifty_tui.core.learn.diagnostics import ClassScore, Curve, Diagnostics
+    from thrifty_tui.core.learn.explain import Dependence, RowExplanation
+
+    ages = tuple(float(a) for a in range(20, 80, 5))
+    counts = tuple((t, int(1500 * (1 - t) ** 0.5), int(1500 * (1 - t) ** 2),
+                    1500 - int(1500 * (1 - t) ** 2), 1500 - int(1500 * (1 - t) ** 0.5))
+                   for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9))
 
     curve = Curve("male", (0.0, 0.2, 0.5, 1.0), (0.0, 0.6, 0.85, 1.0), 0.81)
     return Diagnostics(
@@ -60,4 +66,20 @@ def fixed_diagnostics(model: str, importances: bool = True):
         if importances else (),
         importance_kind="permutation importance (3 shuffles per column)" if importances else
         "not computed: 30 columns, about 2.4 s (over 1.0 s)",
-        learning_curve=((500, 0.71), (1000, 0.75), (3000, 0.775)))
+        learning_curve=((500, 0.71), (1000, 0.75), (3000, 0.775)),
+        positive="male", threshold_counts=counts,
+        reliability=((0.1, 0.15, 300), (0.3, 0.33, 300), (0.5, 0.48, 300), (0.7, 0.64, 300),
+                     (0.9, 0.8, 300)),
+        calibration=(("method", "isotonic"), ("log_loss_before", 0.52),
+                     ("log_loss_after", 0.47), ("improved", True), ("rows", 3000)),
+        dependence=(Dependence("age", "numeric", ages,
+                               tuple(0.3 + 0.005 * (a - 20) for a in ages),
+                               tuple(tuple(0.2 + 0.1 * k + 0.004 * (a - 20) for a in ages)
+                                     for k in range(4)), "P(male)"),
+                    Dependence("occupation", "categorical", ("clerical", "craft", "service"),
+                               (0.35, 0.7, 0.45), (), "P(male)")),
+        explained=(RowExplanation(0, "male", (("occupation", 1.2), ("education", -0.4),
+                                              ("age", 0.1)), -0.2, "exact (linear coefficients)"),
+                   RowExplanation(1, "female", (("education", -0.9), ("age", -0.3),
+                                                ("occupation", 0.05)), -0.2,
+                                  "exact (linear coefficients)")))

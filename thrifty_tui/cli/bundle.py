@@ -133,6 +133,17 @@ def describe(report: dict[str, Any]) -> str:
         lines.append(f"board:    {len(board)} models")
         lines += [f"          {r['model']:<{width}}  {_score(r.get('mean'))}  {r.get('status')}"
                   for r in board]
+    decision, calibration = m.get("decision") or {}, m.get("calibration") or {}
+    if "threshold" in decision:
+        lines.append(f"decision: predicts {decision.get('positive')} at P >= "
+                     f"{decision['threshold']:.2f} (cost matrix {decision.get('cost')}); "
+                     f"expected cost per 1,000: {_score(decision.get('expected_cost'))}, "
+                     f"baseline {_score(decision.get('baseline_expected_cost'))}")
+    if calibration:
+        lines.append(f"calibration: {calibration.get('method')}, CV log loss "
+                     f"{_score(calibration.get('log_loss_before'))} -> "
+                     f"{_score(calibration.get('log_loss_after'))}: "
+                     + ("applied by predict" if calibration.get("applied") else "not applied"))
     diag = m.get("diagnostics") or {}
     lines.append("plots:    " + (", ".join(diag.get("plots") or []) or
                                  diag.get("reason", "none")))

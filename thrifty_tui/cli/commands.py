@@ -21,7 +21,6 @@ from thrifty_tui.cli.faults import (
 from thrifty_tui.cli.help import EXAMPLES, add_examples, subparser
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
-ALTERED_DATA = ("read as missing", "replaced with", "NUL byte", "skipped", "Windows-1252")
 
 
 class UsageError(Exception):
@@ -112,10 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     from thrifty_tui.cli import cluster as cli_cluster
 
     cli_cluster.add_flags(p_run)
+    from thrifty_tui.cli import value as cli_value
+
     p_pred = subparser(sub, "predict", "predict a file with a bundle", workspace=False)
     p_pred.add_argument("bundle", help="a NAME.thrifty.zip written by `run --export` or `e`")
     p_pred.add_argument("path", help="the rows to predict, with the bundle's input columns")
     p_pred.add_argument("-o", "--output", help="CSV to write (stdout when omitted)")
+    cli_value.add_predict_flags(p_pred)
+    cli_value.add_cost_flags(p_run)
     p_runs = subparser(sub, "runs", "every run of the workspace: data, target, metric, budget, "
                                     "best, CV, stop reason, cost")
     p_runs.add_argument("--json", action="store_true", help="one JSON object per run and line")
@@ -259,8 +262,9 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
     import queue
 
     from thrifty_tui.cli import cluster as cli_cluster
-    from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
+    from thrifty_tui.cli.value import cost_of
     from thrifty_tui.core.data.sniff import precheck as check_path
+    from thrifty_tui.core.events import BudgetUpdate, ExportFinished, JobFailed, RunFinished
     from thrifty_tui.core.store.workspace import resolve_workspace
     from thrifty_tui.engine.jobs import Export, Screen
     from thrifty_tui.engine.worker import Worker
@@ -298,7 +302,8 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
                                  EXIT_USAGE if memory else EXIT_INTERNAL)
                 if not args.export:
                     break
-                worker.submit(Export(path=args.export, run_id=event.run_id))
+                worker.submit(Export(path=args.export, run_id=event.run_id,
+                                     cost=cost_of(args), calibrate=not args.no_calibrate))
             if isinstance(event, ExportFinished):
                 bundle = event.path
                 break
@@ -323,30 +328,9 @@ def _run_headless(args: argparse.Namespace, workspace: str | None) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    """Predict with a bundle's skops model, built only from types thrifty-tui trusts."""
-    from thrifty_tui.core.store.bundle import open_bundle
-    from thrifty_tui.core.store.predict import input_notes, predict_frame
-    from thrifty_tui.core.data.tables import load_table
+    from thrifty_tui.cli.value import predict_command  # predict and --explain live there
 
-    bundle = open_bundle(args.bundle)
-    table = load_table(args.path)
-    frame = table.frame
-    out = predict_frame(bundle.model, frame, bundle.manifest)
-    # Of the file's notes, those saying values were changed or rows left out (the delimiter
-    # used, say, is not worth a line on stderr).
-    altered = [n for n in table.notices if any(w in n for w in ALTERED_DATA)]
-    for note in (*bundle.warnings, *altered, *input_notes(frame, bundle.manifest)):
-        print(f"thrifty-tui: note: {note}", file=sys.stderr)
-    if args.output:
-        from thrifty_tui.core.errors import DataError
-
-        try:
-            out.to_csv(args.output, index=False)
-        except OSError as err:  # a missing folder or a directory given as -o is bad input
-            raise DataError(f"cannot write {args.output}: {err.strerror or err}") from err
-    else:
-        out.to_csv(sys.stdout, index=False)
-    return EXIT_OK
+    return predict_command(args)
 
 
 def main(argv: list[str] | None = None) -> int:

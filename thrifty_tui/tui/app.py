@@ -127,7 +127,7 @@ class ThriftyApp(App[None]):
         super().__init__()
         self.settings = settings
         self.state = UiState(target=settings.target, first_wall_s=settings.budget_s,
-                             first_rules=settings.rules)
+                             first_rules=settings.rules, cost=settings.cost)
         self.engine_signal: Signal[Event] = Signal(self, "engine")
         self.worker: Worker | None = None
         self._stopped_by: str | None = None  # SIGTERM or SIGHUP, once one ends the app

@@ -44,9 +44,15 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     # Diagnostics
     "next-plot": ("the next plot", ""),
     "prev-plot": ("the previous plot", ""),
+    "next-item": ("partial dependence: the next column; why this row: the next held-out row",
+                  "thrifty-tui predict BUNDLE FILE --explain K"),
+    "prev-item": ("the previous column or row", ""),
     # Budget
     "budget-rules": ("set the done rules of the next run (seconds=60 max_fits=200 …)",
                      "run … --budget S --max-fits N --patience N --noise-floor"),
+    "budget-value": (("what a prediction is worth: false_positive=1 false_negative=10 … "
+                      "(the cost curve, the value line, the bundle's threshold)"),
+                     "run … --cost-fp X --cost-fn Y; thrifty.toml [cost]"),
     "budget-extend": ("while a run goes: add 50 % to its time and fit limits", ""),
     "budget-stop": ("stop now, keeping and refitting the best so far", ""),
     "budget-accept": ("accept the finished run's model and export it", "run … --export BUNDLE"),

@@ -49,6 +49,9 @@ class UiState:
     rules_from_user: bool = False  # rules set with `r` this session win over restored ones
     first_wall_s: float | None = None  # the time budget the app was opened with (--budget)
     first_rules: tuple[tuple[str, object], ...] = ()  # thrifty.toml's [budget] rules
+    # What a prediction is worth (core.learn.value.CostMatrix's fields, set on the dashboard
+    # with `v` or in thrifty.toml's [cost]): the cost curve and the export's threshold.
+    cost: tuple[tuple[str, object], ...] = ()
     _budget: BudgetView | None = field(default=None, repr=False)
     _rules: Budget | None = field(default=None, repr=False)
 

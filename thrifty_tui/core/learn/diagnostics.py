@@ -15,6 +15,7 @@ from typing import Any
 from thrifty_tui.core.learn.importances import (
     importance_seconds,
     permutation_importances,
+    saved_explanations,
     saved_importances,
 )
 
@@ -60,6 +61,14 @@ class Diagnostics:
     importances: tuple[tuple[str, float], ...] = ()
     importance_kind: str = ""
     learning_curve: tuple[tuple[int, float], ...] = field(default_factory=tuple)
+    # Binary classifiers, from out-of-fold probabilities (core.learn.calibration).
+    positive: str = ""
+    threshold_counts: tuple[tuple[float, int, int, int, int], ...] = ()
+    reliability: tuple[tuple[float, float, int], ...] = ()
+    calibration: tuple[tuple[str, Any], ...] = ()
+    # What it learned (core.learn.explain): the first fold's model on its held-out rows.
+    dependence: tuple[Any, ...] = ()
+    explained: tuple[Any, ...] = ()
 
 
 def _thin(values: Sequence[float], limit: int) -> tuple[float, ...]:
@@ -150,6 +159,7 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
 
     import numpy as np
 
+    from thrifty_tui.core.learn.explain import learned_from_fold
     from thrifty_tui.core.learn.screening import build_model
 
     n = len(problem.y)
@@ -172,6 +182,7 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
             else None
         diag = classification_diagnostics(spec.name, y_true, pred[seen], proba_seen,
                                           problem.classes)
+        diag = with_probability_fields(diag, y_true, proba_seen, problem)
         if proba_seen is None and len(problem.classes) == 2:
             decision = _decision_scores(oof_files, n)
             if decision is not None and not np.isnan(decision[seen]).any():
@@ -180,6 +191,7 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
         diag = regression_diagnostics(spec.name, y_true, pred[seen].astype(float), problem.seed)
     importances: tuple[tuple[str, float], ...] = ()
     note = ""
+    learned: dict[str, Any] = {}
     saved = saved_importances(oof_files[0]) if oof_files else None
     if saved is not None and not getattr(spec, "baseline", False):
         importances, note = saved
@@ -191,14 +203,37 @@ def diagnose(spec: Any, problem: Any, oof_files: Sequence[str],
             started = time.perf_counter()
             model = build_model(spec, problem).fit(problem.X.iloc[train_idx],
                                                     problem.y.iloc[train_idx])
+            allowed = importance_seconds(time.perf_counter() - started)
             importances, note = permutation_importances(
                 model, problem.X.iloc[test_idx], problem.y.iloc[test_idx], problem.metric,
-                problem.seed, max_seconds=importance_seconds(time.perf_counter() - started))
+                problem.seed, max_seconds=allowed)
+            learned = learned_from_fold(model, problem.X.iloc[test_idx], problem,
+                                        [k for k, _ in importances], allowed)
         except Exception:  # noqa: BLE001 - importances are a nice-to-have, not a failure
-            importances = ()
+            importances = importances or ()
     kind = f"permutation importance ({problem.metric})" + (f"; {note}" if note else "")
+    if not learned and oof_files:
+        learned = saved_explanations(oof_files[0])
     return dataclasses.replace(diag, importances=importances, importance_kind=kind,
-                               learning_curve=tuple(learning_curve))
+                               learning_curve=tuple(learning_curve), **learned)
+
+
+def with_probability_fields(diag: Diagnostics, y_true: Any, proba: Any, problem: Any
+                            ) -> Diagnostics:
+    """``diag`` with the reliability, calibration and cost-curve counts of a binary
+    classifier (unchanged when they cannot be computed)."""
+    import dataclasses
+
+    from thrifty_tui.core.learn.calibration import probability_fields
+
+    try:
+        extra = probability_fields(y_true, proba, problem.classes, problem.seed)
+    except Exception:  # noqa: BLE001 - a nice-to-have; the other plots stand
+        return diag
+    if not extra:
+        return diag
+    brier = extra.pop("brier")
+    return dataclasses.replace(diag, metrics=diag.metrics + (("brier", brier),), **extra)
 
 
 def aligned_proba(data: Any, classes: Sequence[str]) -> Any:
@@ -247,123 +282,40 @@ def _with_ranking_curves(diag: Diagnostics, y_true: Any, scores: Any, positive: 
 
 
 def diagnostics_from_dict(data: dict[str, Any]) -> Diagnostics:
-    """Rebuild Diagnostics from its JSON form (lists back to tuples)."""
+    """Rebuild Diagnostics from its JSON form (lists back to tuples; keys it does not know,
+    from a newer thrifty-tui, are ignored; fields an older one did not write stay empty)."""
+    from dataclasses import fields
+
+    from thrifty_tui.core.learn.explain import Dependence, RowExplanation
+
     def tup(v: Any) -> Any:
-        return tuple(tup(x) for x in v) if isinstance(v, list) else v
+        return tuple(tup(x) for x in v) if isinstance(v, list | tuple) else v
 
-    fields = dict(data)
-    fields["roc"] = tuple(Curve(c["name"], tuple(c["x"]), tuple(c["y"]), c["area"])
-                          for c in data.get("roc", []))
-    fields["pr"] = tuple(Curve(c["name"], tuple(c["x"]), tuple(c["y"]), c["area"])
-                         for c in data.get("pr", []))
-    fields["per_class"] = tuple(ClassScore(**c) for c in data.get("per_class", []))
-    for key in ("metrics", "labels", "confusion", "actual", "predicted", "importances",
-                "learning_curve"):
-        fields[key] = tup(data.get(key, []))
-    return Diagnostics(**fields)
-
-
-# -- drawing: works on plotext's module API and on textual-plotext's ``plt`` alike -------------
-
-PLOT_KINDS = {
-    "classification": ("confusion", "roc", "pr", "per-class", "importance", "learning"),
-    "regression": ("predicted-vs-actual", "residuals", "importance", "learning"),
-}
-
-
-def draw(plt: Any, diag: Diagnostics, kind: str) -> None:
-    """Draw plot ``kind`` of ``diag`` on ``plt`` (after clearing it)."""
-    plt.clear_data()
-    plt.clear_figure() if hasattr(plt, "clear_figure") else None
-    if kind == "confusion" and diag.confusion:
-        # Drawn as a table by confusion_text; as a plot, correct share per true class.
-        labels = [lbl[:10] for lbl in diag.labels]
-        recall = [diag.confusion[i][i] / max(1, sum(diag.confusion[i]))
-                  for i in range(len(labels))]
-        plt.bar(labels, recall)
-        plt.ylim(0, 1)
-        plt.title(f"{diag.model}: share predicted right per true class")
-    elif kind in ("roc", "pr"):
-        curves = diag.roc if kind == "roc" else diag.pr
-        for curve in curves:
-            plt.plot(list(curve.x), list(curve.y), label=f"{curve.name[:12]} {curve.area:.3f}")
-        if kind == "roc":
-            plt.plot([0, 1], [0, 1], label="chance")
-            plt.xlabel("false positive rate")
-            plt.ylabel("true positive rate")
+    nested = {"roc": Curve, "pr": Curve, "per_class": ClassScore, "dependence": Dependence,
+              "explained": RowExplanation}
+    kwargs: dict[str, Any] = {}
+    for f in fields(Diagnostics):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in nested and isinstance(value, list | tuple):
+            cls = nested[f.name]
+            names = {g.name for g in fields(cls)}
+            value = tuple(cls(**{k: tup(v) for k, v in item.items() if k in names})
+                          for item in value if isinstance(item, dict))
         else:
-            plt.xlabel("recall")
-            plt.ylabel("precision")
-        plt.title(f"{diag.model}: {'ROC' if kind == 'roc' else 'precision-recall'}")
-    elif kind == "per-class" and diag.per_class:
-        plt.multiple_bar([c.label[:10] for c in diag.per_class],
-                         [[c.precision for c in diag.per_class],
-                          [c.recall for c in diag.per_class], [c.f1 for c in diag.per_class]],
-                         labels=["precision", "recall", "f1"])
-        plt.title(f"{diag.model}: per-class scores")
-    elif kind == "predicted-vs-actual" and diag.actual:
-        plt.scatter(list(diag.actual), list(diag.predicted), label="rows")
-        lo, hi = min(diag.actual), max(diag.actual)
-        plt.plot([lo, hi], [lo, hi], label="perfect")
-        plt.xlabel("actual")
-        plt.ylabel("predicted")
-        plt.title(f"{diag.model}: predicted vs actual")
-    elif kind == "residuals" and diag.actual:
-        residuals = [p - a for a, p in zip(diag.actual, diag.predicted, strict=True)]
-        plt.scatter(list(diag.predicted), residuals)
-        plt.hline(0)
-        plt.xlabel("predicted")
-        plt.ylabel("residual")
-        plt.title(f"{diag.model}: residuals")
-    elif kind == "importance" and diag.importances:
-        names = [n[:14] for n, _ in diag.importances][::-1]
-        values = [v for _, v in diag.importances][::-1]
-        plt.bar(names, values, orientation="horizontal")
-        plt.title(f"{diag.model}: {diag.importance_kind or 'importance'}")
-    elif kind == "importance" and diag.importance_kind:  # not computed: say why
-        plt.title(f"{diag.model}: importances {diag.importance_kind.rsplit('; ', 1)[-1]}")
-    elif kind == "learning" and diag.learning_curve:
-        xs = [n for n, _ in diag.learning_curve]
-        ys = [s for _, s in diag.learning_curve]
-        plt.plot(xs, ys, marker="dot")
-        plt.xlabel("training rows")
-        plt.ylabel("CV score")
-        plt.title(f"{diag.model}: learning curve")
-    else:
-        plt.title(f"{diag.model}: no {kind} data")
+            value = tup(value)
+        kwargs[f.name] = value
+    return Diagnostics(**kwargs)
 
 
-def confusion_text(diag: Diagnostics, max_labels: int = 12, max_width: int | None = None) -> str:
-    """The confusion matrix as an aligned text table (rows: true class, columns: predicted):
-    the first ``max_labels`` classes, fewer if the lines must fit ``max_width`` cells (the
-    diagnostics screen's side pane: 6 of 150 classes wrapped every line there)."""
-    head = "true \\ predicted"
-    labels = [lbl[:10] for lbl in diag.labels[:max_labels]]
-    width = max([len(lbl) for lbl in labels] + [len(str(v)) for row in diag.confusion
-                                                   for v in row] + [6])
-    first = max([len(head)] + [len(lbl) for lbl in labels]) + 1
-    if max_width is not None:
-        labels = labels[:max(1, (max_width - first + 1) // (width + 1))]
-    lines = [head.ljust(first) + " ".join(lbl.rjust(width) for lbl in labels)]
-    for label, row in zip(labels, diag.confusion, strict=False):
-        lines.append(label.ljust(first) + " ".join(str(v).rjust(width)
-                                                       for v in row[:len(labels)]))
-    if len(diag.labels) > len(labels):
-        lines.append(f"({len(diag.labels) - len(labels)} more classes not shown)")
-    return "\n".join(lines)
+# The drawing lives in core.learn.diagnostic_plots; these names stay importable from here.
+from thrifty_tui.core.learn.diagnostic_plots import (
+    PLOT_KINDS,
+    confusion_text,
+    draw,
+    render_text,
+)
 
-
-def render_text(diag: Diagnostics, kind: str, width: int = 80, height: int = 22) -> str:
-    """The plot as plain text (no colour codes), as saved in bundles."""
-    if kind == "confusion":
-        return f"{diag.model}: confusion matrix (out-of-fold)\n\n" + confusion_text(diag)
-    import re
-
-    import plotext
-
-    plotext.clear_figure()
-    plotext.plotsize(width, height)
-    plotext.clc()
-    draw(plotext, diag, kind)
-    plotext.plotsize(width, height)
-    return re.sub(r"\x1b\[[0-9;]*m", "", plotext.build())
+__all__ = ["PLOT_KINDS", "ClassScore", "Curve", "Diagnostics", "confusion_text", "diagnose",
+           "diagnostics_from_dict", "draw", "render_text"]

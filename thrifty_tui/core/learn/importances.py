@@ -74,6 +74,55 @@ def save_importances(oof_file: str, model: Any, X_test: Any, y_test: Any,
     np.savez(tmp, names=np.array([k for k, _ in pairs], dtype=str),
              values=np.array([v for _, v in pairs], dtype=float), note=np.array(note))
     os.replace(tmp, path)
+    save_explanations(oof_file, model, X_test, problem, [k for k, _ in pairs],
+                      importance_seconds(fit_seconds))  # a second (or half the fit) of its own
+
+
+def explanations_file(oof_file: str) -> str:
+    """Where partial dependence and row explanations from fold ``oof_file``'s model go."""
+    return oof_file.removesuffix(".npz") + "-explain.json"
+
+
+def save_explanations(oof_file: str, model: Any, X_test: Any, problem: Any,
+                      leading: list[str], max_seconds: float) -> None:
+    """Partial dependence of the leading columns and a few held-out rows explained, from
+    the first fold's model (core.learn.explain), saved beside its OOF file as JSON."""
+    import dataclasses
+    import json
+    import os
+
+    from thrifty_tui.core.learn.explain import learned_from_fold
+
+    try:
+        learned = learned_from_fold(model, X_test, problem, leading, max_seconds)
+    except Exception:  # noqa: BLE001 - a nice-to-have, like the importances
+        return
+    path = explanations_file(oof_file)
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump({k: [dataclasses.asdict(v) for v in vs] for k, vs in learned.items()}, fh,
+                  default=float)
+    os.replace(path + ".tmp", path)
+
+
+def saved_explanations(oof_file: str) -> dict[str, Any]:
+    """The Diagnostics fields ``dependence`` and ``explained`` saved by the first fold's
+    task ({} when there are none)."""
+    import json
+
+    from thrifty_tui.core.learn.explain import Dependence, RowExplanation
+
+    def tup(v: Any) -> Any:
+        return tuple(tup(x) for x in v) if isinstance(v, list) else v
+
+    try:
+        with open(explanations_file(oof_file), encoding="utf-8") as fh:
+            data = json.load(fh)
+        return {"dependence": tuple(Dependence(**{k: tup(v) for k, v in d.items()})
+                                    for d in data.get("dependence", [])),
+                "explained": tuple(RowExplanation(**{k: tup(v) for k, v in d.items()})
+                                   for d in data.get("explained", []))}
+    except (OSError, ValueError, TypeError):
+        return {}
 
 
 def importances_file(oof_file: str) -> str:

@@ -84,8 +84,10 @@ def _sha256(data: bytes) -> str:
 
 def build_members(model: Any, manifest: dict[str, Any], *,
                   diagnostics: dict[str, Any] | None = None,
-                  progress: Progress | None = None) -> dict[str, bytes]:
+                  progress: Progress | None = None,
+                  extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
     """Every file of the bundle, by name; the manifest last, with the hashes of the others.
+    ``extra`` members (the explanations' background sample) go in as they are.
 
     Fitted vocabularies of ``model`` get Python ints for indices (see plain_vocabularies).
     """
@@ -124,8 +126,13 @@ def build_members(model: Any, manifest: dict[str, Any], *,
         if example else None)
     members.update(lexicon_files)
     stage(3)
-    diagnostic_files, diagnostic_summary = diagnostics_files(diagnostics, manifest.get("task", ""))
+    from thrifty_tui.core.learn.value import cost_from_dict
+
+    cost = cost_from_dict((manifest.get("decision") or {}).get("cost") or {})
+    diagnostic_files, diagnostic_summary = diagnostics_files(diagnostics, manifest.get("task", ""),
+                                                             cost)
     members.update(diagnostic_files)
+    members.update(extra or {})
     stage(4)
     full = dict(manifest)
     full.update(
@@ -214,14 +221,16 @@ def write_members(members: dict[str, bytes], out: Path, progress: Progress | Non
 
 def write_bundle(model: Any, manifest: dict[str, Any], out_path: str | os.PathLike[str], *,
                  diagnostics: dict[str, Any] | None = None,
-                 progress: Progress | None = None) -> Path:
+                 progress: Progress | None = None, extra: dict[str, bytes] | None = None
+                 ) -> Path:
     """Write the bundle of ``model`` to ``out_path`` atomically; returns the path written.
 
     ``diagnostics`` is the model's stored Diagnostics as a dict (None: no plots);
     ``progress(stage, step, total)`` is called as each stage starts.
     """
     out = bundle_path(out_path)
-    members = build_members(model, manifest, diagnostics=diagnostics, progress=progress)
+    members = build_members(model, manifest, diagnostics=diagnostics, progress=progress,
+                            extra=extra)
     return write_members(members, out, progress)
 
 

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import math
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -49,31 +48,11 @@ def find_diagnostics(folder: str | Path | None, model: str) -> dict[str, Any] | 
     return None
 
 
-def _tuples(value: Any) -> Any:
-    if isinstance(value, list | tuple):
-        return tuple(_tuples(v) for v in value)
-    return value
-
-
 def diagnostics_from_dict(data: dict[str, Any]) -> Any:
     """Rebuild a Diagnostics from its ``asdict`` form (unknown keys are ignored)."""
-    from thrifty_tui.core.learn import diagnostics as dg
+    from thrifty_tui.core.learn.diagnostics import diagnostics_from_dict as rebuild
 
-    nested = {"roc": dg.Curve, "pr": dg.Curve, "per_class": dg.ClassScore}
-    kwargs: dict[str, Any] = {}
-    for f in fields(dg.Diagnostics):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        if f.name in nested and isinstance(value, list):
-            cls = nested[f.name]
-            names = {g.name for g in fields(cls)}
-            value = tuple(cls(**{k: _tuples(v) for k, v in item.items() if k in names})
-                          for item in value)
-        else:
-            value = _tuples(value)
-        kwargs[f.name] = value
-    return dg.Diagnostics(**kwargs)
+    return rebuild(data)
 
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
@@ -116,39 +95,84 @@ def _numbers(diag: Any) -> dict[str, bytes]:
     return files
 
 
-def _plot_text(render_text: Any, diag: Any, kind: str) -> str:
+def _plot_text(render_text: Any, diag: Any, kind: str, cost: Any = None, index: int = 0) -> str:
     """The plot as text, or '' when it has no data or cannot be drawn (it is then left out)."""
     try:
-        text = render_text(diag, kind)
+        text = render_text(diag, kind, cost=cost, index=index)
     except Exception:  # noqa: BLE001 - one plot that cannot be drawn does not stop the rest
         return ""
     # draw() titles a plot without data "<model>: no <kind> data".
     return "" if not text.strip() or f": no {kind} data" in text else text
 
 
-def diagnostics_files(data: dict[str, Any] | None, task: str) -> tuple[dict[str, bytes], dict]:
+def _explained_numbers(diag: Any, cost: Any) -> dict[str, bytes]:
+    """CSV tables behind the partial dependence, reliability and cost curve plots."""
+    from thrifty_tui.core.learn.diagnostic_plots import UNIT_COST
+    from thrifty_tui.core.learn.value import CostMatrix, cost_curve, oriented
+
+    files: dict[str, bytes] = {}
+    d = DIAGNOSTICS_DIR
+    if diag.dependence:
+        files[f"{d}/partial_dependence.csv"] = _csv(
+            ["feature", "value", "average", *[f"ice_{i + 1}" for i in range(
+                max(len(p.ice) for p in diag.dependence))]],
+            [[p.feature, g, a, *[line[i] for line in p.ice]]
+             for p in diag.dependence for i, (g, a) in enumerate(zip(p.grid, p.average,
+                                                                      strict=False))])
+    if diag.reliability:
+        files[f"{d}/reliability.csv"] = _csv(["mean_predicted", "observed_share", "rows"],
+                                             [list(p) for p in diag.reliability])
+    if diag.threshold_counts:
+        matrix = cost if cost is not None and cost.is_set else CostMatrix(**UNIT_COST)
+        matrix = oriented(matrix, diag)
+        files[f"{d}/cost_curve.csv"] = _csv(
+            ["threshold", "tp", "fp", "tn", "fn", "cost_per_1000"],
+            [[*c, v] for c, (_, v) in zip(diag.threshold_counts,
+                                          cost_curve(diag.threshold_counts, matrix),
+                                          strict=True)])
+    return files
+
+
+def _plots(diag: Any, task: str, cost: Any) -> dict[str, str]:
+    """Every text plot of ``diag`` by member name: one per kind, one per column for partial
+    dependence."""
+    from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, render_text
+
+    out: dict[str, str] = {}
+    for kind in PLOT_KINDS.get(task, ()):
+        if kind == "dependence":
+            for i, dep in enumerate(diag.dependence):
+                text = _plot_text(render_text, diag, kind, cost, i)
+                if text:
+                    out[f"dependence-{model_slug(dep.feature)}"] = text
+            continue
+        text = _plot_text(render_text, diag, kind, cost)
+        if text:
+            out[kind] = text
+    return out
+
+
+def diagnostics_files(data: dict[str, Any] | None, task: str, cost: Any = None
+                      ) -> tuple[dict[str, bytes], dict]:
     """Text plots, CSV numbers and the raw JSON for stored diagnostics; and a summary.
 
     The summary says what was written, or why nothing was (``{"available": False, ...}``).
     """
     if data is None:
         return {}, {"available": False, "reason": "no diagnostics were stored for this model"}
-    from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, render_text
-
     files = {f"{DIAGNOSTICS_DIR}/diagnostics.json":
              json.dumps(data, indent=2, default=str).encode()}
     try:
         diag = diagnostics_from_dict(data)
         files.update(_numbers(diag))
+        files.update(_explained_numbers(diag, cost))
     except Exception as err:  # noqa: BLE001 - numbers kept as JSON, plots skipped
         return files, {"available": True, "plots": [],
                        "reason": f"stored diagnostics could not be drawn: {type(err).__name__}"}
     plots: list[str] = []
-    for kind in PLOT_KINDS.get(task, ()):
-        text = _plot_text(render_text, diag, kind)
-        if text:
-            files[f"{DIAGNOSTICS_DIR}/plot-{kind}.txt"] = (text.rstrip() + "\n").encode()
-            plots.append(kind)
+    for kind, text in _plots(diag, task, cost).items():
+        files[f"{DIAGNOSTICS_DIR}/plot-{kind}.txt"] = (text.rstrip() + "\n").encode()
+        plots.append(kind)
     metrics = {k: v for k, v in diag.metrics if isinstance(v, float) and math.isfinite(v)}
     return files, {"available": True, "plots": plots, "metrics": metrics}
 
@@ -209,6 +233,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         if rules:
             lines.append("Done rules: " + "; ".join(f"{rule} {state} ({detail})"
                                                       for rule, state, detail in rules) + ".")
+    lines += card_lines(m)
     sample = data.get("sample")
     lines += [
         "", "## On what data", "",
@@ -257,3 +282,40 @@ def _rows_seen(m: dict[str, Any]) -> list[str]:
                    f"time budget cut it short); the model was fitted on {fit_rows:,}, so the "
                    "score describes a smaller fit than this one.")
     return out
+
+
+def card_lines(m: dict[str, Any]) -> list[str]:
+    """The model card's section on decisions, calibration and explanations ([] when the
+    bundle has none)."""
+    lines: list[str] = []
+    d, cal, ex = m.get("decision") or {}, m.get("calibration") or {}, m.get("explain") or {}
+
+    def per(value: Any) -> str:
+        return f"{value:,.1f}" if isinstance(value, int | float) else "-"
+
+    if d:
+        from thrifty_tui.core.learn.value import cost_from_dict
+
+        lines.append("Cost matrix: " + cost_from_dict(d.get("cost") or {}).words(m["task"])
+                     + ".")
+        if "threshold" in d:
+            lines.append(f"Decision threshold: **{d['threshold']:.2f}** on P({d.get('positive')})"
+                         f", chosen by {d.get('chosen_by')}; `thrifty-tui predict` applies it "
+                         f"(expected cost per 1,000 predictions {per(d.get('expected_cost'))}, "
+                         f"{per(d.get('expected_cost_at_half'))} at 0.5).")
+        else:
+            lines.append(f"Expected cost per 1,000 predictions: {per(d.get('expected_cost'))}.")
+        if d.get("baseline_expected_cost") is not None:
+            lines.append(f"The baseline's: {per(d['baseline_expected_cost'])} per 1,000.")
+    if cal:
+        before, after = cal.get("log_loss_before"), cal.get("log_loss_after")
+        lines.append(f"Calibration ({cal.get('method')}): cross-validated log loss "
+                     f"{before:.4f} -> {after:.4f}; " + (
+                         "the calibrated probabilities were exported (predict applies the map)."
+                         if cal.get("applied") else
+                         "not exported: the model's own probabilities were kept."))
+    if ex:
+        lines.append(f"Explanations (`predict --explain K`): {ex.get('linear')} for linear "
+                     f"models, {ex.get('other')} ({ex.get('background_rows')} rows, "
+                     f"`{ex.get('background')}`) for the others; {ex.get('cost')}.")
+    return ["", "## Decisions and explanations", "", *lines] if lines else []

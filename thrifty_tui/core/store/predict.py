@@ -56,12 +56,32 @@ def input_notes(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
             + ", ".join(ignored[:10]) + (" …" if len(ignored) > 10 else "")]
 
 
-def predict_frame(model: Any, frame: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    """One row per input row, in order: ``prediction`` and, for classifiers, ``proba_<class>``."""
+def predict_frame(model: Any, frame: pd.DataFrame, manifest: dict[str, Any],
+                  explain: int = 0, background: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per input row, in order: ``prediction`` and, for classifiers, ``proba_<class>``
+    (the bundle's calibration and decision threshold applied, core.store.decide); with
+    ``explain`` K, the K columns that moved each prediction most and by how much
+    (core.learn.explain; ``background`` for models that are not linear)."""
+    from thrifty_tui.core.store.decide import apply_decisions
+
     X = check_input(frame, manifest)
-    out = pd.DataFrame({"prediction": model.predict(X)})
-    if manifest["task"] == "classification" and hasattr(model, "predict_proba"):
-        proba = model.predict_proba(X)  # one frame, not a column at a time (150 classes)
+    predictions, proba = apply_decisions(model, X, manifest)
+    out = pd.DataFrame({"prediction": predictions})
+    if proba is not None:  # one frame, not a column at a time (150 classes)
         out = pd.concat([out, pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])],
                         axis=1)
+    if explain > 0:
+        from thrifty_tui.core.learn.explain import explain_frame
+
+        out = pd.concat([out, explain_frame(model, X, manifest["task"], explain, background)],
+                        axis=1)
     return out
+
+
+def read_background(data: bytes, manifest: dict[str, Any]) -> pd.DataFrame:
+    """A bundle's background sample (core.store.decide.write_background) as a frame typed
+    like the model's input."""
+    import json
+
+    stored = json.loads(data)
+    return check_input(pd.DataFrame(stored["rows"], columns=stored["columns"]), manifest)

@@ -213,7 +213,14 @@ def diagnose_task(problem_file: str, spec: ModelSpec, oof_files: list[str],
 
     from thrifty_tui.core.learn.diagnostics import diagnose
 
-    diag = diagnose(spec, _problem(problem_file), oof_files, learning_curve)
+    from thrifty_tui.core.learn.explain import BACKGROUND_ROWS
+    from thrifty_tui.core.store.decide import BACKGROUND_FILE, write_background
+
+    problem = _problem(problem_file)
+    diag = diagnose(spec, problem, oof_files, learning_curve)
+    background = Path(out_json).parent / BACKGROUND_FILE
+    if not background.exists():  # the same rows for every model of the run
+        write_background(problem.X, background, BACKGROUND_ROWS, problem.seed)
     tmp = out_json + ".tmp"
     Path(tmp).write_text(json.dumps(dataclasses.asdict(diag), default=float))
     os.replace(tmp, out_json)
@@ -306,8 +313,13 @@ def refit_collapsed(cv_mean: float, own_score: float, baseline: float | None) ->
 
 def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
                   diagnostics_dir: str | None = None,
-                  progress_file: str | None = None) -> tuple[str, int, int]:
+                  progress_file: str | None = None, cost: dict[str, Any] | None = None,
+                  calibrate: bool = True) -> tuple[str, int, int]:
     """Write the bundle of a refit model; returns (path, member count, size in bytes).
+
+    ``cost`` (a core.learn.value.CostMatrix as a dict, over thrifty.toml's [cost] beside the
+    data) sets the decision threshold; the calibration map goes in when it lowered the
+    cross-validated log loss (and ``calibrate``); see core.store.decide.
 
     The model's stored diagnostics in ``diagnostics_dir`` (if any) go in as text plots and
     numbers. As each stage starts, ``[stage, step, total]`` replaces ``progress_file``'s
@@ -319,8 +331,9 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
     import joblib
 
     from thrifty_tui.core.store.bundle import write_bundle
-    from thrifty_tui.core.store.bundle_report import find_diagnostics
     from thrifty_tui.core.errors import DataError
+    from thrifty_tui.core.store.bundle_report import find_diagnostics
+    from thrifty_tui.core.store.decide import bundle_decisions
 
     def progress(stage: str, step: int, total: int) -> None:
         if progress_file:
@@ -332,8 +345,10 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
     progress("reading the model", 0, 1)
     model = joblib.load(model_file)
     diagnostics = find_diagnostics(diagnostics_dir, manifest["model"])
+    keys, extra = bundle_decisions(manifest, diagnostics_dir, cost, calibrate)
     try:
-        out = write_bundle(model, manifest, out_path, diagnostics=diagnostics, progress=progress)
+        out = write_bundle(model, {**manifest, **keys}, out_path, diagnostics=diagnostics,
+                           progress=progress, extra=extra)
     except OSError as err:  # a folder the user cannot write to is bad input, not a crash
         raise DataError(f"cannot write the bundle {out_path}: {err.strerror or err}") from None
     with zipfile.ZipFile(out) as zf:
@@ -341,13 +356,18 @@ def export_bundle(model_file: str, manifest: dict[str, Any], out_path: str,
     return str(out), n_files, out.stat().st_size
 
 
-def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out_path: str) -> int:
-    """The app's own predictions: the refit model applied to a file, written as CSV."""
+def predict_with_model(model_file: str, manifest: dict[str, Any], path: str, out_path: str,
+                       diagnostics_dir: str | None = None) -> int:
+    """The app's own predictions: the refit model applied to a file, written as CSV, with the
+    decisions its bundle would carry (calibration, thrifty.toml's cost threshold)."""
     import joblib
 
-    from thrifty_tui.core.store.predict import predict_frame
     from thrifty_tui.core.data.tables import load_table
+    from thrifty_tui.core.store.decide import bundle_decisions
+    from thrifty_tui.core.store.predict import predict_frame
 
+    keys, _ = bundle_decisions(manifest, diagnostics_dir)
+    manifest = {**manifest, **keys}
     model = joblib.load(model_file)
     frame = load_table(path).frame
     predictions = predict_frame(model, frame, manifest)

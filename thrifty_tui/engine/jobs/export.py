@@ -94,7 +94,8 @@ def run_export(ctx: JobContext, job: Export) -> None:
     progress = ctx.ws.artifacts / f"export-{time.time_ns()}.progress"
     ctx.emit(ExportStarted(path=job.path))
     future = ctx.executor.submit(tasks.export_bundle, model_path, manifest, job.path,
-                              str(run_dir / "diagnostics"), str(progress))
+                                 str(run_dir / "diagnostics"), str(progress), dict(job.cost),
+                                 job.calibrate)
     reported = ""
     try:
         while True:  # _wait, plus the child's progress relayed as events
@@ -132,6 +133,7 @@ def run_predict(ctx: JobContext, job: Predict) -> None:
         raise DataError("no fitted model yet: screen some models first")
     model_path, manifest = run_manifest(ctx, run_id)
     n_rows = ctx.wait(ctx.executor.submit(tasks.predict_with_model, model_path, manifest,
-                                         job.path, job.out_path))
+                                         job.path, job.out_path,
+                                         str(ctx.ws.run_dir(run_id) / "diagnostics")))
     ctx.emit(Predicted(path=job.path, out_path=job.out_path, n_rows=n_rows))
 

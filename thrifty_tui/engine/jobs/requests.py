@@ -54,10 +54,14 @@ class Screen(Job):
 
 @dataclass(frozen=True)
 class Export(Job):
-    """Write a bundle of the given run (the latest when None) to ``path``."""
+    """Write a bundle of the given run (the latest when None) to ``path``; ``cost`` (a
+    core.learn.value.CostMatrix's dict) over thrifty.toml's [cost] sets the threshold, and
+    ``calibrate`` False keeps the model's own probabilities even when calibration helps."""
 
     path: str
     run_id: int | None = None
+    cost: tuple[tuple[str, Any], ...] = ()
+    calibrate: bool = True
 
 
 @dataclass(frozen=True)

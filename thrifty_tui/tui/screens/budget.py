@@ -12,11 +12,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, ProgressBar, Static
 from textual_plotext import PlotextPlot
 
-from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
-from thrifty_tui.core.policy.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import Event, RunStarted
+from thrifty_tui.core.policy.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
 from thrifty_tui.tui.budget_state import BUDGET_EVENTS, parse_rules, rules_text
+from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 
 STATE_STYLE = {MET: "bold green", NOT_YET: "yellow", "off": "dim", "not met": "dim yellow"}
 EXTEND_FRACTION = 0.5  # "+" adds half the budget again (time and fits)
@@ -53,6 +53,7 @@ class BudgetScreen(FittedFooter, Screen):
 
     BINDINGS = [
         Binding("r", "edit_rules", "Rules", id="budget-rules"),
+        Binding("v", "edit_value", "Value", id="budget-value"),
         Binding("plus", "extend", "Extend", id="budget-extend"),
         Binding("exclamation_mark", "stop_now", "Stop", id="budget-stop"),
         Binding("enter", "accept", "Accept", id="budget-accept"),
@@ -242,8 +243,11 @@ class BudgetScreen(FittedFooter, Screen):
                  if c.money is not None and c.price_per_cpu_hour is not None else "")
         trials = self.app.state.budget.trials
         tuned = f" · {len(trials)} trials" if trials else ""
+        from thrifty_tui.tui.screens.diagnostics_side import value_gained
+
         cost_line.update(f"[b]Cost[/b] {c.cpu_s:.1f} CPU-s · {c.wall_s:.1f} s wall · "
-                         f"peak {c.peak_mb:.0f} MB{tuned}{money}", layout=False)  # height 1
+                         f"peak {c.peak_mb:.0f} MB{tuned}{money}{value_gained(self.app.state)}",
+                         layout=False)  # height 1
 
     def _render_projection(self, metric: str) -> None:
         ready = self.app.state.budget.projection
@@ -275,6 +279,21 @@ class BudgetScreen(FittedFooter, Screen):
         rules_input.display = True
         rules_input.focus()
 
+    editing = "rules"  # what the input line edits: the done rules (r) or the cost matrix (v)
+
+    def action_edit_value(self) -> None:
+        """Edit what a prediction is worth: the cost matrix of the cost curve, the leaderboard's
+        expected cost and the exported bundle's threshold."""
+        from thrifty_tui.tui.screens.diagnostics_side import cost_words
+
+        rules_input = self.query_one("#rules-input", Input)
+        self.editing = "value"
+        rules_input.value = cost_words(self.app.state)
+        rules_input.placeholder = ("false_positive=1 false_negative=10 true_positive=0 "
+                                   "true_negative=0 per_unit_error=0.5")
+        rules_input.display = True
+        rules_input.focus()
+
     def action_leave_rules(self) -> None:
         rules_input = self.query_one("#rules-input", Input)
         rules_input.display = False
@@ -282,6 +301,9 @@ class BudgetScreen(FittedFooter, Screen):
 
     def on_input_submitted(self, message: Input.Submitted) -> None:
         if message.input.id != "rules-input":
+            return
+        if self.editing == "value":
+            self._set_value(message.value)
             return
         try:
             self.app.state.rules = parse_rules(message.value)
@@ -293,6 +315,20 @@ class BudgetScreen(FittedFooter, Screen):
         shown_rules = rules_text(self.app.state.rules)
         self.notify(shown_rules or "no rules: screening only, no time limit",
                     title="Rules for the next run")
+        self.render_state()
+
+    def _set_value(self, text: str) -> None:
+        from thrifty_tui.tui.screens.diagnostics_side import parse_cost
+
+        try:
+            self.app.state.cost = parse_cost(text)
+        except DataError as err:
+            self.notify(str(err), title="Costs not changed", severity="error")
+            return
+        self.editing = "rules"
+        self.action_leave_rules()
+        self.notify(text.strip() or "no costs: each error costs 1", title="What a prediction "
+                    "is worth")
         self.render_state()
 
     def action_extend(self) -> None:

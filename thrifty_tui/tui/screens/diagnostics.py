@@ -9,8 +9,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from thrifty_tui.core.learn.diagnostics import PLOT_KINDS, confusion_text
+from thrifty_tui.core.learn.diagnostic_plots import confusion_text, plot_kinds
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
+from thrifty_tui.tui.screens.diagnostics_side import cost_matrix
+from thrifty_tui.tui.screens.diagnostics_side import side_text as explained_side
 from thrifty_tui.tui.widgets.plot_panel import DiagnosticsPlot
 
 BOARD_KIND = "models"  # fit time vs score across all models of the run
@@ -20,25 +22,29 @@ class DiagnosticsScreen(FittedFooter, Screen):
     """← → switch plots; Escape goes back to the leaderboard."""
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
-    FOOTER_DROP = ("runs", "label", "budget", "load", "board")
+    FOOTER_DROP = ("runs", "label", "budget", "load", "board", "export")
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
     BINDINGS = [
         Binding("right,n", "next_plot", "Next plot", id="next-plot"),
         Binding("left,p", "previous_plot", "Prev plot", id="prev-plot"),
+        Binding("down,j", "next_item", "Next col/row", id="next-item"),
+        Binding("up,k", "previous_item", "Prev col/row", id="prev-item", show=False),
         Binding("escape,b", "back", "Back", id="back"),
     ]
+    ITEM_KINDS = ("dependence", "explain")  # plots with a column or row to choose
 
     def __init__(self, model: str):
         super().__init__()
         self.model = model
         self.kind_index = 0
+        self.item_index = 0  # the column of a dependence plot, the row of an explanation
 
     @property
     def kinds(self) -> tuple[str, ...]:
         diag = self.app.state.diagnostics[self.model]
-        return (*PLOT_KINDS[diag.task], BOARD_KIND)
+        return (*plot_kinds(diag), BOARD_KIND)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="diag-title", classes="screen-title")
@@ -81,6 +87,8 @@ class DiagnosticsScreen(FittedFooter, Screen):
             side_text += "\n\n[b]top columns[/b]\n" + ("\n".join(
                 f"{n[:14]:<14} {v:+.4f}" for n, v in diag.importances[:10])
                 or escape(diag.importance_kind))
+        else:
+            side_text += explained_side(kind, diag, state, self.item_index)
         side.update(side_text)
         # No importances (too dear to compute in the time allowed): the reason, not an empty box.
         empty = kind == "importance" and not diag.importances
@@ -98,15 +106,34 @@ class DiagnosticsScreen(FittedFooter, Screen):
                       if r.fold_scores and r.status == "done"]
             plot.show_models(points, state.run.metric if state.run else "score")
         else:
-            plot.show(diag, kind)
+            plot.show(diag, kind, cost_matrix(state), self.item_index)
 
     def action_next_plot(self) -> None:
         self.kind_index = (self.kind_index + 1) % len(self.kinds)
+        self.item_index = 0
+        self.refresh_bindings()
         self.show()
 
     def action_previous_plot(self) -> None:
         self.kind_index = (self.kind_index - 1) % len(self.kinds)
+        self.item_index = 0
+        self.refresh_bindings()
         self.show()
+
+    def action_next_item(self) -> None:
+        self.item_index += 1
+        self.show()
+
+    def action_previous_item(self) -> None:
+        self.item_index = max(0, self.item_index - 1)
+        self.show()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """↑ ↓ only where there is a column or row to choose (hidden elsewhere: the footer
+        must fit 80 columns)."""
+        if action in ("next_item", "previous_item"):
+            return self.kinds[self.kind_index] in self.ITEM_KINDS
+        return True
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, ProgressBar, Static
+from textual.widgets import Checkbox, Input, ProgressBar, Static
 
 from thrifty_tui.core.events import (
     Event,
@@ -44,6 +44,9 @@ class ExportDialog(ModalScreen[str | None]):
             yield Static("The refit best model (skops + joblib), its feature steps and "
                          "lexicons, diagnostics, a manifest with checksums and a model card, "
                          "in one zip.")
+            offer = self.calibration_offer()
+            if offer is not None:
+                yield Checkbox(offer, value=True, id="export-calibrate")
             yield Input(value=self.default_path, id="export-path")
             yield ProgressBar(total=1, show_eta=False, id="export-progress")
             yield Static(IDLE_HINT, id="export-status")
@@ -55,6 +58,27 @@ class ExportDialog(ModalScreen[str | None]):
         self.query_one("#export-progress", ProgressBar).display = False
         self.app.engine_signal.subscribe(self, self.on_engine)
         self.query_one("#export-path", Input).focus()
+
+    def calibration_offer(self) -> str | None:
+        """The calibration check of the model to export (the current run's best), when
+        calibrating lowered its cross-validated log loss: the checkbox's words."""
+        state = self.app.state
+        finished = state.finished
+        if finished is None or (self.run_id is not None and self.run_id != finished.run_id):
+            return None
+        diag = state.diagnostics.get(finished.best_model)
+        check = dict(diag.calibration) if diag is not None else {}
+        if not check.get("improved"):
+            return None
+        return (f"Calibrate ({check.get('method')}): CV log loss "
+                f"{check.get('log_loss_before'):.3f} → {check.get('log_loss_after'):.3f}")
+
+    @property
+    def calibrate(self) -> bool:
+        """Whether the bundle carries the calibration map (the checkbox; True without one:
+        the export then decides from the diagnostics, which found nothing to gain)."""
+        boxes = self.query("#export-calibrate")
+        return bool(boxes.first(Checkbox).value) if boxes else True
 
     def _status(self, text: str) -> None:
         self.query_one("#export-status", Static).update(text)
@@ -72,7 +96,8 @@ class ExportDialog(ModalScreen[str | None]):
         bar.update(total=None, progress=0)  # indeterminate until the first stage arrives
         bar.display = True
         self._status(f"Queued…\n{BUSY_HINT}")
-        self.app.submit(Export(path=path, run_id=self.run_id))
+        self.app.submit(Export(path=path, run_id=self.run_id, cost=self.app.state.cost,
+                               calibrate=self.calibrate))
 
     def on_engine(self, event: Event) -> None:
         if self.writing is None:

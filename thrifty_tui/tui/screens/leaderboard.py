@@ -19,6 +19,7 @@ from thrifty_tui.core.events import (
     ModelUpdate, RunFinished, RunProgress, RunStarted,
 )
 from thrifty_tui.core.records import ModelResult
+from thrifty_tui.tui.screens.diagnostics_side import row_value
 
 COLUMNS = (("best", "", 1), ("model", "model", 22), ("score", "CV score ± std", 17),
            ("tie", "≈", 1), ("rows", "rows", 7), ("fit", "fit s", 6), ("status", "status", 10))
@@ -308,8 +309,10 @@ class LeaderboardScreen(FittedFooter, Screen):
             diag = "Enter: diagnostics" if key in state.diagnostics else (
                 "diagnostics on the way…" if result.status == "done" and live else
                 "no diagnostics (Enter says why)")
+            value = row_value(state, key)  # with a cost matrix: what the row costs
+            diag = "Enter: plots" if value and key in state.diagnostics else diag
             lines.append(f"cpu {result.cpu_seconds:.1f} s · peak {result.peak_mb:,.0f} MB"
-                         f" · {diag}")
+                         f" · {diag}{value}")
         detail.update("\n".join(lines), layout=False)
 
     # -- actions --------------------------------------------------------------------------------

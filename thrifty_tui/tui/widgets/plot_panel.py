@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual_plotext import PlotextPlot
 
 from thrifty_tui.core.learn.diagnostics import Diagnostics, draw
@@ -13,7 +15,11 @@ TITLES = {"confusion": "share predicted right per true class", "roc": "ROC (one 
           "pr": "precision-recall", "per-class": "per-class precision, recall, F1",
           "predicted-vs-actual": "predicted vs actual", "residuals": "residuals",
           "importance": "score drop when shuffled",
-          "learning": "learning curve (racing rungs)"}
+          "learning": "learning curve (racing rungs)",
+          "dependence": "partial dependence (grey: single rows)",
+          "reliability": "reliability: predicted vs observed",
+          "cost": "expected cost per 1,000 (x: least)",
+          "explain": "why this held-out row"}
 
 
 def fit_title(title: str, width: int) -> str:
@@ -32,13 +38,20 @@ class DiagnosticsPlot(PlotextPlot):
     }
     """
 
-    def show(self, diag: Diagnostics, kind: str) -> None:
-        """Replot: clear the data, draw, refresh."""
-        draw(self.plt, diag, kind)
+    def show(self, diag: Diagnostics, kind: str, cost: Any = None, index: int = 0) -> None:
+        """Replot: clear the data, draw, refresh (``cost`` prices the cost curve, ``index``
+        picks the column of a dependence plot, the row of an explanation)."""
+        draw(self.plt, diag, kind, cost, index)
         if kind in TITLES and (kind != "importance" or diag.importances):
             # The canvas is the widget less its axis labels (up to 14 columns of names).
-            room = self.size.width - (18 if kind == "importance" else 8)
-            self.plt.title(fit_title(TITLES[kind], max(10, room)))
+            room = self.size.width - (18 if kind in ("importance", "explain") else 8)
+            title = TITLES[kind]
+            if kind == "dependence" and diag.dependence:
+                title = f"{diag.dependence[index % len(diag.dependence)].feature}: {title}"
+            elif kind == "explain" and diag.explained:
+                row = diag.explained[index % len(diag.explained)]
+                title = f"row {row.row + 1}: predicted {row.prediction[:12]}"
+            self.plt.title(fit_title(title, max(10, room)))
         self.refresh()
 
     def show_models(self, points: list[tuple[float, float, str]], metric: str) -> None:
