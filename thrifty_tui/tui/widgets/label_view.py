@@ -102,18 +102,15 @@ class InFlight(NamedTuple):
     pressed: float
 
 
-def add_job(opened: Any, set_id: int, value: str, seed: int) -> Any:
-    """The job that adds the labels typed as ``a,b`` or ``name:description,…`` (LabelError
-    when wrong): names alone are an undoable "add"; with descriptions the set is opened again
-    with the new labels, which the worker stores with their descriptions (as --labels does)."""
+def add_job(set_id: int, value: str) -> Any:
+    """The undoable job that adds the labels typed as ``a,b`` or ``name:description,…``, stored
+    with their descriptions as --labels does (LabelError when wrong, before it is sent)."""
     from thrifty_tui.core.store.labels import parse_label_spec
-    from thrifty_tui.engine.jobs import EditLabels, OpenLabeling
+    from thrifty_tui.engine.jobs import EditLabels
 
     spec = parse_label_spec([value])
-    if not any(description for _, description in spec):
-        return EditLabels(set_id=set_id, action="add", names=tuple(n for n, _ in spec))
-    return OpenLabeling(path=opened.path, name=opened.set_name, text_column=opened.text_column,
-                        seed=seed, labels=tuple(f"{n}:{d}" if d else n for n, d in spec))
+    return EditLabels(set_id=set_id, action="add",
+                      names=tuple(f"{n}:{d}" if d else n for n, d in spec))
 
 
 def fold_labeling(state: LabelingState | None, event: Event) -> LabelingState | None:
