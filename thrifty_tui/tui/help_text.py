@@ -68,6 +68,8 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     # Runs
     "runs-export": ("export the highlighted run's best model", "thrifty-tui runs --json"),
     "runs-close": ("back", ""),
+    # Export
+    "export-cancel": ("close the dialog (a write already started goes on)", ""),
 }
 
 COMMANDS = (

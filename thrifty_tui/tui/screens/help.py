@@ -22,7 +22,8 @@ SCREEN_NAMES = {"LoadScreen": "Load", "LeaderboardScreen": "Leaderboard",
 
 def key_rows(screen: Screen) -> list[tuple[str, str, str, bool]]:
     """(keys, what, CLI, available now) for each binding with an id on ``screen`` (its own keys
-    first, then the app's), also those hidden now: the help says they exist."""
+    first, then the app's), also those hidden now: the help says they exist. The keys its
+    widgets handle (arrows, Enter in a list, Tab) come first, from the screen's ``HELP_KEYS``."""
     app = screen.app
     active = screen.active_bindings
     keys: dict[str, list[str]] = {}
@@ -40,7 +41,7 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str, bool]]:
             was = info.get(binding.id)
             info[binding.id] = (binding, enabled or (was is not None and was[1]))
         shadowed.update(key for key, _ in bindings)
-    rows = []
+    rows = [(k, what, cli, True) for k, what, cli in getattr(screen, "HELP_KEYS", ())]
     for binding_id, shown_keys in keys.items():
         binding, enabled = info[binding_id]
         what, cli = key_help(binding_id, binding.description)

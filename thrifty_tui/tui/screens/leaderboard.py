@@ -44,6 +44,7 @@ class LeaderboardScreen(FittedFooter, Screen):
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
     FOOTER_DROP = ("runs", "label", "load", "weak")
+    HELP_KEYS = (("↑ ↓", "highlight a model: its folds, cost and diagnostics show below", ""),)
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 

@@ -61,6 +61,7 @@ def run_detail(run: RunSummary) -> str:
 class RunsScreen(ModalScreen[None]):
     """The workspace's runs, newest first; Enter exports a run's best; Escape closes."""
 
+    HELP_KEYS = (("↑ ↓", "highlight a run: its data, budget and stop reason show below", ""),)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "export_run", "Export best", id="runs-export"),
         Binding("escape,u,q", "close", "Close", id="runs-close"),
