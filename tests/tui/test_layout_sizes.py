@@ -1,0 +1,44 @@
+"""Screens checked at 80x24, 120x40 and 200x60 (issue 21, acceptance 4): what a new user saw
+cut or wasted in tmux, each fixed and held here."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+from tui_helpers import fixed_workspace, wait_for
+
+from thrifty_tui.config import make_settings
+from thrifty_tui.tui.app import create_app
+from thrifty_tui.tui.screens.runs import column_widths
+
+
+def _app(tmp_path):
+    return create_app(make_settings(str(fixed_workspace(tmp_path / "ws")), max_procs=1,
+                                    animations=False))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_runs_view_uses_its_width_and_its_title_fits(tmp_path, size):
+    app = _app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: bool(app.state.runs)
+                       and type(app.screen).__name__ == "RunsScreen")
+        await pilot.pause(0.1)
+        title = app.screen.query_one("#runs-title")
+        assert cell_len(str(title.render())) <= title.size.width  # "· Esc closes" was cut
+        table = app.screen.query_one("#runs")
+        cells = [str(c) for c in table.get_row_at(0)]
+        assert "0.775±0.004" in cells[3]  # the std to three places, as the mean
+        if size[0] >= 120:  # whole names, not "gss_wages.csv ·…", "balanced…", "hist gr…"
+            assert cells[1].strip() == "gss_wages.csv · gender"
+            assert cells[2].strip() == "balanced_accuracy"
+            assert cells[3].startswith("hist gradient boosting ")
+
+
+def test_runs_columns_take_the_room_past_80_columns():
+    assert sum(column_widths(76).values()) == 76 == sum(column_widths(40).values())
+    wide = column_widths(116)
+    assert sum(wide.values()) == 116 and wide["metric"] == 18
+    assert wide["data"] > 17 and wide["best"] > 20
