@@ -42,3 +42,19 @@ def test_runs_columns_take_the_room_past_80_columns():
     wide = column_widths(116)
     assert sum(wide.values()) == 116 and wide["metric"] == 18
     assert wide["data"] > 17 and wide["best"] > 20
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+async def test_the_help_box_is_as_tall_as_its_keys_and_scrolls_to_the_last(tmp_path, size):
+    app = _app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b", "question_mark")
+        await pilot.pause(0.2)
+        box, scroll = app.screen.query_one("#help-box"), app.screen.query_one("#help-scroll")
+        assert box.region.bottom <= size[1] and scroll.region.bottom <= box.region.bottom - 1
+        if size == (200, 60):  # 10 empty lines under the keys before
+            assert scroll.size.height == sum(c.outer_size.height for c in scroll.children)
+            assert box.region.height == scroll.size.height + 3  # border and title
+        else:  # the keys scroll, and the last line can be reached
+            assert scroll.max_scroll_y == scroll.virtual_size.height - scroll.size.height > 0

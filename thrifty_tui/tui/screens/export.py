@@ -30,7 +30,7 @@ class ExportDialog(ModalScreen[str | None]):
     before that (the write itself goes on; the app notifies when it ends).
     """
 
-    HELP_KEYS = (("enter", "write the bundle to the path typed in the box",
+    HELP_KEYS = (("⏎", "write the bundle to the path typed in the box",
                   "run … --export BUNDLE"),)
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="export-cancel")]
 

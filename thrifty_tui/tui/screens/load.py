@@ -60,7 +60,7 @@ class LoadScreen(FittedFooter, Screen):
     # exported (e): greyed keys leave the footer first, then these (they still work).
     FOOTER_DROP = ("runs", "budget", "label", "board", "sample-size")
     # Keys the widgets handle, for the help (its rows for the bindings come from BINDINGS).
-    HELP_KEYS = (("↑ ↓ enter", "choose the target: the highlighted column (its profile shows "
+    HELP_KEYS = (("↑ ↓ ⏎", "choose the target: the highlighted column (its profile shows "
                   "on the right)", "run … --target COL"),
                  ("tab", "move between the path, the column list and the folder tree", ""))
     BINDINGS: ClassVar[list[BindingType]] = [
