@@ -79,6 +79,16 @@ class LeaderboardScreen(FittedFooter, Screen):
         self.set_interval(0.5, self._tick)
         table.focus()
 
+    def _left(self, eta_s: float, elapsed: float) -> float:
+        """Seconds left: the screening's estimate, but no more than the time budget leaves
+        (it said "~238 s left" under a 120 s budget)."""
+        state = self.app.state
+        update = state.budget.update
+        if update is None or state.run is None or update.run_id != state.run.run_id \
+                or not update.wall_s:
+            return eta_s
+        return min(eta_s, max(0.0, update.wall_s - elapsed))
+
     # -- rendering ------------------------------------------------------------------------------
     @property
     def metric(self) -> str:
@@ -206,15 +216,16 @@ class LeaderboardScreen(FittedFooter, Screen):
                     + (f"\n{why}" if why else ""))
         else:
             progress = state.progress
-            if progress is not None:
-                bar.update(total=max(1, progress.fits_total), progress=progress.fits_done)
-                eta = f" · ~{progress.eta_s:.0f} s left" if progress.eta_s >= 1 else ""
-                elapsed = progress.elapsed_s
-            else:
-                bar.update(total=None)
-                eta, elapsed = "", 0.0
+            elapsed = progress.elapsed_s if progress is not None else 0.0
             if self._started_at is not None:
                 elapsed = time.monotonic() - self._started_at
+            if progress is not None:
+                bar.update(total=max(1, progress.fits_total), progress=progress.fits_done)
+                eta = f" · ~{self._left(progress.eta_s, elapsed):.0f} s left" \
+                    if progress.eta_s >= 1 else ""
+            else:
+                bar.update(total=None)
+                eta = ""
             done = len(state.results)
             text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}"
                     " · x cancels")
