@@ -58,3 +58,19 @@ async def test_the_help_box_is_as_tall_as_its_keys_and_scrolls_to_the_last(tmp_p
             assert box.region.height == scroll.size.height + 3  # border and title
         else:  # the keys scroll, and the last line can be reached
             assert scroll.max_scroll_y == scroll.virtual_size.height - scroll.size.height > 0
+
+
+async def test_from_110_columns_the_board_says_why_a_row_was_dropped_or_failed(tmp_path):
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#board")
+        assert [c.value for c in table.columns][-1] == "why"
+        assert str(table.get_cell("decision tree", "why")) == "ValueError: example failure"
+        assert str(table.get_cell("linear", "why")) == ""
+        await pilot.resize_terminal(80, 24)  # back to 80 columns: no room, no column
+        await pilot.pause(0.2)
+        assert "why" not in [c.value for c in table.columns]
+        assert table.get_row("linear")[1].plain == "linear"

@@ -6,6 +6,7 @@ import math
 import time
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -26,6 +27,8 @@ STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "s
                 "running": "cyan", "racing": "cyan", "timeout": "bold red", "oom": "bold red",
                 "dropped": "dim yellow", "queued": "dim"}
 WEAK = ("dropped", "failed", "timeout", "oom", "skipped", "cancelled")
+WHY_FROM = 110  # from this width on, a last column says why a row was dropped or skipped
+BOARD_WIDTH = sum(width + 2 for _, _, width in COLUMNS)  # each cell padded by one each side
 SORTS = ("arrival", "score", "fit time")
 
 
@@ -75,7 +78,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         self.app.engine_signal.subscribe(self, self.on_engine)
-        self.render_state()
+        self._fit_why(self.app.size.width)  # renders the state
         self.set_interval(0.5, self._tick)
         table.focus()
 
@@ -90,6 +93,28 @@ class LeaderboardScreen(FittedFooter, Screen):
         return min(eta_s, max(0.0, update.wall_s - elapsed))
 
     # -- rendering ------------------------------------------------------------------------------
+    _why = False  # the "why" column is there (terminals from WHY_FROM columns)
+
+    def _keys(self) -> list[str]:
+        return [key for key, _, _ in COLUMNS] + ["why"] * self._why
+
+    def on_resize(self, event: events.Resize) -> None:
+        """From WHY_FROM columns the board says why each row was dropped, skipped or failed
+        (the room right of the status was empty at 120 and 200 columns)."""
+        super().on_resize(event)
+        self._fit_why(event.size.width)
+
+    def _fit_why(self, width: int) -> None:
+        table = self.query_one("#board", DataTable)
+        if not table.columns:
+            return  # before on_mount: it calls this again
+        if self._why:
+            table.remove_column("why")
+        self._why = width >= WHY_FROM
+        if self._why:
+            table.add_column("why", key="why", width=width - BOARD_WIDTH - 4)
+        self.render_state()
+
     @property
     def metric(self) -> str:
         run = self.app.state.run
@@ -139,12 +164,14 @@ class LeaderboardScreen(FittedFooter, Screen):
                                                                result.std)),
                 Text(tie, style="bold cyan"), Text(f"{result.rows:,}" if result.rows else ""),
                 Text(f"{result.fit_seconds:.1f}"),
-                Text(result.status, style=STATUS_STYLE.get(result.status, ""))]
+                Text(result.status, style=STATUS_STYLE.get(result.status, ""))] + (
+                    [Text(result.error.splitlines()[0] if result.error else "", style="dim")]
+                    if self._why else [])
 
     def _set_row(self, key: str, cells: list[Text]) -> None:
         table = self.query_one("#board", DataTable)
         if key in table.rows:
-            for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
+            for col, cell in zip(self._keys(), cells, strict=True):
                 self._put_cell(table, key, col, cell)
         else:
             table.add_row(*cells, key=key)
@@ -178,7 +205,7 @@ class LeaderboardScreen(FittedFooter, Screen):
                      Text(""), Text(f"{update.rows:,}"), Text(""),
                      Text(f"racing {update.rung + 1}/{update.n_rungs}",
                           style=STATUS_STYLE["racing"])]
-        self._set_row(name, cells)
+        self._set_row(name, cells + [Text("")] * self._why)
 
     def _mark_best(self) -> None:
         table = self.query_one("#board", DataTable)
