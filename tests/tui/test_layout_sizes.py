@@ -74,3 +74,25 @@ async def test_from_110_columns_the_board_says_why_a_row_was_dropped_or_failed(t
         await pilot.pause(0.2)
         assert "why" not in [c.value for c in table.columns]
         assert table.get_row("linear")[1].plain == "linear"
+
+
+async def test_the_runs_detail_shows_its_last_words_at_80x24(tmp_path):
+    from dataclasses import replace
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: bool(app.state.runs)
+                       and type(app.screen).__name__ == "RunsScreen")
+        # A run with rules and a long verdict, as the screenshots' run has: six lines at 80.
+        app.state.runs = [replace(app.state.runs[0], fingerprint="151138-dab27ed17",
+                                  rules="seconds=300 target_score=0.62 patience=60",
+                                  stop_reason="target 0.620 reached — 0.685 after 50 fits "
+                                              "in 191 s", model_path="m.joblib")]
+        app.screen.render_runs()
+        await pilot.pause(0.2)
+        detail = app.screen.query_one("#runs-detail")
+        lines = detail.render_lines(detail.region.reset_offset)  # what is drawn
+        drawn = " ".join("".join(seg.text for seg in line) for line in lines)
+        assert "Enter exports its best" in drawn, drawn
