@@ -96,3 +96,22 @@ async def test_the_runs_detail_shows_its_last_words_at_80x24(tmp_path):
         lines = detail.render_lines(detail.region.reset_offset)  # what is drawn
         drawn = " ".join("".join(seg.text for seg in line) for line in lines)
         assert "Enter exports its best" in drawn, drawn
+
+
+async def test_the_rules_line_shows_its_enter_and_escape_in_the_footer(tmp_path):
+    from textual.widgets._footer import FooterKey
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("d", "r")
+        await pilot.pause(0.3)
+        shown = {key.description for key in app.screen.query(FooterKey)}
+        assert {"Set rules", "Back"} <= shown, shown  # only "Help" was shown
+        await pilot.press(*"seconds=60", "enter")
+        await pilot.pause(0.2)
+        assert not app.screen.query_one("#rules-input").display
+        assert app.state.rules.wall_s == 60
+        await pilot.press("r", "escape")
+        await pilot.pause(0.2)
+        assert not app.screen.query_one("#rules-input").display

@@ -51,6 +51,7 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     "budget-stop": ("stop now, keeping and refitting the best so far", ""),
     "budget-accept": ("accept the finished run's model and export it", "run … --export BUNDLE"),
     "budget-escape": ("close the rules line", ""),
+    "budget-rules-set": ("set the rules typed for the next run", "run … --budget S …"),
     # Label
     "label-undo": ("undo, as far back as the session goes", ""),
     "label-skip": ("skip: the item comes back later", ""),
