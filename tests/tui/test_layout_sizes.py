@@ -115,3 +115,18 @@ async def test_the_rules_line_shows_its_enter_and_escape_in_the_footer(tmp_path)
         await pilot.press("r", "escape")
         await pilot.pause(0.2)
         assert not app.screen.query_one("#rules-input").display
+
+
+async def test_a_reason_too_long_for_the_why_column_ends_in_an_ellipsis(tmp_path):
+    import snapshot_states as states
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(112, 30)) as pilot:
+        await pilot.press("b")
+        await states.live_run(pilot, app)  # "clearly worse than the leader at 500 rows"
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#board")
+        drawn = ["".join(s.text for s in line)
+                 for line in table.render_lines(table.region.reset_offset)]
+        row = next(line for line in drawn if "decision tree" in line)
+        assert "clearly worse than the leader…" in row, row  # cut with no sign before

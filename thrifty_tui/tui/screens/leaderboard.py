@@ -165,7 +165,8 @@ class LeaderboardScreen(FittedFooter, Screen):
                 Text(tie, style="bold cyan"), Text(f"{result.rows:,}" if result.rows else ""),
                 Text(f"{result.fit_seconds:.1f}"),
                 Text(result.status, style=STATUS_STYLE.get(result.status, ""))] + (
-                    [Text(result.error.splitlines()[0] if result.error else "", style="dim")]
+                    [Text(result.error.splitlines()[0] if result.error else "", style="dim",
+                          overflow="ellipsis", no_wrap=True)]  # all of it: the line below
                     if self._why else [])
 
     def _set_row(self, key: str, cells: list[Text]) -> None:
