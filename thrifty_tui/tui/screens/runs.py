@@ -20,9 +20,9 @@ from thrifty_tui.core.restore_events import RunsListed
 from thrifty_tui.core.records import RunSummary
 
 # 76 columns in all, no cell padding: the box fits 80 columns; each cell ends in a space.
-COLUMNS = (("run", "run", 4), ("data", "data · target", 17), ("metric", "metric", 10),
+COLUMNS = (("run", "run", 4), ("data", "data · target", 15), ("metric", "metric", 10),
            ("best", "best · CV", 20), ("budget", "budget", 7), ("status", "status", 10),
-           ("cost", "cost", 8))
+           ("cost", "cost", 10))  # "123 CPU-s" and a space
 WIDTH = {key: width for key, _, width in COLUMNS}
 RUNS_BOX_MAX = 120  # #runs-box's max-width in screens.tcss
 STATUS_STYLE = {"done": "green", "cancelled": "yellow", "failed": "bold red",
