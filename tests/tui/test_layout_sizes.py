@@ -71,10 +71,37 @@ async def test_from_110_columns_the_board_says_why_a_row_was_dropped_or_failed(t
         assert [c.value for c in table.columns][-1] == "why"
         assert str(table.get_cell("decision tree", "why")) == "ValueError: example failure"
         assert str(table.get_cell("linear", "why")) == ""
+        order = [key.value for key in table.rows]
         await pilot.resize_terminal(80, 24)  # back to 80 columns: no room, no column
         await pilot.pause(0.2)
         assert "why" not in [c.value for c in table.columns]
         assert table.get_row("linear")[1].plain == "linear"
+        assert [key.value for key in table.rows] == order  # a resize keeps the rows' order
+
+
+async def test_a_resize_keeps_the_live_boards_order(tmp_path):
+    import snapshot_states as states
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await states.live_run(pilot, app)
+        # The last model started finishes first: the board keeps the order they started in.
+        from thrifty_tui.core.events import ModelScored
+        from thrifty_tui.core.records import ModelResult
+
+        states.post(app, ModelScored(run_id=2, result=ModelResult(
+            "random forest", "done", (0.7,) * 5, 0.9, rows=3000), done=4, total=5))
+        await wait_for(pilot, lambda: "random forest" in app.state.results)
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#board")
+        order = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+        assert order[-1] == "random forest"
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause(0.2)
+        assert [table.get_row_at(i)[1].plain for i in range(table.row_count)] == order
+        why = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        assert "clearly worse than the leader at 500 rows" in why
 
 
 async def test_the_runs_detail_shows_its_last_words_at_80x24(tmp_path):

@@ -78,7 +78,8 @@ class LeaderboardScreen(FittedFooter, Screen):
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         self.app.engine_signal.subscribe(self, self.on_engine)
-        self._fit_why(self.app.size.width)  # renders the state
+        self._fit_why(self.app.size.width)
+        self.render_state()
         self.set_interval(0.5, self._tick)
         table.focus()
 
@@ -105,15 +106,20 @@ class LeaderboardScreen(FittedFooter, Screen):
         self._fit_why(event.size.width)
 
     def _fit_why(self, width: int) -> None:
+        """Add, resize or remove the "why" column; the rows keep their order (a full redraw
+        would put them in the order the results came)."""
         table = self.query_one("#board", DataTable)
         if not table.columns:
             return  # before on_mount: it calls this again
         if self._why:
             table.remove_column("why")
         self._why = width >= WHY_FROM
-        if self._why:
-            table.add_column("why", key="why", width=width - BOARD_WIDTH - 4)
-        self.render_state()
+        if not self._why:
+            return
+        table.add_column("why", key="why", width=width - BOARD_WIDTH - 4)
+        for key in list(table.rows):
+            result = self.app.state.results.get(str(key.value))
+            table.update_cell(key, "why", self._cells(result)[-1] if result else Text(""))
 
     @property
     def metric(self) -> str:
