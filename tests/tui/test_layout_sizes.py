@@ -158,3 +158,18 @@ async def test_a_reason_too_long_for_the_why_column_ends_in_an_ellipsis(tmp_path
                  for line in table.render_lines(table.region.reset_offset)]
         row = next(line for line in drawn if "decision tree" in line)
         assert "clearly worse than the leader…" in row, row  # cut with no sign before
+
+
+async def test_the_first_labels_prompt_says_what_enter_does_and_the_keys_line_reads(tmp_path):
+    from thrifty_tui.config import SAMPLE_DIR
+
+    app = create_app(make_settings(str(tmp_path / "ws"), path=str(SAMPLE_DIR / "movies.csv"),
+                                   labels=(), target="genre", max_procs=1, animations=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.labeling is not None
+                       and app.state.labeling.saved is not None)
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.query_one("#label-input").display)
+        assert screen.query_one("#label-input").placeholder.endswith("— Enter sets them")
+        keys = str(screen.query_one("#label-keys").render())
+        assert "add one · 3,000 left" in keys, keys  # "add one· 3,000 left" before

@@ -82,10 +82,11 @@ ACTIONS = ("[b]u[/] undo  [b]space[/] skip  [b]?[/] unsure  [b]![/] flag  [b]n[/
            "  [b]/[/] search  [b]r[/] labels")
 PROMPTS = {
     "search": "search: text, or :unsure :flagged :skipped :LABEL · Enter filters · Esc cancels",
-    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter",
+    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter sets "
+              "them",
     "add": "new label(s), comma-separated; name:hint adds a hint — Enter adds, Esc cancels",
-    "edit": "+new adds · old=new renames · a+b=into merges — Enter, Esc cancels",
-    "goal": "goal: how many labels you want, e.g. 200 — Enter",
+    "edit": "+new adds · old=new renames · a+b=into merges — Enter applies, Esc cancels",
+    "goal": "goal: how many labels you want, e.g. 200 — Enter sets it, Esc cancels",
 }
 
 
@@ -173,7 +174,7 @@ def keys_text(saved: LabelSaved, width: int) -> Text:
             out.append(f"({short}) ", style="italic")
         out.append(f"{count}  ", style="dim")
     if not saved.labels or not any(saved.labels):
-        out.append("no labels yet: press r, then +name to add one", style="yellow")
+        out.append("no labels yet: press r, then +name to add one ", style="yellow")
     extra = [f"{n} {w}" for n, w in ((saved.n_unsure, "unsure"), (saved.n_flagged, "flagged"),
                                      (saved.n_skipped, "skipped")) if n]
     out.append(f"· {saved.n_waiting:,} left" + "".join(f" · {e}" for e in extra), style="dim")
