@@ -211,3 +211,11 @@ def test_cli_exports_the_labels_and_refuses_bad_input(engine, opened, workspace,
     assert main(["label", str(tmp_path / "missing.csv"), "--labels", "a,b"]) == 2
     assert main(["label", MOVIES, "--labels", "a,b,a"]) == 2
     assert "given twice" in capsys.readouterr().err
+
+
+def test_an_added_label_keeps_its_name_and_its_description(engine, opened):
+    opened, _ = opened
+    ack = ask(engine, EditLabels(set_id=opened.set_id, action="add", names=("maybe:not sure",)))
+    assert ack.labels[-1] == "maybe" and ack.descriptions[-1] == "not sure"
+    undone = ask(engine, Label(set_id=opened.set_id, action="undo"))
+    assert "maybe" not in undone.labels

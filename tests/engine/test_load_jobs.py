@@ -36,7 +36,7 @@ def test_open_reports_progress_then_a_profile_for_the_asked_target(worker):
     assert opened.target == "Action" and opened.n_rows == 3000 and opened.rows_exact
     assert opened.profile is not None and opened.profile.target.task == "classification"
     assert opened.profile.column("title").role == Role.TEXT
-    assert len(opened.preview) == 20 and opened.bytes_per_row > 0
+    assert len(opened.preview) == 40 and opened.bytes_per_row > 0
     # The app's process never imported pandas to do it (the profile types are stdlib only).
     assert type(opened.profile).__module__ == "thrifty_tui.core.data.profile_records"
 

@@ -93,8 +93,8 @@ def test_open_dataset_reports_shape_roles_and_a_preview(engine):
     assert event.suggested_target == "wagon"  # the last column
     # The preview is a seeded sample of the file's rows (not its head): real rows, no repeats.
     prices = {line.split(",")[0] for line in Path(CAR_PRICES).read_text().splitlines()[1:]}
-    assert len(event.preview) == 20 and {row[0] for row in event.preview} <= prices
-    assert len({tuple(row) for row in event.preview}) == 20
+    assert len(event.preview) == 40 and {row[0] for row in event.preview} <= prices
+    assert len({tuple(row) for row in event.preview}) == 40
     assert {c.name: c.role.value for c in event.columns}["Mileage"] == "numeric"
 
 

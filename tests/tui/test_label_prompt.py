@@ -35,3 +35,8 @@ async def test_the_prompt_keeps_the_name_and_stores_the_description(tmp_path: Pa
         saved = app.state.labeling.saved
         assert not any(":" in name for name in saved.labels), saved.labels
         assert dict(zip(saved.labels, saved.descriptions))["meh"] == "neither"
+        # The add is one undoable step, description and all (the set was opened again
+        # before, which undo could not take back).
+        await pilot.press("u")
+        await wait_for(pilot, lambda: "meh" not in app.state.labeling.saved.labels)
+        assert app.state.labeling.saved.labels[:2] == ("funny", "sad")

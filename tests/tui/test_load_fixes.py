@@ -55,3 +55,9 @@ async def test_the_preview_uses_the_room_of_a_big_terminal(make_app):
         assert preview.size.height >= len(app.state.dataset.preview) + 1  # every sampled row
         label = str(app.screen.query_one("#columns", OptionList).get_option_at_index(10).prompt)
         assert "Documentary" in label, label  # whole names at 200 columns
+        # 40 sampled rows: the preview, not empty lines, fills the room (about 26 lines were
+        # left empty under the profile with 20 rows).
+        assert preview.row_count == 40
+        empty = app.screen.query_one("#profile-scroll").size.height \
+            - app.screen.query_one("#profile").size.height
+        assert empty <= 6, empty

@@ -96,6 +96,21 @@ def _score(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, int | float) and math.isfinite(value) else "-"
 
 
+def board_lines(board: list[dict[str, Any]], m: dict[str, Any]) -> list[str]:
+    """One line a model, as the app's board shows it: mark, name, mean ± std, rows, status."""
+    width = max(len(str(r["model"])) for r in board)
+    all_rows = m.get("n_rows") or (m.get("data") or {}).get("n_rows")
+    lines = []
+    for r in board:
+        mark = "★" if r["model"] == m.get("model") else " "
+        rows = r.get("rows")
+        fewer = isinstance(rows, int) and isinstance(all_rows, int) and rows < all_rows
+        std = f" ± {_score(r.get('std'))}" if r.get("std") is not None else ""
+        lines.append(f"        {mark} {r['model']:<{width}}  {_score(r.get('mean'))}{std}  "
+                     + (f"≈ {rows:,} rows  " if fewer else "") + str(r.get("status")))
+    return lines
+
+
 def describe(report: dict[str, Any]) -> str:
     """The inspect report as text for people."""
     import json
@@ -129,10 +144,8 @@ def describe(report: dict[str, Any]) -> str:
                      f"{budget.get('stop_reason') or '-'}")
     board = m.get("leaderboard") or []
     if board:  # every model of the run, one a line (the line used to stop after 8)
-        width = max(len(str(r["model"])) for r in board)
-        lines.append(f"board:    {len(board)} models")
-        lines += [f"          {r['model']:<{width}}  {_score(r.get('mean'))}  {r.get('status')}"
-                  for r in board]
+        lines.append(f"board:    {len(board)} models (★ this bundle's; ≈ scored on fewer rows)")
+        lines += board_lines(board, m)
     decision, calibration = m.get("decision") or {}, m.get("calibration") or {}
     if "threshold" in decision:
         lines.append(f"decision: predicts {decision.get('positive')} at P >= "

@@ -57,6 +57,7 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     "budget-stop": ("stop now, keeping and refitting the best so far", ""),
     "budget-accept": ("accept the finished run's model and export it", "run … --export BUNDLE"),
     "budget-escape": ("close the rules line", ""),
+    "budget-rules-set": ("set the rules typed for the next run", "run … --budget S …"),
     # Label
     "label-undo": ("undo, as far back as the session goes", ""),
     "label-skip": ("skip: the item comes back later", ""),
@@ -74,6 +75,8 @@ KEY_HELP: dict[str, tuple[str, str]] = {
     # Runs
     "runs-export": ("export the highlighted run's best model", "thrifty-tui runs --json"),
     "runs-close": ("back", ""),
+    # Export
+    "export-cancel": ("close the dialog (a write already started goes on)", ""),
 }
 
 COMMANDS = (

@@ -272,8 +272,9 @@ def example_input(model: Any, columns: Sequence[dict[str, Any]], n_rows: int = 2
     """A few made-up input rows that fit the schema, built from what the features learned.
 
     Numbers are the imputer's medians (or the column's median the manifest records, when the
-    model's features impute nothing, as trees do), categories the first ones seen, text a
-    few common words of the vocabulary: no training row is copied.
+    model's features impute nothing, as trees do), dates the middle date the manifest records,
+    categories the first ones seen, text a few common words of the vocabulary: no training row
+    is copied.
     """
     numbers: dict[str, Any] = {}
     levels: dict[str, list[Any]] = {}
@@ -311,6 +312,10 @@ def example_input(model: Any, columns: Sequence[dict[str, Any]], n_rows: int = 2
                     value = bool(value)
                 else:
                     value = float(value)
+            elif role == "datetime":
+                # The training data's middle date (the manifest's), in the column's ISO text.
+                value = str(col.get("median") or "2000-01-01")
+                value = value.removesuffix("T00:00:00")
             elif role == "categorical":
                 seen = levels.get(name) or ["a"]
                 value = seen[i % len(seen)]

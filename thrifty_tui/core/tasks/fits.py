@@ -75,12 +75,18 @@ def _column_entry(column: Any, X: Any) -> dict[str, Any]:
     input_example.json shows it), dates their middle value."""
     entry: dict[str, Any] = {"name": column.name, "dtype": column.dtype,
                              "role": column.role.value}
-    if column.role.value == "numeric" and column.name in X:
+    if column.role.value in ("numeric", "datetime") and column.name in X:
         import pandas as pd
 
-        median = pd.to_numeric(X[column.name], errors="coerce").median()
-        if pd.notna(median):
-            entry["median"] = float(median)
+        if column.role.value == "numeric":
+            median = pd.to_numeric(X[column.name], errors="coerce").median()
+            if pd.notna(median):
+                entry["median"] = float(median)
+        else:  # the middle date, as the ISO text a date column holds (parsed as DateParts does)
+            parsed = pd.to_datetime(X[column.name], errors="coerce", format="mixed", utc=True)
+            median = parsed.median()
+            if pd.notna(median):
+                entry["median"] = median.tz_convert(None).isoformat()
     return entry
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from thrifty_tui.core.events import DatasetOpened
 
-PREVIEW_ROWS = 20
+PREVIEW_ROWS = 40  # the Load screen shows them all from 56 lines up (fewer scroll)
 HUGE_FIELD_CHARS = 100_000
 PROGRESS_SECONDS = 0.2
 _SAMPLES: dict[tuple[str, str], tuple[pd.DataFrame, int, tuple[str, ...]]] = {}

@@ -206,9 +206,10 @@ class Labeling:
         session = self._session(job.set_id)
         event: LabelEvent | None = None
         changed: list[int] = []
-        if job.action == "add":
-            for name in job.names:
-                event, _ = self._append(session, "add", label=name.strip())
+        if job.action == "add":  # ``name`` or ``name:description``, as --labels reads them
+            for name, description in parse_label_spec(job.names):
+                event, _ = self._append(session, "add", label=name, payload=(
+                    {"description": description} if description else None))
         elif job.action == "rename":
             event, changed = self._append(session, "rename", label=job.into.strip(),
                                           payload={"old": job.names[0]})

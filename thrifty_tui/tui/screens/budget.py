@@ -40,6 +40,16 @@ def setting_of(rule: str, budget: Budget) -> str:
     return f"{value:g}"
 
 
+class RulesInput(Input):
+    """The rules line: its Enter and Escape shown in the footer while it is open (the footer
+    showed only F1 Help then)."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Set rules", id="budget-rules-set"),
+        Binding("escape", "screen.leave_rules", "Back", id="budget-escape"),
+    ]
+
+
 class BudgetScreen(FittedFooter, Screen):
     """Gauges for time and fits, best-so-far over time, each rule, the verdict, the cost."""
 
@@ -78,9 +88,10 @@ class BudgetScreen(FittedFooter, Screen):
         yield Static("", id="verdict")
         yield Static("", id="cost")
         yield Static("", id="projection")
-        yield Input(placeholder="seconds=60 max_fits=200 target_score=0.7 min_improvement=0.2 "
-                                "patience=30 noise_floor=on price_per_cpu_hour=0.05",
-                    id="rules-input", select_on_focus=False)
+        yield RulesInput(placeholder="seconds=60 max_fits=200 target_score=0.7 "
+                                     "min_improvement=0.2 patience=30 noise_floor=on "
+                                     "price_per_cpu_hour=0.05",
+                         id="rules-input", select_on_focus=False)
         yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:

@@ -30,6 +30,8 @@ class ExportDialog(ModalScreen[str | None]):
     before that (the write itself goes on; the app notifies when it ends).
     """
 
+    HELP_KEYS = (("⏎", "write the bundle to the path typed in the box",
+                  "run … --export BUNDLE"),)
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", id="export-cancel")]
 
     def __init__(self, default_path: str, run_id: int | None = None):

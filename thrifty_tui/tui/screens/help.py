@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -22,7 +23,8 @@ SCREEN_NAMES = {"LoadScreen": "Load", "LeaderboardScreen": "Leaderboard",
 
 def key_rows(screen: Screen) -> list[tuple[str, str, str, bool]]:
     """(keys, what, CLI, available now) for each binding with an id on ``screen`` (its own keys
-    first, then the app's), also those hidden now: the help says they exist."""
+    first, then the app's), also those hidden now: the help says they exist. The keys its
+    widgets handle (arrows, Enter in a list, Tab) come first, from the screen's ``HELP_KEYS``."""
     app = screen.app
     active = screen.active_bindings
     keys: dict[str, list[str]] = {}
@@ -39,8 +41,10 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str, bool]]:
                 and active[key].enabled
             was = info.get(binding.id)
             info[binding.id] = (binding, enabled or (was is not None and was[1]))
-        shadowed.update(key for key, _ in bindings)
-    rows = []
+        # Only keys the help lists shadow the app's (a DataTable's own Enter does not hide the
+        # board's "diagnose": the table hands the key on as a row selection).
+        shadowed.update(key for key, b in bindings if b.id and not b.system)
+    rows = [(k, what, cli, True) for k, what, cli in getattr(screen, "HELP_KEYS", ())]
     for binding_id, shown_keys in keys.items():
         binding, enabled = info[binding_id]
         what, cli = key_help(binding_id, binding.description)
@@ -82,6 +86,10 @@ class HelpScreen(ModalScreen[None]):
                 yield Static("\n[b]Headless[/b]  [dim]every command has --help with an "
                              "example[/dim]", id="help-cli-title")
                 yield Static(commands, id="help-commands")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The box is as tall as the keys up to the screen's height; past it the keys scroll.
+        self.query_one("#help-scroll").styles.max_height = max(3, event.size.height - 3)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -83,7 +83,6 @@ class LabelScreen(FittedFooter, Screen):
         self._term = ""
         self._prompt = ""
         self._requested: str | None = None  # the file whose label set was asked for
-        self._reopening = False  # the set is opened again to add described labels
         self._shown: int | None = None  # the item on the card
         self._undone: tuple[int, str] | None = None  # the last undo: (item, what it took back)
         self._heights: dict[str | None, int] = {}  # wrapped lines shown per widget
@@ -285,9 +284,8 @@ class LabelScreen(FittedFooter, Screen):
             # The records (up to 100,000 tuples) live as long as the session and hold no
             # cycles: out of the collector's sight, a full collection takes ~5 ms, not ~100.
             gc.freeze()
-            for note in () if self._reopening else event.notices:
+            for note in event.notices:
                 self.notify(note, title="Note", severity="warning")
-            self._reopening = False
         elif isinstance(event, LabelSaved):
             self._saved(event)
             return
@@ -488,11 +486,10 @@ class LabelScreen(FittedFooter, Screen):
     def _add_labels(self, set_id: int, value: str) -> None:
         assert self.state is not None  # ``a,b`` or ``name:description,…``: see add_job
         try:
-            job = add_job(self.state.opened, set_id, value, self.app.settings.seed)
+            job = add_job(set_id, value)
         except LabelError as err:
             self.notify(str(err), title="Labels not changed", severity="error")
             return
-        self._reopening = isinstance(job, OpenLabeling)  # its notices were shown before
         self.app.submit(job)
 
     def _edit_labels(self, set_id: int, value: str) -> None:

@@ -6,6 +6,7 @@ import math
 import time
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -27,6 +28,8 @@ STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "s
                 "running": "cyan", "racing": "cyan", "timeout": "bold red", "oom": "bold red",
                 "dropped": "dim yellow", "queued": "dim"}
 WEAK = ("dropped", "failed", "timeout", "oom", "skipped", "cancelled")
+WHY_FROM = 110  # from this width on, a last column says why a row was dropped or skipped
+BOARD_WIDTH = sum(width + 2 for _, _, width in COLUMNS)  # each cell padded by one each side
 SORTS = ("arrival", "score", "fit time")
 
 
@@ -45,6 +48,7 @@ class LeaderboardScreen(FittedFooter, Screen):
 
     # Keys left out of the footer first when it would not fit 80 columns (they still work).
     FOOTER_DROP = ("runs", "label", "load", "weak")
+    HELP_KEYS = (("↑ ↓", "highlight a model: its folds, cost and diagnostics show below", ""),)
     FOOTER_COMPACT = True
     FOOTER_RESERVE = 14  # ^p palette
 
@@ -75,11 +79,49 @@ class LeaderboardScreen(FittedFooter, Screen):
         for key, label, width in COLUMNS:
             table.add_column(label, key=key, width=width)
         self.app.engine_signal.subscribe(self, self.on_engine)
+        self._fit_why(self.app.size.width)
         self.render_state()
         self.set_interval(0.5, self._tick)
         table.focus()
 
+    def _left(self, eta_s: float, elapsed: float) -> float:
+        """Seconds left: the screening's estimate, but no more than the time budget leaves
+        (it said "~238 s left" under a 120 s budget)."""
+        state = self.app.state
+        update = state.budget.update
+        if update is None or state.run is None or update.run_id != state.run.run_id \
+                or not update.wall_s:
+            return eta_s
+        return min(eta_s, max(0.0, update.wall_s - elapsed))
+
     # -- rendering ------------------------------------------------------------------------------
+    _why = False  # the "why" column is there (terminals from WHY_FROM columns)
+
+    def _keys(self) -> list[str]:
+        return [key for key, _, _ in COLUMNS] + ["why"] * self._why
+
+    def on_resize(self, event: events.Resize) -> None:
+        """From WHY_FROM columns the board says why each row was dropped, skipped or failed
+        (the room right of the status was empty at 120 and 200 columns)."""
+        super().on_resize(event)
+        self._fit_why(event.size.width)
+
+    def _fit_why(self, width: int) -> None:
+        """Add, resize or remove the "why" column; the rows keep their order (a full redraw
+        would put them in the order the results came)."""
+        table = self.query_one("#board", DataTable)
+        if not table.columns:
+            return  # before on_mount: it calls this again
+        if self._why:
+            table.remove_column("why")
+        self._why = width >= WHY_FROM
+        if not self._why:
+            return
+        table.add_column("why", key="why", width=width - BOARD_WIDTH - 4)
+        for key in list(table.rows):
+            result = self.app.state.results.get(str(key.value))
+            table.update_cell(key, "why", self._cells(result)[-1] if result else Text(""))
+
     @property
     def metric(self) -> str:
         run = self.app.state.run
@@ -129,12 +171,15 @@ class LeaderboardScreen(FittedFooter, Screen):
                                                                result.std)),
                 Text(tie, style="bold cyan"), Text(f"{result.rows:,}" if result.rows else ""),
                 Text(f"{result.fit_seconds:.1f}"),
-                Text(result.status, style=STATUS_STYLE.get(result.status, ""))]
+                Text(result.status, style=STATUS_STYLE.get(result.status, ""))] + (
+                    [Text(result.error.splitlines()[0] if result.error else "", style="dim",
+                          overflow="ellipsis", no_wrap=True)]  # all of it: the line below
+                    if self._why else [])
 
     def _set_row(self, key: str, cells: list[Text]) -> None:
         table = self.query_one("#board", DataTable)
         if key in table.rows:
-            for (col, _, _), cell in zip(COLUMNS, cells, strict=True):
+            for col, cell in zip(self._keys(), cells, strict=True):
                 self._put_cell(table, key, col, cell)
         else:
             table.add_row(*cells, key=key)
@@ -168,7 +213,7 @@ class LeaderboardScreen(FittedFooter, Screen):
                      Text(""), Text(f"{update.rows:,}"), Text(""),
                      Text(f"racing {update.rung + 1}/{update.n_rungs}",
                           style=STATUS_STYLE["racing"])]
-        self._set_row(name, cells)
+        self._set_row(name, cells + [Text("")] * self._why)
 
     def _mark_best(self) -> None:
         table = self.query_one("#board", DataTable)
@@ -206,15 +251,16 @@ class LeaderboardScreen(FittedFooter, Screen):
                     + (f"\n{why}" if why else ""))
         else:
             progress = state.progress
-            if progress is not None:
-                bar.update(total=max(1, progress.fits_total), progress=progress.fits_done)
-                eta = f" · ~{progress.eta_s:.0f} s left" if progress.eta_s >= 1 else ""
-                elapsed = progress.elapsed_s
-            else:
-                bar.update(total=None)
-                eta, elapsed = "", 0.0
+            elapsed = progress.elapsed_s if progress is not None else 0.0
             if self._started_at is not None:
                 elapsed = time.monotonic() - self._started_at
+            if progress is not None:
+                bar.update(total=max(1, progress.fits_total), progress=progress.fits_done)
+                eta = f" · ~{self._left(progress.eta_s, elapsed):.0f} s left" \
+                    if progress.eta_s >= 1 else ""
+            else:
+                bar.update(total=None)
+                eta = ""
             done = len(state.results)
             where = f" · {state.executor.label}" if state.executor is not None else ""
             text = (f"{done}/{len(state.run.models)} models · {elapsed:.0f} s{eta}{where}"

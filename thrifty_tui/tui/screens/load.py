@@ -59,6 +59,10 @@ class LoadScreen(FittedFooter, Screen):
     # At 80 columns not every key fits while a load or a run can be cancelled (x) or a model
     # exported (e): greyed keys leave the footer first, then these (they still work).
     FOOTER_DROP = ("runs", "budget", "label", "board", "sample-size")
+    # Keys the widgets handle, for the help (its rows for the bindings come from BINDINGS).
+    HELP_KEYS = (("↑ ↓ ⏎", "choose the target: the highlighted column (its profile shows "
+                  "on the right)", "run … --target COL"),
+                 ("tab", "move between the path, the column list and the folder tree", ""))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_picker", "Open", id="open"),
         Binding("t", "cycle_task", "Task", id="task"),

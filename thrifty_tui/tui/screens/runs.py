@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -19,31 +20,44 @@ from thrifty_tui.core.restore_events import RunsListed
 from thrifty_tui.core.records import RunSummary
 
 # 76 columns in all, no cell padding: the box fits 80 columns; each cell ends in a space.
-COLUMNS = (("run", "run", 4), ("data", "data · target", 17), ("metric", "metric", 10),
+COLUMNS = (("run", "run", 4), ("data", "data · target", 15), ("metric", "metric", 10),
            ("best", "best · CV", 20), ("budget", "budget", 7), ("status", "status", 10),
-           ("cost", "cost", 8))
+           ("cost", "cost", 10))  # "123 CPU-s" and a space
 WIDTH = {key: width for key, _, width in COLUMNS}
+RUNS_BOX_MAX = 120  # #runs-box's max-width in screens.tcss
 STATUS_STYLE = {"done": "green", "cancelled": "yellow", "failed": "bold red",
                 "interrupted": "yellow", "running": "cyan"}
+
+
+def column_widths(room: int) -> dict[str, int]:
+    """Each column's width in a table ``room`` cells wide: 76 at least; more room goes to the
+    metric first (up to 18: balanced_accuracy), then half each to the data and the best."""
+    widths = dict(WIDTH)
+    extra = max(0, room - sum(WIDTH.values()))
+    metric = min(extra, 8)
+    widths["metric"] += metric
+    widths["data"] += (extra - metric) // 2
+    widths["best"] += extra - metric - (extra - metric) // 2
+    return widths
 
 
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def run_cells(run: RunSummary) -> list[Text]:
+def run_cells(run: RunSummary, widths: dict[str, int] = WIDTH) -> list[Text]:
     """One row of the table: run, data and target, metric, best and CV, budget, status, cost."""
     score = "—" if math.isnan(run.cv_mean) else (
-        f"{abs(run.cv_mean):.3f}" + ("" if math.isnan(run.cv_std) else f"±{run.cv_std:.2f}"))
-    best = f"{_short(run.best_model, WIDTH['best'] - len(score) - 2)} {score}" \
+        f"{abs(run.cv_mean):.3f}" + ("" if math.isnan(run.cv_std) else f"±{run.cv_std:.3f}"))
+    best = f"{_short(run.best_model, widths['best'] - len(score) - 2)} {score}" \
         if run.best_model else "—"
     cost = f"{run.cpu_s:.0f} CPU-s" if run.cpu_s else f"{run.elapsed_s:.0f} s"
     texts = {"run": str(run.run_id), "data": f"{Path(run.path).name} · {run.target}",
              "metric": run.metric, "best": best,
              "budget": f"{run.budget_s:g} s" if run.budget_s else "—", "status": run.status,
              "cost": cost}
-    return [Text(_short(texts[key], width - 1), style=STATUS_STYLE.get(run.status, "")
-                 if key == "status" else "") for key, _, width in COLUMNS]
+    return [Text(_short(texts[key], widths[key] - 1), style=STATUS_STYLE.get(run.status, "")
+                 if key == "status" else "") for key, _, _ in COLUMNS]
 
 
 def run_detail(run: RunSummary) -> str:
@@ -61,6 +75,7 @@ def run_detail(run: RunSummary) -> str:
 class RunsScreen(ModalScreen[None]):
     """The workspace's runs, newest first; Enter exports a run's best; Escape closes."""
 
+    HELP_KEYS = (("↑ ↓", "highlight a run: its data, budget and stop reason show below", ""),)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "export_run", "Export best", id="runs-export"),
         Binding("escape,u,q", "close", "Close", id="runs-close"),
@@ -68,22 +83,42 @@ class RunsScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="runs-box"):
-            yield Static("[b]Runs[/b]  every run of this workspace · Enter exports the "
-                         "highlighted run's best · Esc closes", id="runs-title")
+            yield Static("[b]Runs[/b] · Enter exports the highlighted run's best · Esc closes",
+                         id="runs-title")
             yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
             yield Static("", id="runs-detail")
+
+    _widths: dict[str, int] = WIDTH
 
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         table.cell_padding = 0
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self._widths = column_widths(self._room(self.app.size.width))
+        self._add_columns()
         self.app.engine_signal.subscribe(self, self.on_engine)
         self.render_runs()
         from thrifty_tui.engine.jobs import Restore
 
         self.app.submit(Restore())  # the list as the workspace has it now
         table.focus()
+
+    def _add_columns(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        for key, label, _ in COLUMNS:
+            table.add_column(label, key=key, width=self._widths[key])
+
+    @staticmethod
+    def _room(width: int) -> int:
+        return min(width, RUNS_BOX_MAX) - 4  # the box's border and padding
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Past 80 columns the data, the best model and the metric get the room."""
+        widths = column_widths(self._room(event.size.width))
+        if widths != self._widths:
+            self._widths = widths
+            self.query_one("#runs", DataTable).clear(columns=True)
+            self._add_columns()
+            self.render_runs()
 
     def on_engine(self, event: Event) -> None:
         if isinstance(event, RunsListed):
@@ -94,7 +129,7 @@ class RunsScreen(ModalScreen[None]):
         highlighted = self.selected()
         table.clear()
         for run in self.app.state.runs:
-            table.add_row(*run_cells(run), key=str(run.run_id))
+            table.add_row(*run_cells(run, self._widths), key=str(run.run_id))
         if highlighted is not None and str(highlighted.run_id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(highlighted.run_id)))
         if not self.app.state.runs:

@@ -82,10 +82,11 @@ ACTIONS = ("[b]u[/] undo  [b]space[/] skip  [b]?[/] unsure  [b]![/] flag  [b]n[/
            "  [b]/[/] search  [b]r[/] labels")
 PROMPTS = {
     "search": "search: text, or :unsure :flagged :skipped :LABEL · Enter filters · Esc cancels",
-    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter",
+    "schema": "labels, comma-separated; name:hint adds a hint (spam:unwanted,ham) — Enter sets "
+              "them",
     "add": "new label(s), comma-separated; name:hint adds a hint — Enter adds, Esc cancels",
-    "edit": "+new adds · old=new renames · a+b=into merges — Enter, Esc cancels",
-    "goal": "goal: how many labels you want, e.g. 200 — Enter",
+    "edit": "+new adds · old=new renames · a+b=into merges — Enter applies, Esc cancels",
+    "goal": "goal: how many labels you want, e.g. 200 — Enter sets it, Esc cancels",
 }
 
 
@@ -102,18 +103,15 @@ class InFlight(NamedTuple):
     pressed: float
 
 
-def add_job(opened: Any, set_id: int, value: str, seed: int) -> Any:
-    """The job that adds the labels typed as ``a,b`` or ``name:description,…`` (LabelError
-    when wrong): names alone are an undoable "add"; with descriptions the set is opened again
-    with the new labels, which the worker stores with their descriptions (as --labels does)."""
+def add_job(set_id: int, value: str) -> Any:
+    """The undoable job that adds the labels typed as ``a,b`` or ``name:description,…``, stored
+    with their descriptions as --labels does (LabelError when wrong, before it is sent)."""
     from thrifty_tui.core.store.labels import parse_label_spec
-    from thrifty_tui.engine.jobs import EditLabels, OpenLabeling
+    from thrifty_tui.engine.jobs import EditLabels
 
     spec = parse_label_spec([value])
-    if not any(description for _, description in spec):
-        return EditLabels(set_id=set_id, action="add", names=tuple(n for n, _ in spec))
-    return OpenLabeling(path=opened.path, name=opened.set_name, text_column=opened.text_column,
-                        seed=seed, labels=tuple(f"{n}:{d}" if d else n for n, d in spec))
+    return EditLabels(set_id=set_id, action="add",
+                      names=tuple(f"{n}:{d}" if d else n for n, d in spec))
 
 
 def fold_labeling(state: LabelingState | None, event: Event) -> LabelingState | None:
@@ -176,7 +174,7 @@ def keys_text(saved: LabelSaved, width: int) -> Text:
             out.append(f"({short}) ", style="italic")
         out.append(f"{count}  ", style="dim")
     if not saved.labels or not any(saved.labels):
-        out.append("no labels yet: press r, then +name to add one", style="yellow")
+        out.append("no labels yet: press r, then +name to add one ", style="yellow")
     extra = [f"{n} {w}" for n, w in ((saved.n_unsure, "unsure"), (saved.n_flagged, "flagged"),
                                      (saved.n_skipped, "skipped")) if n]
     out.append(f"· {saved.n_waiting:,} left" + "".join(f" · {e}" for e in extra), style="dim")
