@@ -103,9 +103,14 @@ class DaskExecutor:
             if self.address.startswith("local"):
                 _, _, count = self.address.partition(":")
                 n = int(count) if count else max(1, os.cpu_count() or 1)
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None,
-                                             silence_logs=logging.CRITICAL)
+                import dask
+
+                # A task goes to a worker only when one of its threads is free: a fit queued
+                # behind another on a busy worker would be charged its wait by the time cap.
+                with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None,
+                                                 silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster, timeout=timeout, set_as_default=False)
             else:
                 listening(self.address, timeout)
