@@ -117,7 +117,7 @@ def test_screening_and_tuning_match_a_local_run(cluster, tmp_path):
 
 
 def test_a_fit_past_its_cap_is_stopped_within_cap_plus_2_s_and_the_slot_runs_on(cluster):
-    cap = 2.0
+    cap = 4.0  # a linear fit on 643 rows stays far below it even at load 10
     worker, recorder = cluster
     since = recorder.mark()
     worker.submit(Screen(path=CAR_PRICES, target="Price", max_fit_seconds=cap, racing=False,

@@ -40,6 +40,12 @@ INFO_EVERY_S = 1.0
 EXTRA_HINT = "pip install 'thrifty-tui[dask]'"
 
 
+def _saturation(dask_scheduler: Any = None) -> float | None:
+    """The scheduler's worker saturation (run on the scheduler)."""
+    value = getattr(dask_scheduler, "WORKER_SATURATION", None)
+    return float(value) if isinstance(value, int | float) else None
+
+
 def _chain(source: Future, target: Future) -> None:
     """Complete ``target`` as ``source`` completes (a fit moved here from a lost cluster)."""
     def copy(done: Future) -> None:
@@ -103,9 +109,14 @@ class DaskExecutor:
             if self.address.startswith("local"):
                 _, _, count = self.address.partition(":")
                 n = int(count) if count else max(1, os.cpu_count() or 1)
-                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None,
-                                             silence_logs=logging.CRITICAL)
+                import dask
+
+                # A task goes to a worker only when one of its threads is free: a fit queued
+                # behind another on a busy worker would be charged its wait by the time cap.
+                with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                    self._cluster = LocalCluster(n_workers=n, threads_per_worker=1,
+                                                 processes=True, dashboard_address=None,
+                                                 silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster, timeout=timeout, set_as_default=False)
             else:
                 listening(self.address, timeout)
@@ -150,6 +161,12 @@ class DaskExecutor:
                     f"scikit-learn=={mine['scikit-learn']} on every worker")
         if warning:
             self.notify(f"Dask versions differ ({warning}); fits go on")
+        saturation = self._client.run_on_scheduler(_saturation)
+        if saturation is not None and saturation > 1.0:
+            self.notify(f"the Dask scheduler's worker-saturation is {saturation:g}: a fit may "
+                        "wait behind another on a busy worker and its time cap counts that "
+                        "wait; start the scheduler with DASK_DISTRIBUTED__SCHEDULER__WORKER_"
+                        "SATURATION=1.0 (docs/scaling.md)")
         # The workers' children start (and import scikit-learn) while the run prepares here.
         self._client.run(cluster_side.start_children, self._log_path(), on_error="ignore")
 
