@@ -310,3 +310,21 @@ def test_a_replayed_budget_spent_before_the_first_fit_still_ends_with_the_baseli
     out = replay(Recording.load(RECORDED / "gss.json.gz"), Budget(wall_s=5.0))
     assert out.best == "baseline (dummy)" and out.rows == 1_828
     assert all(r.status == "skipped" for r in out.results)
+
+
+def test_a_done_rule_that_kills_the_fits_in_flight_leaves_the_finished_models_their_plots():
+    """A target met while a dear model's fits run: they are killed (waiting would cost more
+    than new children), but the finished models' diagnostics still run (the board's ★ had no
+    plots when the kill cleared them as if the time were up)."""
+    def fits(base: float, seconds: float):
+        return {(r, k): (int(rows * 0.8), seconds * rows / 1_000, base + 0.02 * r + 0.001 * k)
+                for r, rows in enumerate(RUNGS) for k in range(5)}
+
+    rec = Recording("toy", RUNGS, (5, 5, 5), (
+        RecordedModel("base", 0, True, fits=fits(0.5, 0.01)),
+        RecordedModel("lin", 1, fits=fits(0.70, 0.05)),
+        RecordedModel("svm", 3, fits=fits(0.72, 2.0))))
+    out = replay(rec, Budget(target_score=0.74))
+    names = [d for _, d in out.decisions if not isinstance(d, Fit)]
+    assert names[:2] == [Stop("target"), Kill(stopped=True)]
+    assert Diagnose("lin") in names[2:] and out.stop_rule == "target"

@@ -382,7 +382,9 @@ class BudgetGuard:
                               keep_partial=True)
 
     def kill_screening(self, run: ScreenRun, why: str = "") -> None:
-        """Stop the fits in flight: the time left belongs to the final refit."""
+        """Stop the fits in flight: the time left belongs to the final refit. At the deadline
+        (no ``why``) diagnostics go too; after a done rule stopped the race (``why``) the
+        finished models' diagnostics still run (killed ones again), while time allows."""
         self.wall_refused = self.wall_refused or not why
         lost = list(run.running.values())
         run.running.clear()
@@ -392,12 +394,12 @@ class BudgetGuard:
             if task.kind == "refit":  # a speculative refit (never killed otherwise): again later
                 run.refit_state = ""
             elif task.kind == "diagnose":
-                cand.diagnosis = "failed"
+                cand.diagnosis = "pending" if why else "failed"
             elif not cand.final:
                 run._finalize(cand, "skipped",
                               why or "stopped at the end of the time budget", keep_partial=True)
         for cand in run.candidates:
-            if cand.diagnosis == "pending":
+            if cand.diagnosis == "pending" and not why:
                 cand.diagnosis = ""  # no time left for diagnostics either
             if not cand.final and not why:
                 # The deadline: no other model gets a fit either (and new children would be

@@ -159,12 +159,12 @@ class _Replay:
             if flight.kind == "refit":
                 self.refit = ("", "")
             elif flight.kind == "diagnose":
-                m.diagnosis = "failed"
+                m.diagnosis = "pending" if why else "failed"
             elif not m.final:
                 self.finalize(m, "skipped", why or "stopped at the end of the time budget", True)
         self.flights.clear()
         for m in self.models:
-            if m.diagnosis == "pending":
+            if m.diagnosis == "pending" and not why:
                 m.diagnosis = ""
             if not m.final and not why:
                 self.finalize(m, "skipped", f"budget of {self.budget.wall_s:g} s spent", True)
