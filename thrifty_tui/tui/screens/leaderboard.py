@@ -85,8 +85,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         table.focus()
 
     def _left(self, eta_s: float, elapsed: float) -> float:
-        """Seconds left: the screening's estimate, but no more than the time budget leaves
-        (it said "~238 s left" under a 120 s budget)."""
+        """Seconds left: the estimate, at most what the time budget leaves (not ~238 s of 120)."""
         state = self.app.state
         update = state.budget.update
         if update is None or state.run is None or update.run_id != state.run.run_id \
@@ -107,8 +106,7 @@ class LeaderboardScreen(FittedFooter, Screen):
         self._fit_why(event.size.width)
 
     def _fit_why(self, width: int) -> None:
-        """Add, resize or remove the "why" column; the rows keep their order (a full redraw
-        would put them in the order the results came)."""
+        """Add, resize or remove the "why" column; the rows keep their order (not a redraw)."""
         table = self.query_one("#board", DataTable)
         if not table.columns:
             return  # before on_mount: it calls this again
