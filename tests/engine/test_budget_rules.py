@@ -130,6 +130,7 @@ def test_max_fits_stops_the_run_and_is_never_exceeded(engine, tmp_path):
     assert len(trials) == 2 and all(len(t.fold_scores) == 5 for t in trials)  # 10 + 2 x 5 + 3
 
 
+@pytest.mark.alone  # measures wall time: no other test beside it (tests/conftest.py)
 def test_the_wall_budget_stops_tuning_in_time(engine, tmp_path):
     log = tmp_path / "fits.log"
     started = time.monotonic()
@@ -195,6 +196,7 @@ def test_combined_rules_stop_at_the_first_met(engine):
     assert final_update(events).fits < 17
 
 
+@pytest.mark.alone  # measures wall time: no other test beside it (tests/conftest.py)
 def test_budget_updates_come_at_least_twice_a_second_with_a_growing_trace(engine, tmp_path):
     events = run(engine, Screen(path=CAR_PRICES, target="Price", budget_s=5.0,
                                 zoo=(BASELINE, LINEAR, counting_spec(tmp_path / "f.log"))))

@@ -60,6 +60,7 @@ def test_a_fit_past_the_cap_becomes_timeout_and_the_run_completes(engine):
     assert rows["sleeper"].fold_scores == ()
 
 
+@pytest.mark.alone  # measures wall time: no other test beside it (tests/conftest.py)
 def test_timeout_is_quick_in_wall_time(engine):
     cap = 1.5
     worker, recorder = engine
@@ -103,6 +104,7 @@ def test_racing_drops_a_clearly_worse_model_on_a_small_rung(engine):
     assert updates and updates[0].rows == 1000 and updates[0].status == "racing"
 
 
+@pytest.mark.alone  # measures wall time: no other test beside it (tests/conftest.py)
 def test_full_zoo_on_free_text_data_baseline_leader_ties_and_diagnostics(engine, tmp_path):
     subset = tmp_path / "movies-1800.csv"
     pd.read_csv(MOVIES).head(1800).to_csv(subset, index=False)

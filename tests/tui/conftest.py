@@ -12,10 +12,13 @@ from thrifty_tui.tui.app import ThriftyApp, create_app
 
 @pytest.fixture
 def make_app(tmp_path: Path) -> Callable[..., ThriftyApp]:
+    # One child process: the worker's pool starts all its children at once and each imports
+    # scikit-learn (~3 s of CPU), though most app tests only open a file. Fits side by side
+    # are the engine tests' business (tests/engine, max_procs=2).
     def factory(path: str | None = None, target: str | None = None,
-                workspace: Path | None = None) -> ThriftyApp:
+                workspace: Path | None = None, max_procs: int = 1) -> ThriftyApp:
         return create_app(make_settings(str(workspace or tmp_path / "ws"), path=path,
-                                        target=target, max_procs=2, animations=False))
+                                        target=target, max_procs=max_procs, animations=False))
     return factory
 
 

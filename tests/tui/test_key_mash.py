@@ -16,7 +16,7 @@ import unicodedata
 from textual import events
 from textual.app import _get_unicode_name_from_key
 from textual.keys import _character_to_key
-from tui_helpers import wait_for
+from tui_helpers import CHEAP_ZOO, wait_for
 
 from thrifty_tui.config import make_settings
 from thrifty_tui.tui.app import create_app
@@ -56,6 +56,9 @@ def _tiny_csv(path):
         lines.append(f"{rng.randint(1, 50)},{rng.choice('rgb')},word{i % 7} w{i % 3},"
                      f"{'yes' if rng.random() < 0.5 else 'no'}")
     path.write_text("\n".join(lines) + "\n")
+    # Beside the data, the two cheap models of CHEAP_ZOO: every `s` the keys press still
+    # screens for real, in a child process, without the quick zoo's trees and boosting.
+    (path.parent / "thrifty-zoo.toml").write_text(CHEAP_ZOO)
     return str(path)
 
 

@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 from tui_helpers import SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR, make_settings
+from thrifty_tui.core.events import RunFinished
 from thrifty_tui.core.store.runs import restored_ties  # noqa: F401 - the same rule
 from thrifty_tui.tui.app import create_app
 from thrifty_tui.tui.screens.export import ExportDialog
@@ -38,6 +39,7 @@ async def test_the_board_budget_and_runs_come_back_after_a_reopen(tmp_path):
         await wait_for(pilot, lambda: app.state.finished is not None, 180)
         await pilot.pause(0.3)
         before = _board(app)
+        scores_before = {m: (r.status, r.fold_scores) for m, r in app.state.results.items()}
         ties_before = app.state.ties
         verdict_before = app.state.budget.update.stop_reason
     assert before and ties_before
@@ -49,6 +51,10 @@ async def test_the_board_budget_and_runs_come_back_after_a_reopen(tmp_path):
         # The same rows in the same order; ≈ on the models tied with the ★ of the final
         # results (the live board's last marks came before the "mean of" row joined).
         assert [m for m, _ in _board(again)] == [m for m, _ in before]
+        # ...with the scores the run had (every fold of every row, the mean of the leaders too).
+        assert {m: (r.status, r.fold_scores) for m, r in again.state.results.items()} \
+            == scores_before
+        assert isinstance(again.state.finished, RunFinished)
         star, ties = again.state.best.model, again.state.ties
         assert ties and star not in ties
         assert (star, ties) == restored_ties(tuple(again.state.results.values()), 5)

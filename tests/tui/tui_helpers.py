@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 SIZE = (80, 24)
+
+# Two cheap models, for tests where screening must run for real but the zoo is not the point:
+# the app uses a thrifty-zoo.toml it finds beside the data (the quick zoo's trees and boosting
+# cost most of a screening's time, e.g. text features for the trees).
+CHEAP_ZOO = """
+[[model]]
+name = "baseline (dummy)"
+tier = 0
+estimator = "@dummy"
+features = "none"
+baseline = true
+
+[[model]]
+name = "linear"
+tier = 1
+estimator = "@linear"
+features = "linear"
+params = { }
+"""
+
+
+def with_cheap_zoo(data: str | Path, folder: Path) -> str:
+    """A copy of ``data`` in ``folder`` with CHEAP_ZOO beside it; the copy's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / Path(data).name
+    shutil.copyfile(data, copy)
+    (folder / "thrifty-zoo.toml").write_text(CHEAP_ZOO)
+    return str(copy)
 
 
 async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
