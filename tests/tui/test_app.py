@@ -10,6 +10,7 @@ from textual.widgets import DataTable, OptionList
 from thrifty_tui.core.store.bundle import load_bundle
 from thrifty_tui.core.store.predict import predict_frame
 from thrifty_tui.core.events import ModelScored
+from thrifty_tui.core.tasks.loading import PREVIEW_ROWS
 from thrifty_tui.tui.bridge import EngineEvent
 
 from tui_helpers import SIZE, wait_for
@@ -24,7 +25,7 @@ async def test_opens_sample_with_preview_and_target(make_app, movies):
         assert app.current_mode == "load"
         assert app.state.dataset.n_rows == 3000
         assert app.state.target == "Comedy"
-        assert preview.row_count == 20
+        assert preview.row_count == PREVIEW_ROWS == 40
         assert len(preview.columns) == 14
         roles = {c.name: c.role.value for c in app.state.dataset.columns}
         assert roles["title"] == "text" and roles["year"] == "numeric"
