@@ -143,9 +143,10 @@ def test_while_all_rows_run_past_the_budget_the_freed_core_fits_larger_sizes(eng
     worker, recorder = engine
     since = recorder.mark()
     spec = replace(SLOW_ON_ALL, fit_rows=200)  # all 804 rows take 60 s: past the 6 s budget
-    guard = _Deadline(6.0, sizes=(400, 600))
+    problem = _problem(tmp_path)
+    guard = _Deadline(6.0, sizes=(400, 600))  # (the budget's clock starts now)
     started = time.monotonic()
-    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, problem, spec, tmp_path, 804)
     assert time.monotonic() - started < 30
     # 200 rows first, then 400, then 600 on the core the surer fit freed (the order is the
     # policy's: tests/core/test_policy_final_fit.py): the largest is kept.
@@ -162,8 +163,9 @@ def test_a_larger_size_still_running_at_the_deadline_leaves_the_last_one_that_en
     worker, recorder = engine
     since = recorder.mark()
     spec = replace(SLOW_ON_ALL, fit_rows=200)
+    problem = _problem(tmp_path)
     guard = _Deadline(5.0, sizes=(700,))  # 700 rows are "all rows" for this model: 60 s
-    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, problem, spec, tmp_path, 804)
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     assert not (tmp_path / "model-step.joblib").exists()
     notes = [n.message for n in of_type(recorder.events[since:], Notice)]

@@ -60,7 +60,6 @@ RESTART_S = 1.5  # new child processes after a kill: start, imports, loading the
 class BudgetGuard:
     """One Screen job's budget: admits fits, checks the rules, meters the cost, reports."""
 
-    tune: TuneRun | None = None
     ensemble: MeanOfLeaders | None = None  # set by the worker: the mean's reserve (tuning)
 
     def __init__(self, ctx: JobContext, job: Screen, started: float):
@@ -393,8 +392,7 @@ class BudgetGuard:
 
     def seconds_left(self) -> float | None:
         """Seconds left of the time budget now (None without one)."""
-        wall = self.budget.wall_s
-        return None if wall is None else wall - self.elapsed()
+        return None if self.budget.wall_s is None else self.budget.wall_s - self.elapsed()
 
     def partial_fit_rows(self, model: str, cv_rows: int, sizes: tuple[int, ...]) -> FinalRows:
         """``policy.final.partial_fit_rows`` for ``model``, now (see there)."""

@@ -50,6 +50,13 @@ def tries_all_rows(snap: FinalFitSnapshot) -> bool:
             and snap.beside)
 
 
+def gives_up(snap: FinalFitSnapshot, step: str) -> bool:
+    """Whether the fits still running are given up now: the budget is spent (the fit kept so
+    far is the model; waiting longer would break the budget the user set)."""
+    return snap.wall_s is not None and snap.elapsed_s >= snap.wall_s and (
+        step == "running" or snap.all_rows == "running")
+
+
 def next_final_fit_decisions(snap: FinalFitSnapshot) -> tuple[Decision, ...]:
     """The decisions to carry out now, in order (see the module's docstring).
 
@@ -71,8 +78,7 @@ def next_final_fit_decisions(snap: FinalFitSnapshot) -> tuple[Decision, ...]:
     if step == "done":
         out.append(Keep("step", snap.step_rows))
         kept_rows, kept_s, step = snap.step_rows, snap.step_s, ""
-    if snap.wall_s is not None and snap.elapsed_s >= snap.wall_s and (
-            step == "running" or snap.all_rows == "running"):
+    if gives_up(snap, step):
         return (*out, GiveUp())
     if step == "":
         left = None if snap.wall_s is None else snap.wall_s - snap.elapsed_s

@@ -171,19 +171,25 @@ def _promote(snap: TuneSnapshot) -> list[Decision]:
     return []
 
 
+def trial_priority(bracket: BracketState, trial: TrialState, fold: int
+                   ) -> tuple[int, int, float, int, int]:
+    """Which ready fold starts first: bracket by bracket across the leaders (each leader's first
+    bracket before anyone's second: a cheap leader must not starve a dear one), a bracket's
+    small rungs before its large ones, cheap configurations first within a rung."""
+    return bracket.index, bracket.position, trial.cost, trial.number, fold
+
+
 def _fill(snap: TuneSnapshot, outs: set[str], busy: set[tuple[str, int]]) -> list[Decision]:
-    """Fill the free workers: bracket by bracket across the leaders (a cheap leader must not
-    starve a dear one), small rungs first, cheap configurations first within a rung. A trial
+    """Fill the free workers, the most urgent fold first (``trial_priority``). A trial
     predicted (from its own folds, else its leader's fits) not to finish in the time left is
     set out, and cheaper ones are still tried; at the fit limit the search stops."""
     out: list[Decision] = []
     started, slots = snap.fits_started, snap.workers - snap.running
     while slots > 0:
-        ready = [(b.index, b.position, t.cost, t.number, k, t) for b in snap.brackets
-                 for t, k in _ready(snap, b, outs, busy)]
+        ready = [(b, t, k) for b in snap.brackets for t, k in _ready(snap, b, outs, busy)]
         if not ready:
             break
-        *_, fold, trial = min(ready, key=lambda r: r[:5])
+        _, trial, fold = min(ready, key=lambda r: trial_priority(*r))
         points = trial.points or snap.points_of(trial.leader)
         predicted = predict_seconds(points, snap.rows[trial.rung]) if points else math.nan
         why = may_start_fit(snap.budget, snap.elapsed_s, predicted, started, snap.reserve_s)

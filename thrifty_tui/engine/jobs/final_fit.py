@@ -27,108 +27,132 @@ def final_fit(ctx: JobContext, guard: Any, problem_file: str, spec: Any, run_dir
     ``guard.final_fit_snapshot(spec)`` (``BudgetGuard``'s) is what the policy reads: the
     budget, the clock, the model's measured fits and whether a fit on all rows may run beside
     the sure fit (``spec.fit_rows``: as many rows as its fit is predicted to finish on in
-    time); this function adds the fits' states and carries out what the policy answers.
+    time); ``_Ladder`` adds the fits' states and carries out what the policy answers.
     """
     from thrifty_tui.core.tasks import fits as tasks
 
-    target = str(run_dir / "model.joblib")
-    whole = str(run_dir / "model-all-rows.joblib")
-    step_file = str(run_dir / "model-step.joblib")
-    files = {"sure": target, "all": whole, "step": step_file}
-    futures: dict[str, Future] = {}
+    ladder = _Ladder(ctx, guard, problem_file, spec, run_dir)
     for d in next_final_fit_decisions(guard.final_fit_snapshot(spec)):
         assert isinstance(d, FinalFit)
-        futures[d.role] = ctx.executor.submit(tasks.refit_model, problem_file,
-                                              replace(spec, fit_rows=d.rows), files[d.role])
+        ladder.futures[d.role] = ctx.executor.submit(
+            tasks.refit_model, problem_file, replace(spec, fit_rows=d.rows), ladder.files[d.role])
         if d.role == "all":
             began = time.monotonic()  # the sure fit's wall: from here (it is submitted next)
-    full = futures.get("all")
+    full = ladder.futures.get("all")
     if full is None:
-        path = ctx.wait(futures["sure"])
+        path = ctx.wait(ladder.futures["sure"])
         return path, spec.fit_rows or n_rows
-
-    def drop(*names: str) -> None:
-        for file in names:
-            Path(file).unlink(missing_ok=True)
-            Path(file + ".tmp").unlink(missing_ok=True)
-
     try:
-        ctx.wait(futures["sure"])
+        ctx.wait(ladder.futures["sure"])
     except Exception:
         if not full.done():
             ctx.executor.kill()  # the fit on all rows must not hold a child after the run
-        drop(whole)
+        _drop(ladder.files["all"])
         raise
-    state: dict[str, Any] = {"started": True, "all_rows": "running", "step": "",
-                             "kept_rows": int(spec.fit_rows),
-                             "kept_s": time.monotonic() - began}
-    step: Future | None = None
-    step_began = 0.0
-    full_error: BaseException | None = None
+    ladder.state.update(kept_rows=int(spec.fit_rows), kept_s=time.monotonic() - began)
     try:
-        while True:
-            snap = replace(guard.final_fit_snapshot(spec), **state)
-            decisions = next_final_fit_decisions(snap)
-            for d in decisions:
-                if isinstance(d, Keep) and d.role == "all":
-                    if step is not None and not step.done():
-                        ctx.executor.kill()  # all rows beat any smaller fit still running
-                    drop(step_file)
-                    os.replace(whole, target)
-                    return target, n_rows
-                if isinstance(d, Keep):
-                    os.replace(step_file, target)
-                    state.update(kept_rows=d.rows, kept_s=state["step_s"], step="")
-                elif isinstance(d, GiveUp):
-                    raise TimeoutError
-                elif isinstance(d, FinalFit):
-                    step_began = time.monotonic()
-                    step = ctx.executor.submit(tasks.refit_model, problem_file,
-                                               replace(spec, fit_rows=d.rows), step_file)
-                    state.update(step="running", step_rows=d.rows)
-            if any(isinstance(d, Done) for d in decisions):
-                break
-            if ctx.checkpoint():
-                ctx.executor.kill()
-                raise Cancelled
-            waiting = [f for f in (full if state["all_rows"] == "running" else None,
-                                   step if state["step"] == "running" else None) if f]
+        while not ladder.turn():
+            waiting = [f for f, role in ((full, "all_rows"), (ladder.step, "step"))
+                       if f is not None and ladder.state[role] == "running"]
             timeout = max(0.0, min(POLL_SECONDS, guard.deadline() - time.monotonic()))
-            done, _ = wait(waiting, timeout=timeout)
-            if full in done and state["all_rows"] == "running":
-                try:
-                    full.result()
-                except Exception as err:  # noqa: BLE001 - the surer fit stands
-                    full_error = err
-                    state["all_rows"] = "failed"
-                    if isinstance(err, BrokenExecutor):
-                        ctx.executor.kill()  # (the fit on all rows ran out of memory, say)
-                        if state["step"] == "running":
-                            state["step"] = "failed"
-                    drop(whole)
-                else:
-                    state["all_rows"] = "done"
-            if step is not None and step in done and state["step"] == "running":
-                try:
-                    step.result()
-                except Exception as err:  # noqa: BLE001 - the last fit that ended stands
-                    if isinstance(err, BrokenExecutor):
-                        ctx.executor.kill()  # (the fit on all rows died with it)
-                        full_error = full_error or err
-                        if state["all_rows"] == "running":
-                            state["all_rows"] = "failed"
-                    drop(step_file)
-                    state["step"] = "failed"
-                else:
-                    state.update(step="done", step_s=time.monotonic() - step_began)
+            ladder.settle(wait(waiting, timeout=timeout)[0])
     except Cancelled:
-        drop(whole, step_file)
+        _drop(ladder.files["all"], ladder.files["step"])
         raise
     except TimeoutError:
         ctx.executor.kill()  # past the budget: the fits still running are given up
-        drop(whole, step_file)
-    why = ("did not finish within the budget" if full_error is None
-           else f"failed ({describe_error(full_error)})")
+        _drop(ladder.files["all"], ladder.files["step"])
+    if ladder.state["all_rows"] == "done":
+        return ladder.files["sure"], n_rows
+    error = ladder.full_error
+    why = ("did not finish within the budget" if error is None
+           else f"failed ({describe_error(error)})")
+    kept = ladder.state["kept_rows"]
     ctx.emit(Notice(message=(f"{spec.name}: the fit on all {n_rows:,} rows {why}; the "
-                              f"model is fitted on {state['kept_rows']:,} rows")))
-    return target, state["kept_rows"]
+                              f"model is fitted on {kept:,} rows")))
+    return ladder.files["sure"], kept
+
+
+def _drop(*files: str) -> None:
+    for file in files:
+        Path(file).unlink(missing_ok=True)
+        Path(file + ".tmp").unlink(missing_ok=True)
+
+
+class _Ladder:
+    """The fits of a model cut short once its sure fit ended: their states for the policy, and
+    the policy's decisions carried out (fits started, files kept, fits given up)."""
+
+    def __init__(self, ctx: JobContext, guard: Any, problem_file: str, spec: Any,
+                 run_dir: Path) -> None:
+        self.ctx, self.guard, self.problem_file, self.spec = ctx, guard, problem_file, spec
+        self.files = {"sure": str(run_dir / "model.joblib"),
+                      "all": str(run_dir / "model-all-rows.joblib"),
+                      "step": str(run_dir / "model-step.joblib")}
+        self.futures: dict[str, Future] = {}
+        self.step: Future | None = None
+        self.step_began = 0.0
+        self.full_error: BaseException | None = None
+        self.state: dict[str, Any] = {"started": True, "all_rows": "running", "step": ""}
+
+    def turn(self) -> bool:
+        """Ask the policy and carry out its decisions; True when the ladder is over (a fit on
+        all rows kept, or nothing left); raises TimeoutError when it gives up, Cancelled."""
+        from thrifty_tui.core.tasks import fits as tasks
+
+        decisions = next_final_fit_decisions(replace(self.guard.final_fit_snapshot(self.spec),
+                                                     **self.state))
+        for d in decisions:
+            if isinstance(d, Keep) and d.role == "all":
+                if self.step is not None and not self.step.done():
+                    self.ctx.executor.kill()  # all rows beat any smaller fit still running
+                _drop(self.files["step"])
+                os.replace(self.files["all"], self.files["sure"])
+                self.state["all_rows"] = "done"
+                return True
+            if isinstance(d, Keep):
+                os.replace(self.files["step"], self.files["sure"])
+                self.state.update(kept_rows=d.rows, kept_s=self.state["step_s"], step="")
+            elif isinstance(d, GiveUp):
+                raise TimeoutError
+            elif isinstance(d, FinalFit):
+                self.step_began = time.monotonic()
+                self.step = self.ctx.executor.submit(
+                    tasks.refit_model, self.problem_file, replace(self.spec, fit_rows=d.rows),
+                    self.files["step"])
+                self.state.update(step="running", step_rows=d.rows)
+        if any(isinstance(d, Done) for d in decisions):
+            return True
+        if self.ctx.checkpoint():
+            self.ctx.executor.kill()
+            raise Cancelled
+        return False
+
+    def settle(self, done: set[Future]) -> None:
+        """The fits that ended: their states (a failed fit's file is dropped)."""
+        full, state = self.futures["all"], self.state
+        if full in done and state["all_rows"] == "running":
+            try:
+                full.result()
+            except Exception as err:  # noqa: BLE001 - the surer fit stands
+                self.full_error, state["all_rows"] = err, "failed"
+                if isinstance(err, BrokenExecutor):
+                    self.ctx.executor.kill()  # (the fit on all rows ran out of memory, say)
+                    if state["step"] == "running":
+                        state["step"] = "failed"
+                _drop(self.files["all"])
+            else:
+                state["all_rows"] = "done"
+        if self.step is not None and self.step in done and state["step"] == "running":
+            try:
+                self.step.result()
+            except Exception as err:  # noqa: BLE001 - the last fit that ended stands
+                if isinstance(err, BrokenExecutor):
+                    self.ctx.executor.kill()  # (the fit on all rows died with it)
+                    self.full_error = self.full_error or err
+                    if state["all_rows"] == "running":
+                        state["all_rows"] = "failed"
+                _drop(self.files["step"])
+                state["step"] = "failed"
+            else:
+                state.update(step="done", step_s=time.monotonic() - self.step_began)
