@@ -121,7 +121,7 @@ def main() -> int:
             "SURVIVED" if proc.returncode == 0 else f"error (pytest exit {proc.returncode})")
         if proc.returncode == 0:
             survived.append(name)
-        print(f"{name:<46} {verdict}", flush=True)
+        print(f"{name:<54} {verdict}", flush=True)
     print(f"{len(MUTATIONS) - len(survived)} of {len(MUTATIONS)} rules caught"
           + (f"; survived: {', '.join(survived)}" if survived else ""))
     return 1 if survived else 0
