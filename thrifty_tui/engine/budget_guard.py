@@ -60,6 +60,7 @@ RESTART_S = 1.5  # new child processes after a kill: start, imports, loading the
 class BudgetGuard:
     """One Screen job's budget: admits fits, checks the rules, meters the cost, reports."""
 
+    tune: TuneRun | None = None
     ensemble: MeanOfLeaders | None = None  # set by the worker: the mean's reserve (tuning)
 
     def __init__(self, ctx: JobContext, job: Screen, started: float):
@@ -381,8 +382,7 @@ class BudgetGuard:
 
     # -- the final fit of a model cut short ----------------------------------------------
     def final_fit_snapshot(self, spec: ModelSpec) -> FinalFitSnapshot:
-        """What ``policy.final_fit`` reads of the final fit of ``spec``, now (the fits' states
-        are added by ``jobs/final_fit.py``; the model cut short is ``cut_model``)."""
+        """``policy.final_fit``'s view of ``spec``'s final fit now (the fits: ``jobs/final_fit``)."""
         return FinalFitSnapshot(
             sure_rows=spec.fit_rows, n_rows=self.n_rows, wall_s=self.budget.wall_s,
             elapsed_s=self.elapsed(), workers=self.ctx.executor.max_workers,
