@@ -19,7 +19,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = ["tests/core/test_policy_decide.py", "tests/core/test_policy_schedule.py",
-         "tests/core/test_policy_final.py", "tests/engine/test_budget_schedule.py"]
+         "tests/core/test_policy_final.py", "tests/core/test_policy_tune.py",
+         "tests/core/test_policy_final_fit.py", "tests/engine/test_budget_schedule.py"]
 
 # rule -> (modules whose name is replaced, the stand-in as Python source)
 MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -63,7 +64,32 @@ MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
         ("thrifty_tui.engine.budget_guard", "thrifty_tui.core.policy.replay"),
         "lambda *a, **k: __import__('thrifty_tui.core.policy.final', fromlist=['x'])"
         ".FinalRows(None, False)"),
-    "next_final_size": (("thrifty_tui.engine.budget_guard",), "lambda *a, **k: None"),
+    "next_final_size": (("thrifty_tui.core.policy.final_fit",), "lambda *a, **k: None"),
+    # Tuning (core/policy/tune.py)
+    "promote (tuning: the best third goes on)": (
+        ("thrifty_tui.core.policy.tune",), "lambda scores, n, eta=3: [i for i, _ in scores]"),
+    "another_bracket (tuning: only while a first fit fits)": (
+        ("thrifty_tui.core.policy.tune",),
+        "lambda snap, leader: __import__('thrifty_tui.core.policy.snapshot', fromlist=['x'])"
+        ".NewBracket(leader)"),
+    "UNBOUNDED_BRACKETS (tuning without a limit)": (("thrifty_tui.core.policy.tune",), "10**6"),
+    "_can_advance (tuning: a rung completes first)": (
+        ("thrifty_tui.core.policy.tune",),
+        "lambda snap, b, outs=(): b.position < len(snap.rungs) and any("
+        "t.finished(snap.rungs[b.position]) for t in b.trials)"),
+    "trial_priority (tuning: bracket, rung, cost)": (
+        ("thrifty_tui.core.policy.tune",), "lambda bracket, trial, fold: (trial.cost, fold)"),
+    "may_start_fit (tuning admission)": (("thrifty_tui.core.policy.tune",),
+                                         "lambda *a, **k: ''"),
+    "verdict (tuning's done rules)": (("thrifty_tui.core.policy.tune",),
+                                      "lambda budget, history: ((), '')"),
+    "worth_killing (tuning)": (("thrifty_tui.core.policy.tune",), "lambda *a, **k: False"),
+    "past_deadline (tuning)": (("thrifty_tui.core.policy.tune",), "lambda *a, **k: False"),
+    # The final fit (core/policy/final_fit.py)
+    "tries_all_rows (final fit: all rows beside)": (("thrifty_tui.core.policy.final_fit",),
+                                                    "lambda snap: False"),
+    "gives_up (final fit: the deadline)": (("thrifty_tui.core.policy.final_fit",),
+                                           "lambda snap, step: False"),
 }
 
 RUNNER = """
@@ -75,7 +101,8 @@ class Mutate:
         stand_in = eval(source)
         for module in modules:
             setattr(importlib.import_module(module), attr, stand_in)
-sys.exit(pytest.main(["-q", "-x", "-p", "no:cacheprovider", "-p", "no:randomly", *sys.argv[4:]],
+sys.exit(pytest.main(["-q", "-x", "-n", "0", "-p", "no:cacheprovider", "-p", "no:randomly",
+                      *sys.argv[4:]],
                      plugins=[Mutate()]))
 """
 
@@ -94,7 +121,7 @@ def main() -> int:
             "SURVIVED" if proc.returncode == 0 else f"error (pytest exit {proc.returncode})")
         if proc.returncode == 0:
             survived.append(name)
-        print(f"{name:<46} {verdict}", flush=True)
+        print(f"{name:<54} {verdict}", flush=True)
     print(f"{len(MUTATIONS) - len(survived)} of {len(MUTATIONS)} rules caught"
           + (f"; survived: {', '.join(survived)}" if survived else ""))
     return 1 if survived else 0

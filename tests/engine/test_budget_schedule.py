@@ -220,6 +220,8 @@ def test_the_freed_core_takes_the_next_size_only_while_predicted_in_time():
     import time
 
     from thrifty_tui.core.policy.budget import Budget
+    from thrifty_tui.core.policy.final_fit import next_final_fit_decisions
+    from thrifty_tui.core.policy.snapshot import FinalFit
     from thrifty_tui.engine.budget_guard import BudgetGuard
 
     hgb = Candidate(ModelSpec("hgb", 2, build=lambda *a, **k: None, cost_exponent=0.5), 0)
@@ -227,11 +229,23 @@ def test_the_freed_core_takes_the_next_size_only_while_predicted_in_time():
     guard.budget, guard.n_rows, guard.cut_model = Budget(wall_s=10.0), 298_291, "hgb"
     guard.points = {"hgb": [(11_047, 0.6)]}
     guard.screen = _run_with([hgb], rungs=(11_047, 33_143, 99_430, 298_291))
+    from types import SimpleNamespace
+
+    guard.ctx, guard.try_all_rows = SimpleNamespace(executor=SimpleNamespace(max_workers=2)), True
+    spec = replace(hgb.spec, fit_rows=33_143)
+
+    def next_size(rows: int, seconds: float) -> int | None:
+        """What the policy starts on the freed core once a fit on ``rows`` took ``seconds``."""
+        snap = replace(guard.final_fit_snapshot(spec), started=True, all_rows="running",
+                       kept_rows=rows, kept_s=seconds)
+        return next((d.rows for d in next_final_fit_decisions(snap)
+                     if isinstance(d, FinalFit)), None)
+
     # The 33 k fit took 1.3 s (0.8 s of fitting): 99 k predicted at 0.8 * 3 ** 0.3 = 1.0 s
     # (the floor of the slope: 0.6 s to 0.8 s is flatter), and 0.5 s of overhead.
     guard.started = time.monotonic() - 6.0  # 4 s left
-    assert guard.next_final_size(33_143, 1.3) == 99_430
+    assert next_size(33_143, 1.3) == 99_430
     guard.started = time.monotonic() - 8.6  # 1.4 s left: 1.5 s do not fit
-    assert guard.next_final_size(33_143, 1.3) is None
+    assert next_size(33_143, 1.3) is None
     guard.started = time.monotonic() - 1.0
-    assert guard.next_final_size(99_430, 3.0) is None  # only all rows are larger: not a step
+    assert next_size(99_430, 3.0) is None  # only all rows are larger: not a step

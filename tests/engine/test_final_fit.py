@@ -13,6 +13,7 @@ from engine_helpers import BASELINE, CAR_PRICES, LINEAR, Recorder, of_type
 from final_fit_helpers import COLLAPSING, COUNTING, FAILS_ON_ALL, SLOW_ON_ALL
 
 from thrifty_tui.core.events import ModelDiagnosed, Notice, RunFinished
+from thrifty_tui.core.policy.final_fit import FinalFitSnapshot
 from thrifty_tui.engine.jobs import Screen
 from thrifty_tui.engine.jobs.final_fit import final_fit
 from thrifty_tui.engine.worker import Worker
@@ -59,25 +60,23 @@ def test_a_model_that_collapses_on_all_rows_gets_a_notice(engine):
 
 
 class _Deadline:
-    """What ``jobs.final_fit.final_fit`` asks of the run's budget guard: when the budget ends, and
-    whether to try all rows beside the surer fit."""
+    """What ``jobs.final_fit.final_fit`` asks of the run's budget guard: the policy's view of the
+    final fit (``BudgetGuard.final_fit_snapshot``) and when the budget ends."""
 
     def __init__(self, seconds: float, try_all_rows: bool = True,
-                 steps: tuple[int, ...] = ()) -> None:
-        self.at = time.monotonic() + seconds
+                 sizes: tuple[int, ...] = ()) -> None:
+        self.started, self.wall = time.monotonic(), seconds
         self.try_all_rows = try_all_rows  # the surer fit is predicted to finish in time
-        self.steps = list(steps)  # the sizes BudgetGuard.next_final_size would predict in time
-        self.asked: list[int] = []
+        self.sizes = sizes  # the racing sizes: measured fast, each is predicted in time
 
     def deadline(self) -> float:
-        return self.at
+        return self.started + self.wall
 
-    def tries_all_rows(self, spec) -> bool:  # as BudgetGuard.tries_all_rows, two children
-        return spec.fit_rows is not None and self.try_all_rows
-
-    def next_final_size(self, rows: int, seconds: float) -> int | None:
-        self.asked.append(rows)
-        return self.steps.pop(0) if self.steps else None
+    def final_fit_snapshot(self, spec) -> FinalFitSnapshot:  # as BudgetGuard's, two children
+        return FinalFitSnapshot(
+            sure_rows=spec.fit_rows, n_rows=804, wall_s=self.wall,
+            elapsed_s=time.monotonic() - self.started, workers=2, beside=self.try_all_rows,
+            sizes=self.sizes, points=((1_000, 0.01),), growth=1.0)
 
 
 def _problem(tmp_path) -> str:
@@ -144,12 +143,13 @@ def test_while_all_rows_run_past_the_budget_the_freed_core_fits_larger_sizes(eng
     worker, recorder = engine
     since = recorder.mark()
     spec = replace(SLOW_ON_ALL, fit_rows=200)  # all 804 rows take 60 s: past the 6 s budget
-    guard = _Deadline(6.0, steps=(400, 600))
+    problem = _problem(tmp_path)
+    guard = _Deadline(6.0, sizes=(400, 600))  # (the budget's clock starts now)
     started = time.monotonic()
-    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
+    path, rows = final_fit(worker.context, guard, problem, spec, tmp_path, 804)
     assert time.monotonic() - started < 30
-    # 200 rows first, then 400, then 600 on the core the surer fit freed: the largest is kept.
-    assert guard.asked == [200, 400, 600]
+    # 200 rows first, then 400, then 600 on the core the surer fit freed (the order is the
+    # policy's: tests/core/test_policy_final_fit.py): the largest is kept.
     assert rows == 600 and joblib.load(path)[-1].n_rows_ == 600
     assert not (tmp_path / "model-step.joblib").exists()
     assert not (tmp_path / "model-all-rows.joblib").exists()
@@ -163,8 +163,9 @@ def test_a_larger_size_still_running_at_the_deadline_leaves_the_last_one_that_en
     worker, recorder = engine
     since = recorder.mark()
     spec = replace(SLOW_ON_ALL, fit_rows=200)
-    guard = _Deadline(5.0, steps=(700,))  # 700 rows are "all rows" for this model: 60 s
-    path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
+    problem = _problem(tmp_path)
+    guard = _Deadline(5.0, sizes=(700,))  # 700 rows are "all rows" for this model: 60 s
+    path, rows = final_fit(worker.context, guard, problem, spec, tmp_path, 804)
     assert rows == 200 and joblib.load(path)[-1].n_rows_ == 200
     assert not (tmp_path / "model-step.joblib").exists()
     notes = [n.message for n in of_type(recorder.events[since:], Notice)]
@@ -174,7 +175,7 @@ def test_a_larger_size_still_running_at_the_deadline_leaves_the_last_one_that_en
 def test_a_fit_on_all_rows_that_ends_first_wins_over_the_larger_sizes(engine, tmp_path):
     worker, _ = engine
     spec = replace(COUNTING, fit_rows=200)
-    guard = _Deadline(60.0, steps=(400,))
+    guard = _Deadline(60.0, sizes=(400,))
     path, rows = final_fit(worker.context, guard, _problem(tmp_path), spec, tmp_path, 804)
     assert rows == 804 and joblib.load(path)[-1].n_rows_ == 804
     assert not (tmp_path / "model-step.joblib").exists()

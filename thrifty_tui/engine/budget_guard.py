@@ -25,7 +25,6 @@ from thrifty_tui.core.policy.budget import (
     ModelCost,
     RunCost,
     first_met,
-    may_start_fit,
     money,
     resolve_budget,
     show_score,
@@ -37,15 +36,11 @@ from thrifty_tui.core.policy.final import (
     REFIT_OVERHEAD_S,
     FinalRows,
     lead_on_shared_rows,
-    next_final_size,
     partial_fit_rows,
 )
+from thrifty_tui.core.policy.final_fit import FinalFitSnapshot
 from thrifty_tui.core.policy.racing import predict_seconds
-from thrifty_tui.core.policy.schedule import (
-    past_deadline,
-    worth_killing,
-    refit_reserve,
-)
+from thrifty_tui.core.policy.schedule import refit_reserve
 from thrifty_tui.core.records import ProblemSummary, FoldResult
 from thrifty_tui.engine.context import JobContext
 
@@ -95,7 +90,7 @@ class BudgetGuard:
         self._begun_at: float | None = None
         self.restart_s = RESTART_S  # measured: how long new children take to be ready
         # Whether the final fit of the model cut short may also try all rows beside it (set
-        # with its rows in _best_partial; see tries_all_rows)
+        # with its rows in after_screening; see policy.final_fit.tries_all_rows)
         self.try_all_rows = False
         self.cut_model = ""  # ... and that model's name in screening (its fits' times)
         self._lock = threading.Lock()
@@ -258,29 +253,6 @@ class BudgetGuard:
             if stop and not self.stop_rule:
                 self.stop_rule = USER_STOP
 
-    def may_start(self, predicted_s: float, rung: int = 0) -> str:
-        """'' if a fit predicted at ``predicted_s`` may start; else "max_fits" or "wall"."""
-        why = may_start_fit(self.budget, self.elapsed(), predicted_s, self.fits_started(),
-                            self.refit_reserve(rung))
-        if why == "max_fits":
-            self.stop_rule = self.stop_rule or "max_fits"
-        elif why == "wall":
-            self.wall_refused = True
-        return why
-
-    def past_deadline(self, flying: list[tuple[float, float]]) -> bool:
-        """``policy.schedule.past_deadline`` for the tuning fits in flight ((started,
-        predicted s)); screening's are the policy's (``policy.decide``)."""
-        now = time.monotonic()
-        return past_deadline([(now - since, p) for since, p in flying], self.elapsed(),
-                             self.budget.wall_s, self.refit_reserve(), self.restart_s)
-
-    def worth_killing(self, flying: list[tuple[float, float]]) -> bool:
-        """``policy.schedule.worth_killing`` for the tuning fits in flight ((started,
-        predicted s))."""
-        now = time.monotonic()
-        return worth_killing([(now - since, p) for since, p in flying], self.restart_s)
-
     def final_reason(self, status: str, fallback: str) -> str:
         """The run's stop reason: the rule that stopped it, else what ScreenRun/TuneRun said."""
         if status != "done":
@@ -409,24 +381,18 @@ class BudgetGuard:
         run.stop_reason = run.stop_reason if why else f"budget of {self.budget.wall_s:g} s spent"
 
     # -- the final fit of a model cut short ----------------------------------------------
-    def tries_all_rows(self, spec: ModelSpec) -> bool:
-        """Whether the final fit of ``spec`` (a model cut short) also fits it on all rows, on
-        the other core, kept if it ends in time (``jobs/final_fit.py``; its row says so)."""
-        return (spec.fit_rows is not None and self.deadline() is not None
-                and self.ctx.executor.max_workers > 1 and self.try_all_rows)
+    def final_fit_snapshot(self, spec: ModelSpec) -> FinalFitSnapshot:
+        """``policy.final_fit``'s view of ``spec``'s final fit now (the fits: ``jobs/final_fit``)."""
+        return FinalFitSnapshot(
+            sure_rows=spec.fit_rows, n_rows=self.n_rows, wall_s=self.budget.wall_s,
+            elapsed_s=self.elapsed(), workers=self.ctx.executor.max_workers,
+            beside=self.try_all_rows, sizes=tuple(self.screen.rungs) if self.screen else (),
+            points=tuple(self.points.get(self.cut_model, ())),
+            growth=self._growth(self.cut_model))
 
     def seconds_left(self) -> float | None:
         """Seconds left of the time budget now (None without one)."""
-        wall = self.budget.wall_s
-        return None if wall is None else wall - self.elapsed()
-
-    def next_final_size(self, rows: int, seconds: float) -> int | None:
-        """``policy.final.next_final_size`` for the model cut short, now (see there)."""
-        if self.screen is None:
-            return None
-        return next_final_size(self.points.get(self.cut_model, []), self._growth(self.cut_model),
-                               rows, seconds, tuple(self.screen.rungs), self.n_rows,
-                               self.seconds_left())
+        return None if self.budget.wall_s is None else self.budget.wall_s - self.elapsed()
 
     def partial_fit_rows(self, model: str, cv_rows: int, sizes: tuple[int, ...]) -> FinalRows:
         """``policy.final.partial_fit_rows`` for ``model``, now (see there)."""

@@ -3,7 +3,9 @@
 ``TuneRun`` searches the leaders' hyperparameters with successive halving on the screening
 rungs (same subsamples, same folds), cheap configurations first, storing each trial as it
 finishes so that a restarted run loads what it had done instead of fitting it again. The
-``BudgetGuard`` (engine/budget_guard.py) admits each fit and says when to stop.
+scheduler ``core/policy/tune.next_tuning_decisions`` decides, from a snapshot, which trials
+are promoted, which folds start, when a bracket is added and when to stop or kill; this module
+only carries its decisions out.
 
 Only the standard library is used here: this code runs in the app's process.
 """
@@ -22,7 +24,23 @@ from thrifty_tui.core.learn import tuning
 from thrifty_tui.core.policy.budget import money
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import TrialFinished, TuningStarted
-from thrifty_tui.core.policy.racing import predict_seconds
+from thrifty_tui.core.policy.snapshot import (
+    Decision,
+    Done,
+    Fit,
+    Kill,
+    NewBracket,
+    NoBracket,
+    Promote,
+    Skip,
+    Stop,
+)
+from thrifty_tui.core.policy.tune import (
+    BracketState,
+    TrialState,
+    TuneSnapshot,
+    next_tuning_decisions,
+)
 from thrifty_tui.core.records import FoldResult, ModelResult
 from thrifty_tui.engine.screen_run import RunCancelled
 
@@ -32,7 +50,6 @@ if TYPE_CHECKING:
     from thrifty_tui.engine.screen_run import ScreenRun
 
 POLL_SECONDS = 0.05
-MAX_BRACKETS = 200  # per leader: a guard against a loop of brackets that all fail at once
 
 
 @dataclass(eq=False)
@@ -76,8 +93,8 @@ class TuneRun:
         self.size = tuning.bracket_size(len(self.rungs))
         self.running: dict[Future, tuple[Trial, int, int]] = {}
         self.started_at: dict[Future, tuple[float, float]] = {}  # (when, predicted seconds)
-        self._predicted = math.nan
         self.brackets: list[Bracket] = []
+        self.trials: dict[str, Trial] = {}  # by name ("<leader> #<number>")
         self.fits_done = 0
         self.done_trials: list[tuple[Trial, tuning.TrialRecord]] = []
         self.bounded = guard.budget.wall_s is not None or guard.budget.max_fits is not None
@@ -102,21 +119,22 @@ class TuneRun:
         try:
             while True:
                 self._check_cancel()
-                self._advance()
-                if not g.stop_rule:
-                    self._fill()
-                if not self.running and (g.stop_rule or not self._has_work()):
+                upto = len(self.brackets)  # brackets opened in this turn wait for the next
+                while True:
+                    decisions = next_tuning_decisions(self.snapshot(upto))
+                    for decision in decisions:
+                        self._carry_out(decision)
+                    if not any(isinstance(d, Promote) for d in decisions):
+                        break
+                if any(isinstance(d, Done) for d in decisions):
                     break
                 if self.running:
                     done, _ = wait(list(self.running), timeout=POLL_SECONDS,
                                    return_when=FIRST_COMPLETED)
                     self._handle(done)
                 g.apply_requests()
-                if not g.stop_rule and g.check() and self.running and g.worth_killing(
-                        [(since, p) for since, p in self.started_at.values()]):
-                    self._kill("stopped: " + g.reason())
-                if self.running and g.past_deadline(list(self.started_at.values())):
-                    self._kill("stopped at the end of the time budget")
+                for decision in next_tuning_decisions(self.snapshot(polled=True)):
+                    self._carry_out(decision)
                 g.update()
         except RunCancelled:
             self.run.executor.kill()
@@ -142,6 +160,7 @@ class TuneRun:
             number = index * self.size + i
             spec = tuning.with_params(leader, params, f"{leader.name} #{number}")
             trials.append(Trial(leader, number, params, spec, tuning.cost_proxy(params, leader)))
+            self.trials[f"{leader.name} #{number}"] = trials[-1]
         trials.sort(key=lambda t: t.cost)  # cheap configurations first
         bracket = Bracket(leader, index, trials)
         self.brackets.append(bracket)
@@ -160,82 +179,65 @@ class TuneRun:
         return tuning.trial_key(self.problem_key, trial.leader.name, trial.params,
                                 self.run._real_rung(rung))
 
-    def _has_work(self) -> bool:
-        return any(self._ready(b) for b in self.brackets) or any(
-            self._can_advance(b) for b in self.brackets)
+    # -- the policy's view and its decisions ----------------------------------------------
+    def snapshot(self, upto: int | None = None, polled: bool = False) -> TuneSnapshot:
+        """The search as ``policy.tune`` reads it, now (``upto``: brackets open when the turn
+        began; ``polled``: after a wait, for the stop and kill rules)."""
+        g, now = self.guard, time.monotonic()
+        return TuneSnapshot(
+            brackets=tuple(BracketState(b.leader.name, b.index, b.position,
+                                        tuple(self._state(t) for t in b.trials))
+                           for b in self.brackets),
+            rungs=tuple(self.rungs), rows=tuple(self.run.rungs),
+            folds_at=tuple(self.run.n_folds_at(r) for r in range(len(self.run.rungs))),
+            workers=self.run.executor.max_workers, running=len(self.running),
+            elapsed_s=g.elapsed(), budget=g.budget, fits_started=g.fits_started(),
+            reserve_s=g.refit_reserve(),
+            leader_points=tuple((s.name, tuple(g.points.get(s.name, ()))) for s in self.leaders),
+            stop_rule=g.stop_rule, bounded=self.bounded, advance_upto=upto, polled=polled,
+            history=g.history() if polled and not g.stop_rule else None,
+            flying=tuple((now - since, p) for since, p in self.started_at.values()),
+            restart_s=g.restart_s)
 
-    def _ready(self, bracket: Bracket) -> list[tuple[Trial, int]]:
-        if bracket.position >= len(self.rungs):
-            return []
-        rung = self.rungs[bracket.position]
-        out = []
+    @staticmethod
+    def _state(trial: Trial) -> TrialState:
+        return TrialState(
+            trial.leader.name, trial.number, trial.cost, trial.rung, trial.out,
+            tuple((r, rec.mean if rec.status == "done" else math.nan)
+                  for r, rec in trial.records.items()),
+            frozenset(trial.submitted),
+            tuple((f.rows, f.fit_seconds) for f in trial.folds.values()))
+
+    def _carry_out(self, d: Decision) -> None:
+        g = self.guard
+        if isinstance(d, Promote):
+            self._promote(d)
+        elif isinstance(d, NewBracket):
+            self._new_bracket(next(s for s in self.leaders if s.name == d.leader))
+        elif isinstance(d, (NoBracket, Skip)):
+            g.wall_refused = True  # the time budget refused a fit
+            if isinstance(d, Skip):
+                self.trials[d.model].out = True  # it cannot finish in time; cheaper ones may
+        elif isinstance(d, Fit):
+            self._submit(self.trials[d.model], d.fold, d.predicted_s)
+        elif isinstance(d, Stop):
+            g.stop_rule = g.stop_rule or d.rule
+        elif isinstance(d, Kill):
+            self._kill("stopped: " + g.reason() if d.stopped
+                       else "stopped at the end of the time budget")
+
+    def _promote(self, d: Promote) -> None:
+        """The kept trials enter the bracket's next rung (none past the last); the rest are out."""
+        bracket = next(b for b in self.brackets if b.leader.name == d.leader
+                       and b.index == d.bracket)
+        bracket.position += 1
         for trial in bracket.alive():
-            if trial.rung != rung or rung in trial.records:
-                continue
-            out += [(trial, k) for k in range(self.run.n_folds_at(rung))
-                    if k not in trial.submitted]
-        return out
+            if trial.number not in d.keep or bracket.position >= len(self.rungs):
+                trial.out = trial.out or trial.number not in d.keep
+            else:
+                self._enter(trial, self.rungs[bracket.position])
 
-    def _can_advance(self, bracket: Bracket) -> bool:
-        if bracket.position >= len(self.rungs):
-            return False
-        rung = self.rungs[bracket.position]
-        alive = bracket.alive()
-        return all(rung in t.records for t in alive)
-
-    def _advance(self) -> None:
-        """Promote the best third of each bracket whose rung is complete; new brackets."""
-        for bracket in list(self.brackets):
-            while self._can_advance(bracket):
-                rung = self.rungs[bracket.position]
-                alive = bracket.alive()
-                scores = [(i, t.records[rung].mean if t.records[rung].status == "done"
-                           else math.nan) for i, t in enumerate(alive)]
-                keep = set(tuning.promote(scores, len(alive)))
-                bracket.position += 1
-                for i, trial in enumerate(alive):
-                    if i not in keep or bracket.position >= len(self.rungs):
-                        trial.out = trial.out or i not in keep
-                    else:
-                        self._enter(trial, self.rungs[bracket.position])
-                if bracket.position >= len(self.rungs) and not self.guard.stop_rule:
-                    brackets_of = sum(1 for b in self.brackets if b.leader is bracket.leader)
-                    if (self.bounded or brackets_of < tuning.UNBOUNDED_BRACKETS) and (
-                            brackets_of < MAX_BRACKETS and self._worth_another(bracket.leader)):
-                        self._new_bracket(bracket.leader)
-
-    def _worth_another(self, leader: ModelSpec) -> bool:
-        """A new bracket only while time could still fit one of its small-rung fits."""
-        g = self.guard
-        if g.budget.wall_s is None:
-            return True
-        predicted = predict_seconds(g.points.get(leader.name, []), self.run.rungs[self.rungs[0]])
-        return not g.may_start(predicted if not math.isnan(predicted) else 0.0)
-
-    def _fill(self) -> None:
-        g = self.guard
-        while len(self.running) < self.run.executor.max_workers:
-            # Bracket by bracket across the leaders (a cheap leader must not starve a dear
-            # one), small rungs first, cheap configurations first within a rung.
-            ready = [(b.index, b.position, t.cost, t.number, t, k) for b in self.brackets
-                     for t, k in self._ready(b)]
-            if not ready:
-                return
-            _, _, _, _, trial, fold = min(ready, key=lambda r: r[:4] + (r[5],))
-            rows = self.run.rungs[trial.rung]
-            points = [(f.rows, f.fit_seconds) for f in trial.folds.values()] or g.points.get(
-                trial.leader.name, [])
-            predicted = predict_seconds(points, rows) if points else math.nan
-            why = g.may_start(predicted)
-            if why == "max_fits":
-                return
-            if why == "wall":
-                trial.out = True  # it cannot finish in time; cheaper ones may still
-                continue
-            self._predicted = predicted
-            self._submit(trial, fold)
-
-    def _submit(self, trial: Trial, fold: int) -> None:
+    def _submit(self, trial: Trial, fold: int, predicted: float) -> None:
         from thrifty_tui.core.tasks import fits as tasks
 
         # On all rows the out-of-fold predictions are kept: the tuned best's diagnostics.
@@ -244,7 +246,7 @@ class TuneRun:
                                       self.run._real_rung(trial.rung), fold, oof)
         trial.submitted.add(fold)
         self.running[future] = (trial, trial.rung, fold)
-        self.started_at[future] = (time.monotonic(), self._predicted)
+        self.started_at[future] = (time.monotonic(), predicted)
 
     def oof_file(self, trial: Trial, fold: int) -> str:
         from thrifty_tui.core.store.bundle_report import model_slug

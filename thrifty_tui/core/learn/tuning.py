@@ -19,13 +19,11 @@ from typing import Any
 
 from thrifty_tui.core.records import ModelResult, ProblemSummary
 from thrifty_tui.core.policy.stats import indistinguishable
+from thrifty_tui.core.policy.tune import ETA, UNBOUNDED_BRACKETS, promote  # noqa: F401 - its words
 from thrifty_tui.core.learn.zoo import ModelSpec
 
 MAX_LEADERS = 3
-ETA = 3  # successive halving keeps the best third at each rung
 MAX_TUNING_RUNGS = 3
-# Without a time or fit limit, tuning stops after this many brackets per leader.
-UNBOUNDED_BRACKETS = 2
 # Parameters whose larger values cost more time (and the ones whose larger values cost less).
 DEARER_WHEN_LARGER = ("max_iter", "n_estimators", "max_leaf_nodes", "max_depth", "num_leaves",
                       "n_neighbors", "C", "max_features", "max_bins", "degree")
@@ -147,13 +145,6 @@ def tuning_rungs(n_rungs: int) -> tuple[int, ...]:
 def bracket_size(n_tuning_rungs: int) -> int:
     """Configurations entering a bracket: ETA^(rungs-1), at least 4 (9 with three rungs)."""
     return max(4, ETA ** max(0, n_tuning_rungs - 1))
-
-
-def promote(scores: Sequence[tuple[int, float]], n_entered: int, eta: int = ETA) -> list[int]:
-    """Which trials go on to the next rung: the best ceil(n/eta) by mean (failed: excluded)."""
-    keep = max(1, math.ceil(n_entered / eta))
-    ranked = sorted((s for s in scores if not math.isnan(s[1])), key=lambda s: -s[1])
-    return [i for i, _ in ranked[:keep]]
 
 
 @dataclass(frozen=True)

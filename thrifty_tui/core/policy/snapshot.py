@@ -1,7 +1,9 @@
 """The scheduler's words: the snapshot of a screening run it reads (``Snapshot``) and the
 decisions it answers with (``Fit``, ``Skip``, ``Drop``, ``Stop``, ``Kill``, ``Timeout``,
 ``QueueRefit``, ``Refit``, ``Diagnose``, ``NoDiagnostics``), all frozen. See
-``policy.decide`` for the scheduler itself."""
+``policy.decide`` for the scheduler itself. Tuning (``policy.tune``) and the final fit
+(``policy.final_fit``) answer with some of the same words and with ``Promote``,
+``NewBracket``, ``NoBracket``, ``FinalFit``, ``Keep``, ``GiveUp`` and ``Done``."""
 
 from __future__ import annotations
 
@@ -155,4 +157,58 @@ class NoDiagnostics:
     model: str
 
 
-Decision = Fit | Skip | Drop | Stop | Kill | Timeout | QueueRefit | Refit | Diagnose | NoDiagnostics
+@dataclass(frozen=True)
+class Promote:
+    """Tuning: bracket ``bracket`` of ``leader`` completed its rung; the trials numbered ``keep``
+    go on to the next rung (none past the last), the others are out."""
+
+    leader: str
+    bracket: int
+    keep: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class NewBracket:
+    """Tuning: open a new bracket of ``leader``'s configurations (the next ones sampled)."""
+
+    leader: str
+
+
+@dataclass(frozen=True)
+class NoBracket:
+    """Tuning: no new bracket of ``leader``: the time left cannot fit one of its first fits (the
+    time budget refused a fit, as a ``Skip`` with rule "wall" does)."""
+
+    leader: str
+
+
+@dataclass(frozen=True)
+class FinalFit:
+    """The final fit: fit the model on ``rows`` (None: all rows). ``role``: "sure" (predicted in
+    time: the model's file), "all" (all rows beside it, kept if it ends in time) or "step" (a
+    larger racing size on the core the sure fit freed, kept if it ends in time)."""
+
+    rows: int | None
+    role: str
+
+
+@dataclass(frozen=True)
+class Keep:
+    """The final fit: the fit ``role`` on ``rows`` ended, and its file is the model now."""
+
+    role: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    """The final fit: the budget is spent; the fits still running are killed, the kept stands."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """Nothing left to start or to wait for: tuning, or the final fit, ends."""
+
+
+Decision = (Fit | Skip | Drop | Stop | Kill | Timeout | QueueRefit | Refit | Diagnose
+            | NoDiagnostics | Promote | NewBracket | NoBracket | FinalFit | Keep | GiveUp | Done)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
 from thrifty_tui.core.learn import tuning
 from thrifty_tui.core.policy.budget import show_score
+from thrifty_tui.core.policy.final_fit import tries_all_rows
 from thrifty_tui.core.policy.final import (
     drop_beaten,
     partial_winner,
@@ -123,7 +124,7 @@ def _best_partial(guard: BudgetGuard, run: ScreenRun, status: str, reason: str, 
     fitted = ("" if fit_rows is None else
               f"; the final model is fitted on {fit_rows:,} rows, as many as the time "
               "left allowed" + (", or on all rows if that fit finishes within the budget"
-                                if guard.tries_all_rows(final) else ""))
+                                if tries_all_rows(guard.final_fit_snapshot(final)) else ""))
     why = ("the budget ran out before it reached all rows, and it beat the models that "
            "did on the rows both were scored on" if any(
                r.rows >= guard.n_rows for r in partial if r is not top)
