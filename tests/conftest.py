@@ -19,3 +19,22 @@ os.environ.setdefault("THRIFTY_LOG", os.path.join(tempfile.gettempdir(),
 # The suite screens the quick zoo (one model per family) unless a test names another: the full
 # zoo is tested on its own, and a quick zoo keeps every other test to seconds.
 os.environ["THRIFTY_ZOO"] = "quick"
+
+
+# The files whose tests take longest on a loaded 2-core machine (pytest --durations) run
+# first: with two workers, a long test that starts last leaves the other worker idle at the
+# end. Order only; a file's tests stay together, in their order.
+LONG_FIRST = (
+    "tui/test_key_mash.py", "engine/test_worker_processes.py", "tui/test_reopen.py",
+    "tui/test_label_kill.py", "tui/test_load_screen.py", "engine/test_screen_run.py",
+    "tui/test_budget_screen.py", "engine/test_ensemble_budget.py", "engine/test_dask_executor.py",
+    "tui/test_event_loop_costs.py", "tui/test_app.py", "tui/test_diagnostics_screen.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    def rank(item) -> int:
+        path = item.path.as_posix()
+        return next((i for i, name in enumerate(LONG_FIRST) if path.endswith(name)),
+                    len(LONG_FIRST))
+    items.sort(key=rank)  # stable: the rest keep their order

@@ -148,7 +148,8 @@ def test_the_wall_budget_stops_tuning_and_says_so(engine, tmp_path):
     assert done.stop_reason.startswith(("budget of 6 s spent — ",
                                         "budget of 6 s: no fit left that could finish"))
     assert final.wall_s == 6.0 and rule_states(final)["wall"] in (MET, NOT_YET)
-    assert any(isinstance(e, TuningStarted) for _, e in events), done.stop_reason  # a budget turns tuning on
+    # A budget turns tuning on.
+    assert any(isinstance(e, TuningStarted) for _, e in events), done.stop_reason
     # Screening is 5 + 5 fits; every fit counted is one the log saw, tuning's trials too.
     assert final.fits == 5 + sum(1 for f in logged_fits(log) if f[0] < FOLD_ROWS) > 10
 
