@@ -23,12 +23,14 @@ os.environ["THRIFTY_ZOO"] = "quick"
 
 # The files whose tests take longest on a loaded 2-core machine (pytest --durations) run
 # first: with two workers, a long test that starts last leaves the other worker idle at the
-# end. Order only; a file's tests stay together, in their order.
+# end. Order only; a file's tests stay together, in their order. Not the Dask executor's
+# tests: they time a cap and a budget on the wall (issue 22) and failed (4 of 7) when moved
+# here beside the heaviest tests on a machine loaded by other work.
 LONG_FIRST = (
     "tui/test_key_mash.py", "engine/test_worker_processes.py", "tui/test_reopen.py",
     "tui/test_label_kill.py", "tui/test_load_screen.py", "engine/test_screen_run.py",
-    "tui/test_budget_screen.py", "engine/test_ensemble_budget.py", "engine/test_dask_executor.py",
-    "tui/test_event_loop_costs.py", "tui/test_app.py", "tui/test_diagnostics_screen.py",
+    "tui/test_budget_screen.py", "engine/test_ensemble_budget.py", "tui/test_event_loop_costs.py",
+    "tui/test_app.py", "tui/test_diagnostics_screen.py",
 )
 
 
