@@ -91,6 +91,20 @@ def test_a_task_past_its_cap_is_timed_out_and_nothing_else_is_decided():
     assert not any(isinstance(d, Timeout) for d in next_decisions(s))
 
 
+def test_a_fit_is_timed_out_at_the_first_look_past_its_cap():
+    """The engine asks the policy every POLL_SECONDS (engine/screen_run.py): a fit is timed
+    out at the first look after its cap, not a rung or a fit later. (This replaces a test
+    that timed the kill on the wall clock.)"""
+    from thrifty_tui.engine.screen_run import POLL_SECONDS
+
+    models = (model("base", 0, 0, True, scores={0: 0.5}), model("sleeper", 1, rung=0))
+    for age, timed_out in ((1.49, False), (1.5 + POLL_SECONDS, True)):
+        s = snap(models, cap_s=1.5, free_slots=1,
+                 flights=(Flight("fold", "sleeper", 0, 0, age_s=age),))
+        assert (Timeout("fold", "sleeper", 0, 0) in next_decisions(s)) is timed_out, age
+    assert POLL_SECONDS <= 0.1
+
+
 def test_a_met_done_rule_stops_the_race_and_kills_fits_that_would_outlast_new_children():
     hist = History(metric="accuracy", elapsed_s=4.0, fits=10, trace=((3.0, 10, 0.91),))
     models = (model("base", 0, 0, True, {0: 0.5}, final=True), model("lin", 1, rung=1),

@@ -3,7 +3,6 @@ verdict update live, and the stop reason shows when the run ends."""
 
 from __future__ import annotations
 
-import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static
 from tui_helpers import SIZE, wait_for
@@ -27,7 +26,6 @@ async def set_rules(pilot, app, line: str) -> None:
     await pilot.press("enter")
 
 
-@pytest.mark.alone  # measures wall time: no other test beside it (tests/conftest.py)
 async def test_rules_from_the_dashboard_stop_the_run_and_the_verdict_shows(make_app):
     app = make_app(path=CARS, target="Price")
     async with app.run_test(size=SIZE) as pilot:
@@ -85,7 +83,6 @@ async def test_a_wrong_rules_line_is_refused_and_changes_nothing(make_app):
         assert text_of(app, "#time-text").strip() == "0 s of 30 s"
 
 
-@pytest.mark.alone  # measures wall time: no other test beside it (tests/conftest.py)
 async def test_extend_then_stop_now_keeps_the_best_so_far(make_app, gss):
     app = make_app(path=gss, target="gender")
     async with app.run_test(size=SIZE) as pilot:

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from thrifty_tui.tui.footer_fit import SteadyFooter
-from tui_helpers import wait_for
+from tui_helpers import wait_for, with_cheap_zoo
 
 
 class KeysScreen(Screen):
@@ -223,16 +223,17 @@ async def test_the_board_table_redraws_only_the_cell_that_changed_and_draws_as_d
         assert _styles(board) == _styles(plain)  # a new theme is not drawn from stale cells
 
 
-async def test_the_boards_status_lines_update_without_a_layout_pass(make_app, movies):
+async def test_the_boards_status_lines_update_without_a_layout_pass(make_app, movies,
+                                                                     tmp_path):
     """The run's status line (every event and twice a second) and the row detail have fixed
     sizes: updating them must not re-lay out the screen (a reflow per update was most of the
-    board's frames)."""
-    app = make_app(path=movies, target="Comedy")
+    board's frames). Two cheap models: a live board is the point, not the zoo."""
+    app = make_app(path=with_cheap_zoo(movies, tmp_path / "data"), target="Comedy")
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(pilot, lambda: app.state.dataset is not None)
         await pilot.press("s")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "LeaderboardScreen"
-                       and len(app.state.results) >= 2, timeout=60)
+                       and len(app.state.results) >= 2, timeout=120)
         screen = app.screen
         await pilot.pause(0.1)
         status, detail = screen.query_one("#run-status"), screen.query_one("#row-detail")

@@ -4,7 +4,7 @@ rules, and every run with its best exportable (issue 21). One real run, then a n
 from __future__ import annotations
 
 from textual.widgets import DataTable
-from tui_helpers import SIZE, wait_for
+from tui_helpers import CHEAP_ZOO, SIZE, wait_for
 
 from thrifty_tui.config import SAMPLE_DIR, make_settings
 from thrifty_tui.core.events import RunFinished
@@ -14,6 +14,18 @@ from thrifty_tui.tui.screens.export import ExportDialog
 from thrifty_tui.tui.screens.runs import RunsScreen
 
 MOVIES = str(SAMPLE_DIR / "movies.csv")
+
+# Three linear models a little apart, beside the baseline: they tie (≈ marks and a "mean of"
+# row) at a fraction of the quick zoo's cost (its trees on movies' text are most of a run).
+TYING_ZOO = CHEAP_ZOO + "".join(f"""
+[[model]]
+name = "linear C={c}"
+tier = 1
+tasks = ["classification"]
+estimator = "@linear"
+features = "linear"
+params = {{ C = {c} }}
+""" for c in (0.5, 2.0))
 
 
 def _app(workspace, path=None, target=None):
@@ -29,7 +41,11 @@ def _board(app) -> list[tuple[str, str]]:
 
 async def test_the_board_budget_and_runs_come_back_after_a_reopen(tmp_path):
     ws = tmp_path / "ws"
-    app = _app(ws, MOVIES, "Comedy")
+    (tmp_path / "data").mkdir()
+    movies = tmp_path / "data" / "movies.csv"
+    movies.write_bytes(open(MOVIES, "rb").read())
+    (tmp_path / "data" / "thrifty-zoo.toml").write_text(TYING_ZOO)
+    app = _app(ws, str(movies), "Comedy")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.state.dataset is not None)
         await pilot.press("d", "r")
