@@ -1,0 +1,64 @@
+"""What a new user saw in tmux at 80x24, 120x40 and 200x60 (issue 21, acceptance 4) that the
+earlier fixes left: each fault held by recorded events posted to the app (no fitting)."""
+
+from __future__ import annotations
+
+import snapshot_states as states
+from rich.cells import cell_len
+from tui_helpers import fixed_workspace, wait_for
+
+from thrifty_tui.config import make_settings
+from thrifty_tui.core.events import BudgetUpdate, RunFinished, RunStarted
+from thrifty_tui.core.policy.budget import NOT_YET, OFF, RuleState, RunCost
+from thrifty_tui.tui.app import create_app
+
+
+def _app(tmp_path):
+    return create_app(make_settings(str(fixed_workspace(tmp_path / "ws")), max_procs=1,
+                                    animations=False))
+
+
+def _drawn(widget) -> list[str]:
+    return ["".join(seg.text for seg in line).rstrip()
+            for line in widget.render_lines(widget.region.reset_offset)]
+
+
+LONG_BEST = "logistic regression (on 1,000 rows)"
+WALL_STOP = "budget of 12 s spent — best 0.699 after 37 fits in 12 s"
+
+
+async def test_budget_at_80x24_after_a_time_stop_the_table_agrees_and_nothing_is_cut(tmp_path):
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        rules = (RuleState("target", OFF, ""), RuleState("min_improvement", OFF, ""),
+                 RuleState("max_fits", OFF, "37 fits"), RuleState("wall", NOT_YET, "11 of 12 s"),
+                 RuleState("patience", NOT_YET, "5 of 30 fits without a gain of 0"),
+                 RuleState("noise_floor", OFF, ""))
+        cost = RunCost(cpu_s=8.8, fits_cpu_s=8.0, wall_s=11.5, peak_mb=287.0, money=0.000122,
+                       price_per_cpu_hour=0.05)
+        states.post(app, RunStarted(run_id=2, path="sample_data/movies.csv", target="Comedy",
+                                    task="classification", metric="balanced_accuracy",
+                                    n_rows=3000, n_folds=5, models=(LONG_BEST,), rungs=(3000,)),
+                    BudgetUpdate(run_id=2, phase="done", elapsed_s=11.5, wall_s=12.0, fits=37,
+                                 fits_started=37, max_fits=None, best_model=LONG_BEST,
+                                 best_score=0.6985, baseline_score=0.5,
+                                 trace=((7.5, 0.5), (11.0, 0.6985)), rules=rules,
+                                 stop_reason=WALL_STOP, cost=cost, final=True),
+                    RunFinished(run_id=2, status="done", best_model=LONG_BEST, best_score=0.6985,
+                                metric="balanced_accuracy", elapsed_s=11.5,
+                                stop_reason=WALL_STOP, model_path="m.joblib"))
+        await wait_for(pilot, lambda: app.state.budget.finished is not None)
+        await pilot.pause(0.2)
+        screen = app.screen
+        table = screen.query_one("#rules")
+        # The verdict says the time budget stopped the run: so does the table ("not met").
+        assert table.get_cell("wall", "state").plain == "met"
+        assert table.get_cell("patience", "state").plain == "not met"
+        title = screen.query_one("#budget-title")
+        drawn = _drawn(title)[0]
+        assert "best 0.699 " in drawn and drawn.endswith("…"), drawn  # the score was cut
+        cost_lines = " ".join(_drawn(screen.query_one("#cost")))
+        assert "0.0001 (8.8 CPU-s at 0.05/CPU-h)" in cost_lines, cost_lines
