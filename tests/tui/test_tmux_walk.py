@@ -62,3 +62,24 @@ async def test_budget_at_80x24_after_a_time_stop_the_table_agrees_and_nothing_is
         assert "best 0.699 " in drawn and drawn.endswith("…"), drawn  # the score was cut
         cost_lines = " ".join(_drawn(screen.query_one("#cost")))
         assert "0.0001 (8.8 CPU-s at 0.05/CPU-h)" in cost_lines, cost_lines
+
+
+async def test_the_label_card_is_as_tall_as_its_record_at_200x60_and_scrolls_at_80x24(tmp_path):
+    from thrifty_tui.config import SAMPLE_DIR
+
+    app = create_app(make_settings(str(tmp_path / "ws"), path=str(SAMPLE_DIR / "movies.csv"),
+                                   labels=("yes", "no"), target="liked", max_procs=1,
+                                   animations=False))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.state.labeling is not None
+                       and app.state.labeling.saved is not None)
+        await wait_for(pilot, lambda: app.screen._shown is not None)
+        await pilot.pause(0.2)
+        card, record = app.screen.query_one("#label-card"), app.screen.query_one("#label-record")
+        assert record.region.height >= 14  # the movie's title, a rule and its 13 fields
+        assert card.region.height == record.region.height + 2, card.region  # 30 empty lines
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        below = app.screen.query_one("#label-next")
+        assert card.region.bottom <= below.region.y  # the card shrinks, the lines below stay
+        assert card.max_scroll_y > 0

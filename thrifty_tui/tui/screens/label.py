@@ -19,7 +19,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -93,7 +93,7 @@ class LabelScreen(FittedFooter, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Label[/b]  opening…", id="label-title", classes="screen-title")
-        with VerticalScroll(id="label-card"):
+        with Vertical(id="label-top"), VerticalScroll(id="label-card"):
             yield Static("", id="label-record")
         yield Static("", id="label-next")
         yield Static("", id="label-keys")
