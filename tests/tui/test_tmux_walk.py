@@ -83,3 +83,35 @@ async def test_the_label_card_is_as_tall_as_its_record_at_200x60_and_scrolls_at_
         below = app.screen.query_one("#label-next")
         assert card.region.bottom <= below.region.y  # the card shrinks, the lines below stay
         assert card.max_scroll_y > 0
+
+
+def _names(table) -> list[str]:
+    return [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+
+
+async def test_arrival_order_is_the_start_order_after_sorting_and_a_tuned_row_has_its_name(
+        tmp_path):
+    from thrifty_tui.core.events import ModelScored
+    from thrifty_tui.core.records import ModelResult
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("b")
+        await states.live_run(pilot, app)  # started: baseline, linear, tree, hgb, forest
+        # The forest, started last, finishes before the boosting; then the tuned boosting.
+        states.post(app, ModelScored(run_id=2, result=ModelResult(
+            "random forest", "done", (0.7,) * 5, 0.9, rows=3000), done=4, total=5))
+        states.post(app, ModelScored(run_id=2, result=ModelResult(
+            states.BEST, "done", (0.77,) * 5, 1.3, rows=3000), done=5, total=5))
+        states.post(app, ModelScored(run_id=2, result=ModelResult(
+            f"{states.BEST} (tuned)", "done", (0.78,) * 5, 1.5, rows=3000), done=5, total=5))
+        await wait_for(pilot, lambda: f"{states.BEST} (tuned)" in app.state.results)
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#board")
+        live = _names(table)
+        assert live == ["baseline (dummy)", "linear", "decision tree", states.BEST,
+                        "random forest", "hist gradient… (tuned)"], live
+        await pilot.press("o", "o", "o")  # score, fit time, and back to arrival
+        await pilot.pause(0.2)
+        assert app.screen.sort_by == "arrival"
+        assert _names(table) == live  # it was the order they finished in

@@ -29,6 +29,7 @@ class UiState:
     task: str | None = None  # None = let the engine suggest
     run: RunStarted | None = None
     results: dict[str, ModelResult] = field(default_factory=dict)
+    arrival: list[str] = field(default_factory=list)  # the models as they came: started, added
     running: list[str] = field(default_factory=list)
     finished: RunFinished | None = None
     exporting: str | None = None
@@ -137,6 +138,12 @@ class UiState:
                     "fit past the time budget")
         return "no mean of the ≈ rows: their out-of-fold predictions were not kept"
 
+    def in_arrival_order(self, results: list[ModelResult]) -> list[ModelResult]:
+        """The board's "arrival" order: as the run started the models (the live board's rows),
+        then the rows it added (tuned, mean of …); not the order they finished in."""
+        position = {model: i for i, model in enumerate(self.arrival)}
+        return sorted(results, key=lambda r: position.get(r.model, len(position)))
+
     @property
     def best(self) -> ModelResult | None:
         from thrifty_tui.core.records import best_result
@@ -174,11 +181,13 @@ class UiState:
                 self.load_progress = event
         elif isinstance(event, RunStarted):
             self.run, self.results, self.running, self.finished = event, {}, [], None
+            self.arrival = []
             self.screen_pending = False
             self.racing, self.progress, self.diagnostics, self.ties = {}, None, {}, ()
             self.notices = []
         elif isinstance(event, ModelStarted):
             self.running.append(event.model)
+            self._arrived(event.model)
         elif isinstance(event, ModelUpdate):
             self.racing[event.model] = event
         elif isinstance(event, RunProgress):
@@ -193,6 +202,7 @@ class UiState:
                 self.notices.append(event.message)
         elif isinstance(event, ModelScored):
             self.results[event.result.model] = event.result
+            self._arrived(event.result.model)
             if event.result.model in self.running:
                 self.running.remove(event.result.model)
         elif isinstance(event, RunFinished):
@@ -207,6 +217,7 @@ class UiState:
                                                                   event.run.models)}
                 self.finished = event.finished
                 self.diagnostics = {}
+                self.arrival = list(self.results)
         elif isinstance(event, RunsListed | BudgetRestored):
             self._apply_restored(event)
         elif isinstance(event, ExportStarted):
@@ -223,6 +234,10 @@ class UiState:
                 self.running = []
                 if self.run is not None and self.finished is None:
                     self._end_failed_run(event.message)
+
+    def _arrived(self, model: str) -> None:
+        if model not in self.arrival:
+            self.arrival.append(model)
 
     def _end_failed_run(self, reason: str) -> None:
         """A Screen job that failed after its run started (a full disk, a lost workspace)

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, ProgressBar, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
-from thrifty_tui.tui.widgets.board_table import BoardTable
+from thrifty_tui.tui.widgets.board_table import BoardTable, fit_name
 from thrifty_tui.core.events import (
     BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
     ModelUpdate, RunFinished, RunProgress, RunStarted,
@@ -152,7 +152,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             return sorted(results, key=lambda r: -r.mean if not math.isnan(r.mean) else math.inf)
         if self.sort_by == "fit time":
             return sorted(results, key=lambda r: r.fit_seconds)
-        return results
+        return self.app.state.in_arrival_order(results)
 
     def _render_info(self) -> None:
         run = self.app.state.run
@@ -165,7 +165,7 @@ class LeaderboardScreen(FittedFooter, Screen):
 
     def _cells(self, result: ModelResult) -> list[Text]:
         tie = "≈" if result.model in self.app.state.ties else ""
-        return [Text(""), Text(result.model), Text(score_text(self.metric, result.mean,
+        return [Text(""), Text(fit_name(result.model)), Text(score_text(self.metric, result.mean,
                                                                result.std)),
                 Text(tie, style="bold cyan"), Text(f"{result.rows:,}" if result.rows else ""),
                 Text(f"{result.fit_seconds:.1f}"),
@@ -203,10 +203,10 @@ class LeaderboardScreen(FittedFooter, Screen):
     def _put_racing(self, name: str) -> None:
         update = self.app.state.racing.get(name)
         if update is None:
-            cells = [Text(""), Text(name), Text("…"), Text(""), Text(""), Text(""),
+            cells = [Text(""), Text(fit_name(name)), Text("…"), Text(""), Text(""), Text(""),
                      Text("racing", style=STATUS_STYLE["racing"])]
         else:
-            cells = [Text(""), Text(name),
+            cells = [Text(""), Text(fit_name(name)),
                      Text(score_text(self.metric, update.mean, update.std), style="dim"),
                      Text(""), Text(f"{update.rows:,}"), Text(""),
                      Text(f"racing {update.rung + 1}/{update.n_rungs}",

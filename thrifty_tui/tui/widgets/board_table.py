@@ -53,3 +53,17 @@ class BoardTable(DataTable):
                                          cursor, hover)
             self._kept_cells[key] = lines
         return lines
+
+
+def fit_name(name: str, width: int = 22) -> str:
+    """A model's name cut to the board's model column, keeping a last "(…)" part: "hist
+    gradient boosting (tuned)" read as its untuned row, cut at 22 columns."""
+    from rich.cells import cell_len
+
+    if cell_len(name) <= width:
+        return name
+    head, paren, tail = name.rpartition(" (")
+    if paren and name.endswith(")") and cell_len(tail) + 4 <= width // 2:
+        keep = width - cell_len(tail) - 3  # "…" and " (" before the tail
+        return f"{head[:keep].rstrip()}… ({tail}"
+    return name[:width - 1].rstrip() + "…"
