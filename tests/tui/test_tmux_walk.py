@@ -62,6 +62,12 @@ async def test_budget_at_80x24_after_a_time_stop_the_table_agrees_and_nothing_is
         assert "best 0.699 " in drawn and drawn.endswith("…"), drawn  # the score was cut
         cost_lines = " ".join(_drawn(screen.query_one("#cost")))
         assert "0.0001 (8.8 CPU-s at 0.05/CPU-h)" in cost_lines, cost_lines
+        plot = "\n".join(_drawn(screen.query_one("#best-plot")))
+        assert "best (target green, baseline gray)" in plot  # no title (too long) before
+        await pilot.press("b")
+        await pilot.pause(0.2)
+        status = " ".join(_drawn(app.screen.query_one("#run-status")))
+        assert "11.5 s · 9 CPU-s · 0.00012 · budget of 12 s spent" in status, status  # "0.000"
 
 
 async def test_the_label_card_is_as_tall_as_its_record_at_200x60_and_scrolls_at_80x24(tmp_path):
@@ -115,3 +121,21 @@ async def test_arrival_order_is_the_start_order_after_sorting_and_a_tuned_row_ha
         await pilot.pause(0.2)
         assert app.screen.sort_by == "arrival"
         assert _names(table) == live  # it was the order they finished in
+
+
+async def test_the_finished_boards_line_says_why_no_mean_to_its_last_word_at_80x24(tmp_path):
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        app.state.ties = ("linear",)
+        app.state.notices = ["no mean of hist gradient boosting + linear + RBF SVM: every "
+                             "member needs class probabilities"]
+        app.screen._render_progress()
+        await pilot.pause(0.2)
+        widget = app.screen.query_one("#run-status")
+        lines = [line for line in _drawn(widget) if line.strip()]
+        assert " ".join(lines).endswith("class probabilities"), lines
+        shown = app.screen.query_one("#run-progress-row").region
+        assert shown.height >= len(lines) == 3, (shown, lines)  # the row showed 2 of 3 lines

@@ -234,7 +234,8 @@ class BudgetScreen(FittedFooter, Screen):
             plt.hline(abs(target) if metric.startswith("neg_") else target, "green")
         if update is not None and not math.isnan(update.baseline_score):
             plt.hline(sign * update.baseline_score, "gray")
-        plt.title("best so far (green: target · gray: baseline)")
+        plt.title("best so far (green: target · gray: baseline)" if plot.size.width >= 48
+                  else "best (target green, baseline gray)")  # a longer one is dropped
         plt.xlabel("seconds")
         plot.refresh()
 

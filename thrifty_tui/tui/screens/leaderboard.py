@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, ProgressBar, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
-from thrifty_tui.tui.widgets.board_table import BoardTable, fit_name
+from thrifty_tui.tui.widgets.board_table import BoardTable, fit_name, money_text
 from thrifty_tui.core.events import (
     BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
     ModelUpdate, RunFinished, RunProgress, RunStarted,
@@ -239,7 +239,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             bar.update(total=1, progress=1)
             update = state.budget.update  # the cost meter: thrift you can see
             cost = (f" · {update.cost.cpu_s:.0f} CPU-s" + (
-                f" · {update.cost.money:.3f}" if update.cost.money is not None else "")
+                f" · {money_text(update.cost.money)}" if update.cost.money is not None else "")
                 if update is not None and update.run_id == f.run_id else "")
             wall = update.wall_s if update is not None and update.run_id == f.run_id else None
             over = (f", {f.elapsed_s - wall:.1f} s over the {wall:g} s budget"

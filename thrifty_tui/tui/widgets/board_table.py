@@ -67,3 +67,9 @@ def fit_name(name: str, width: int = 22) -> str:
         keep = width - cell_len(tail) - 3  # "…" and " (" before the tail
         return f"{head[:keep].rstrip()}… ({tail}"
     return name[:width - 1].rstrip() + "…"
+
+
+def money_text(money: float) -> str:
+    """A run's price: three decimals, or two significant digits below 0.01 (a 12 s run at
+    0.05 per CPU-hour read "0.000")."""
+    return f"{money:.3f}" if money >= 0.01 or money == 0 else f"{money:.2g}"
