@@ -139,3 +139,26 @@ async def test_the_finished_boards_line_says_why_no_mean_to_its_last_word_at_80x
         assert " ".join(lines).endswith("class probabilities"), lines
         shown = app.screen.query_one("#run-progress-row").region
         assert shown.height >= len(lines) == 3, (shown, lines)  # the row showed 2 of 3 lines
+
+
+async def test_from_150_columns_the_board_shows_whole_model_names(tmp_path):
+    from thrifty_tui.core.events import ModelScored
+    from thrifty_tui.core.records import ModelResult
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.press("b")
+        await states.live_run(pilot, app)
+        states.post(app, ModelScored(run_id=2, result=ModelResult(
+            LONG_BEST, "done", (0.7,) * 5, 0.9, rows=1000), done=4, total=5))
+        await wait_for(pilot, lambda: LONG_BEST in app.state.results)
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#board")
+        drawn = "\n".join(_drawn(table))
+        assert f" {LONG_BEST}   0.7000" in drawn, drawn  # "logistic regression (…" at 200
+        order = _names(table)
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        assert "logistic regression (…" in "\n".join(_drawn(table))
+        assert len(_names(table)) == len(order)
+        assert [name[:10] for name in _names(table)] == [name[:10] for name in order]

@@ -161,6 +161,7 @@ class UiState:
         from thrifty_tui.tui.widgets.label_view import fold_labeling
 
         self.budget.apply(event)
+        self._arrived(event)
         if isinstance(event, LabelingOpened | LabelSaved | LearningUpdated):
             self.labeling = fold_labeling(self.labeling, event)
             return
@@ -176,18 +177,15 @@ class UiState:
             self.roles.pop(self.target or "", None)
         elif event.name == "executor":
             self.executor = event
-        elif isinstance(event, LoadProgress):
-            if self.loading is not None:
-                self.load_progress = event
+        elif isinstance(event, LoadProgress) and self.loading is not None:
+            self.load_progress = event  # (not after the load ended)
         elif isinstance(event, RunStarted):
             self.run, self.results, self.running, self.finished = event, {}, [], None
-            self.arrival = []
             self.screen_pending = False
             self.racing, self.progress, self.diagnostics, self.ties = {}, None, {}, ()
             self.notices = []
         elif isinstance(event, ModelStarted):
             self.running.append(event.model)
-            self._arrived(event.model)
         elif isinstance(event, ModelUpdate):
             self.racing[event.model] = event
         elif isinstance(event, RunProgress):
@@ -202,7 +200,6 @@ class UiState:
                 self.notices.append(event.message)
         elif isinstance(event, ModelScored):
             self.results[event.result.model] = event.result
-            self._arrived(event.result.model)
             if event.result.model in self.running:
                 self.running.remove(event.result.model)
         elif isinstance(event, RunFinished):
@@ -217,7 +214,6 @@ class UiState:
                                                                   event.run.models)}
                 self.finished = event.finished
                 self.diagnostics = {}
-                self.arrival = list(self.results)
         elif isinstance(event, RunsListed | BudgetRestored):
             self._apply_restored(event)
         elif isinstance(event, ExportStarted):
@@ -235,9 +231,20 @@ class UiState:
                 if self.run is not None and self.finished is None:
                     self._end_failed_run(event.message)
 
-    def _arrived(self, model: str) -> None:
-        if model not in self.arrival:
-            self.arrival.append(model)
+    def _arrived(self, event: Event) -> None:
+        """Keep the models' arrival order (see in_arrival_order)."""
+        from thrifty_tui.core.events import BoardRestored, ModelScored, ModelStarted, RunStarted
+
+        if isinstance(event, RunStarted):
+            self.arrival = []
+        elif isinstance(event, BoardRestored) and self.run is None:  # as apply restores it
+            from thrifty_tui.core.records import in_run_order
+
+            self.arrival = [r.model for r in in_run_order(event.results, event.run.models)]
+        elif isinstance(event, ModelStarted | ModelScored):
+            model = event.model if isinstance(event, ModelStarted) else event.result.model
+            if model not in self.arrival:
+                self.arrival.append(model)
 
     def _end_failed_run(self, reason: str) -> None:
         """A Screen job that failed after its run started (a full disk, a lost workspace)

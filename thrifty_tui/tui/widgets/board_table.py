@@ -25,6 +25,21 @@ class BoardTable(DataTable):
         self._kept_cells: LRUCache[tuple, Any] = LRUCache(4096)
         super().__init__(*args, **kwargs)
 
+    def fit_names(self, width: int) -> None:
+        """The "model" column at ``width``, each row's name cut again to it (rows keep their
+        order and style: not a redraw)."""
+        column = self.columns["model"]  # type: ignore[index]
+        if column.width == width:
+            return
+        column.width = width
+        for key in list(self.rows):
+            cell = self.get_cell(key, "model")
+            self.update_cell(key, "model", Text(fit_name(str(key.value), width),
+                                                style=getattr(cell, "style", "")),
+                             update_width=False)
+        self._require_update_dimensions = True
+        self.refresh()
+
     def notify_style_update(self) -> None:
         self._kept_cells.clear()  # a theme or CSS change restyles every cell
         super().notify_style_update()
