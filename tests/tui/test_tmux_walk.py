@@ -162,3 +162,22 @@ async def test_from_150_columns_the_board_shows_whole_model_names(tmp_path):
         assert "logistic regression (…" in "\n".join(_drawn(table))
         assert len(_names(table)) == len(order)
         assert [name[:10] for name in _names(table)] == [name[:10] for name in order]
+
+
+async def test_help_says_where_the_settings_are_read_from(tmp_path, monkeypatch):
+    config = tmp_path / "config" / "thrifty.toml"
+    config.parent.mkdir()
+    config.write_text("[budget]\nseconds = 30\n")
+    monkeypatch.setenv("THRIFTY_CONFIG", str(config))
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b", "question_mark")
+        await pilot.pause(0.2)
+        settings = app.screen.query_one("#help-settings")
+        text = str(settings.render())
+        assert "thrifty.toml" in text and f"{config} (read)" in text, text
+        scroll = app.screen.query_one("#help-scroll")
+        scroll.scroll_end(animate=False)
+        await pilot.pause(0.1)
+        assert settings.region.bottom <= scroll.region.bottom  # reachable at 80x24
