@@ -181,3 +181,21 @@ async def test_help_says_where_the_settings_are_read_from(tmp_path, monkeypatch)
         scroll.scroll_end(animate=False)
         await pilot.pause(0.1)
         assert settings.region.bottom <= scroll.region.bottom  # reachable at 80x24
+
+
+async def test_a_long_class_name_in_the_profile_is_cut_with_a_sign(tmp_path):
+    import pandas as pd
+
+    data = tmp_path / "status.csv"
+    statuses = ["Married", "Never Married", "Divorced", "Widowed", "Separated from spouse"]
+    pd.DataFrame({"age": range(100), "status": [statuses[i % 5] for i in range(100)]}).to_csv(
+        data, index=False)
+    app = create_app(make_settings(str(tmp_path / "ws"), path=str(data), target="status",
+                                   max_procs=1, animations=False))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.dataset is not None
+                       and app.state.dataset.profile is not None)
+        await pilot.pause(0.2)
+        profile = str(app.screen.query_one("#profile").render())
+        assert "Never Married 20%" in profile, profile  # "Never Marrie" before
+        assert "Separated fr… 20%" in profile or "+1 more" in profile
