@@ -199,3 +199,18 @@ async def test_a_long_class_name_in_the_profile_is_cut_with_a_sign(tmp_path):
         profile = str(app.screen.query_one("#profile").render())
         assert "Never Married 20%" in profile, profile  # "Never Marrie" before
         assert "Separated fr… 20%" in profile or "+1 more" in profile
+
+
+async def test_the_boards_title_is_whole_at_80_and_120_columns(tmp_path):
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await states.live_run(pilot, app)  # racing 500 → 1,500 → 3,000
+        await pilot.pause(0.2)
+        for size in ((120, 40), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.2)
+            title = app.screen.query_one("#run-info")
+            lines = [line for line in _drawn(title) if line.strip()]
+            assert " ".join(lines).endswith("racing 500 → 1,500 → 3,000"), lines
+            assert title.region.height == len(lines)  # at 80: cut after "3,000 rows" before
