@@ -214,3 +214,20 @@ async def test_the_boards_title_is_whole_at_80_and_120_columns(tmp_path):
             lines = [line for line in _drawn(title) if line.strip()]
             assert " ".join(lines).endswith("racing 500 → 1,500 → 3,000"), lines
             assert title.region.height == len(lines)  # at 80: cut after "3,000 rows" before
+
+
+async def test_label_pressed_while_the_load_screen_still_opens_its_file_opens_it(tmp_path):
+    from thrifty_tui.config import SAMPLE_DIR
+
+    app = create_app(make_settings(str(tmp_path / "ws"), path=str(SAMPLE_DIR / "movies.csv"),
+                                   max_procs=1, animations=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.state.loading is not None)
+        await pilot.press("a")  # at start-up, before the file is open
+        await pilot.pause(0.05)
+        assert app.current_mode == "label" and app.state.dataset is None
+        record = app.screen.query_one("#label-record")
+        assert "opening the file" in str(record.render())  # "no data yet: open a file…"
+        # Once the file is open the label set opens too (it stayed on "opening…" for good).
+        await wait_for(pilot, lambda: app.state.labeling is not None
+                       and app.state.labeling.saved is not None)
