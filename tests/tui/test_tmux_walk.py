@@ -231,3 +231,26 @@ async def test_label_pressed_while_the_load_screen_still_opens_its_file_opens_it
         # Once the file is open the label set opens too (it stayed on "opening…" for good).
         await wait_for(pilot, lambda: app.state.labeling is not None
                        and app.state.labeling.saved is not None)
+
+
+async def test_the_runs_box_is_as_tall_as_its_runs_at_200x60_and_scrolls_at_80x24(tmp_path):
+    from dataclasses import replace
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: bool(app.state.runs)
+                       and type(app.screen).__name__ == "RunsScreen")
+        await pilot.pause(0.2)
+        table, box = app.screen.query_one("#runs"), app.screen.query_one("#runs-box")
+        assert table.region.height == table.row_count + 1  # its header and one run
+        detail = app.screen.query_one("#runs-detail")
+        assert box.region.bottom == detail.region.bottom + 1  # no empty lines (30 before)
+        many = tuple(replace(app.state.runs[0], run_id=i) for i in range(30, 0, -1))
+        app.state.runs = many
+        app.screen.render_runs()
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        assert box.region.bottom <= 24 and detail.region.bottom <= box.region.bottom - 1
+        assert table.max_scroll_y > 0  # the runs scroll; the detail stays in sight
