@@ -29,6 +29,7 @@ def frozen(monkeypatch):
     monkeypatch.setattr(leaderboard, "time", states.FrozenClock)
     monkeypatch.setattr(runs, "time", states.FrozenClock)
     monkeypatch.chdir("/")
+    monkeypatch.setenv("THRIFTY_CONFIG", "/thrifty-snapshots/thrifty.toml")  # help's settings
 
 
 def test_load_screen(snap_compare, tmp_path, monkeypatch):

@@ -63,6 +63,21 @@ def parse_rules(line: str) -> Budget:
     return budget_from_mapping(table, "rules")
 
 
+# The verdict's first words name the rule that stopped the run (core.policy.budget.stop_reason).
+_STOPPED_BY = (("target ", "target"), ("maximum of ", "max_fits"), ("budget of ", "wall"),
+               ("no gain of ", "patience"), ("gains below the fold", "noise_floor"))
+
+
+def rule_that_stopped(reason: str) -> str | None:
+    """The rule a stop reason names (None: stopped by the user, cancelled, or screening ended).
+
+    The engine may stop just before a rule is met (no fit could finish in the time left), so
+    the last rule states can say "not yet" for the rule the verdict names."""
+    if "better than the baseline reached" in reason:
+        return "min_improvement"
+    return next((rule for start, rule in _STOPPED_BY if reason.startswith(start)), None)
+
+
 @dataclass
 class BudgetView:
     """The latest budget snapshot of the current run, plus its trials and projection."""

@@ -29,6 +29,7 @@ class UiState:
     task: str | None = None  # None = let the engine suggest
     run: RunStarted | None = None
     results: dict[str, ModelResult] = field(default_factory=dict)
+    arrival: list[str] = field(default_factory=list)  # the models as they came: started, added
     running: list[str] = field(default_factory=list)
     finished: RunFinished | None = None
     exporting: str | None = None
@@ -137,6 +138,12 @@ class UiState:
                     "fit past the time budget")
         return "no mean of the ≈ rows: their out-of-fold predictions were not kept"
 
+    def in_arrival_order(self, results: list[ModelResult]) -> list[ModelResult]:
+        """The board's "arrival" order: as the run started the models (the live board's rows),
+        then the rows it added (tuned, mean of …); not the order they finished in."""
+        position = {model: i for i, model in enumerate(self.arrival)}
+        return sorted(results, key=lambda r: position.get(r.model, len(position)))
+
     @property
     def best(self) -> ModelResult | None:
         from thrifty_tui.core.records import best_result
@@ -154,6 +161,7 @@ class UiState:
         from thrifty_tui.tui.widgets.label_view import fold_labeling
 
         self.budget.apply(event)
+        self._arrived(event)
         if isinstance(event, LabelingOpened | LabelSaved | LearningUpdated):
             self.labeling = fold_labeling(self.labeling, event)
             return
@@ -169,9 +177,8 @@ class UiState:
             self.roles.pop(self.target or "", None)
         elif event.name == "executor":
             self.executor = event
-        elif isinstance(event, LoadProgress):
-            if self.loading is not None:
-                self.load_progress = event
+        elif isinstance(event, LoadProgress) and self.loading is not None:
+            self.load_progress = event  # (not after the load ended)
         elif isinstance(event, RunStarted):
             self.run, self.results, self.running, self.finished = event, {}, [], None
             self.screen_pending = False
@@ -223,6 +230,21 @@ class UiState:
                 self.running = []
                 if self.run is not None and self.finished is None:
                     self._end_failed_run(event.message)
+
+    def _arrived(self, event: Event) -> None:
+        """Keep the models' arrival order (see in_arrival_order)."""
+        from thrifty_tui.core.events import BoardRestored, ModelScored, ModelStarted, RunStarted
+
+        if isinstance(event, RunStarted):
+            self.arrival = []
+        elif isinstance(event, BoardRestored) and self.run is None:  # as apply restores it
+            from thrifty_tui.core.records import in_run_order
+
+            self.arrival = [r.model for r in in_run_order(event.results, event.run.models)]
+        elif isinstance(event, ModelStarted | ModelScored):
+            model = event.model if isinstance(event, ModelStarted) else event.result.model
+            if model not in self.arrival:
+                self.arrival.append(model)
 
     def _end_failed_run(self, reason: str) -> None:
         """A Screen job that failed after its run started (a full disk, a lost workspace)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
+from rich.cells import cell_len
+from rich.markup import escape
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -15,7 +18,9 @@ from textual_plotext import PlotextPlot
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import Event, RunStarted
 from thrifty_tui.core.policy.budget import MET, NOT_YET, RULE_LABELS, RULE_ORDER, Budget, show_score
-from thrifty_tui.tui.budget_state import BUDGET_EVENTS, parse_rules, rules_text
+from thrifty_tui.tui.budget_state import (
+    BUDGET_EVENTS, parse_rules, rule_that_stopped, rules_text,
+)
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
 
 STATE_STYLE = {MET: "bold green", NOT_YET: "yellow", "off": "dim", "not met": "dim yellow"}
@@ -134,9 +139,8 @@ class BudgetScreen(FittedFooter, Screen):
             phase = update.phase if update is not None else "starting"
             if view.finished is not None:
                 phase = view.finished.status
-            best = (f" · best [b]{update.best_model}[/b] {show_score(update.best_score, metric)}"
-                    if update is not None and update.best_model else "")
-            title += f"run {view.run_id} · {metric} · {phase}{best}"
+            title += f"run {view.run_id} · {metric} · {phase}" + self._best_words(
+                cell_len(f"Budget  run {view.run_id} · {metric} · {phase}"), metric)
         self.query_one("#budget-title", Static).update(title)
         wall = update.wall_s if update is not None else rules.wall_s
         elapsed = update.elapsed_s if update is not None else 0.0
@@ -149,6 +153,22 @@ class BudgetScreen(FittedFooter, Screen):
         self._render_verdict(metric)
         self._render_cost()
         self._render_projection(metric)
+
+    def _best_words(self, used: int, metric: str) -> str:
+        """" · best 0.699 <model>": the score first, the model's name cut to the title's room
+        (at 80 columns the name pushed the score out)."""
+        update = self.app.state.budget.update
+        if update is None or not update.best_model:
+            return ""
+        score = show_score(update.best_score, metric)
+        name, room = update.best_model, self.size.width - 2 - used - len(f" · best {score} ")
+        if self.size.width and cell_len(name) > room:
+            name = name[:max(room - 1, 3)].rstrip() + "…"
+        return f" · best {score} [b]{escape(name)}[/b]"
+
+    def on_resize(self, event: events.Resize) -> None:
+        super().on_resize(event)
+        self.render_state()
 
     def _gauge(self, name: str, value: float, limit: float | None, now: str, unit: str) -> None:
         bar = self.query_one(f"#{name}-gauge", ProgressBar)
@@ -175,12 +195,16 @@ class BudgetScreen(FittedFooter, Screen):
         if shows_run:
             budget = replace(view.rules or rules, wall_s=update.wall_s, max_fits=update.max_fits)
         table.columns["set"].label = Text("this run" if shows_run else "next run")
+        ended = shows_run and view.finished is not None
+        stopped_by = rule_that_stopped(self._stop_reason()) if ended else None
         for rule in RULE_ORDER:
             state = states.get(rule)
             label = state.state if state is not None else (
                 "off" if setting_of(rule, budget) == "—" else NOT_YET)
-            if label == NOT_YET and shows_run and view.finished is not None:
-                label = "not met"  # the run ended (stopped by the user, or another rule)
+            if ended and label != "off":
+                # As the verdict says: the rule it names stopped the run, no other did (the
+                # last states said "not yet" for a time budget stopped a second early).
+                label = MET if rule == stopped_by or label == MET else "not met"
             table.update_cell(rule, "set", setting_of(rule, budget))
             table.update_cell(rule, "state", Text(label, style=STATE_STYLE.get(label, "")))
 
@@ -210,17 +234,24 @@ class BudgetScreen(FittedFooter, Screen):
             plt.hline(abs(target) if metric.startswith("neg_") else target, "green")
         if update is not None and not math.isnan(update.baseline_score):
             plt.hline(sign * update.baseline_score, "gray")
-        plt.title("best so far (green: target · gray: baseline)")
+        plt.title("best so far (green: target · gray: baseline)" if plot.size.width >= 48
+                  else "best (target green, baseline gray)")  # a longer one is dropped
         plt.xlabel("seconds")
         plot.refresh()
+
+    def _stop_reason(self) -> str:
+        """The finished run's verdict: the budget's stop reason, else the run's."""
+        view = self.app.state.budget
+        if view.update is not None and view.update.stop_reason:
+            return view.update.stop_reason
+        return view.finished.stop_reason if view.finished is not None else ""
 
     def _render_verdict(self, metric: str) -> None:
         view = self.app.state.budget
         verdict = self.query_one("#verdict", Static)
         if view.finished is not None:
             f = view.finished
-            reason = (view.update.stop_reason if view.update is not None
-                      and view.update.stop_reason else f.stop_reason)
+            reason = self._stop_reason()
             if f.status == "done":
                 verdict.update(Text.assemble(("Done: ", "bold green"), reason,
                                              (" — Enter accepts the model and exports it",
@@ -243,6 +274,8 @@ class BudgetScreen(FittedFooter, Screen):
             verdict.update(Text("Rules: " + (rules_text(self.app.state.rules) or "none — "
                                              "screening only, no time limit"), style="dim"))
 
+    _cost_lines = 1
+
     def _render_cost(self) -> None:
         update = self.app.state.budget.update
         cost_line = self.query_one("#cost", Static)
@@ -250,15 +283,19 @@ class BudgetScreen(FittedFooter, Screen):
             cost_line.update("", layout=False)
             return
         c = update.cost
-        money = (f" · {c.money:.4f} at {c.price_per_cpu_hour:g}/CPU-h"
-                 if c.money is not None and c.price_per_cpu_hour is not None else "")
+        cpu = f"{c.cpu_s:.1f} CPU-s"
+        if c.money is not None and c.price_per_cpu_hour is not None:  # the price first
+            cpu = f"{c.money:.4f} ({cpu} at {c.price_per_cpu_hour:g}/CPU-h)"
         trials = self.app.state.budget.trials
         tuned = f" · {len(trials)} trials" if trials else ""
         from thrifty_tui.tui.screens.diagnostics_side import value_gained
 
-        cost_line.update(f"[b]Cost[/b] {c.cpu_s:.1f} CPU-s · {c.wall_s:.1f} s wall · "
-                         f"peak {c.peak_mb:.0f} MB{tuned}{money}{value_gained(self.app.state)}",
-                         layout=False)  # height 1
+        text = (f"[b]Cost[/b] {cpu} · {c.wall_s:.1f} s wall · peak {c.peak_mb:.0f} MB{tuned}"
+                f"{value_gained(self.app.state)}")
+        # One line while it fits (no re-layout per update); two when the value part is added.
+        lines = 1 if cell_len(Text.from_markup(text).plain) <= self.size.width - 2 else 2
+        cost_line.update(text, layout=lines != self._cost_lines)
+        self._cost_lines = lines
 
     def _render_projection(self, metric: str) -> None:
         ready = self.app.state.budget.projection

@@ -52,6 +52,21 @@ def key_rows(screen: Screen) -> list[tuple[str, str, str, bool]]:
     return rows
 
 
+def settings_text(data_path: str | None) -> Text:
+    """Where the settings come from (a new user found no word of thrifty.toml in the app)."""
+    from thrifty_tui.config import settings_files, user_settings_file
+
+    used = settings_files(data_path)
+    user = user_settings_file()
+    text = Text.from_markup("\n[b]Settings[/b]  [dim]thrifty.toml: budget and rules, metric, "
+                            "theme, \\[keymap], screenshot_dir (README: Settings)[/dim]\n")
+    text.append(f"{user}" + (" (read)" if user in used else " (none yet)"), style="cyan")
+    for path in used:
+        if path != user:
+            text.append(f"\n{path} (read, beside the data)", style="cyan")
+    return text
+
+
 class HelpScreen(ModalScreen[None]):
     """The keys of one screen; Escape (or ?, F1, q) closes it."""
 
@@ -86,6 +101,9 @@ class HelpScreen(ModalScreen[None]):
                 yield Static("\n[b]Headless[/b]  [dim]every command has --help with an "
                              "example[/dim]", id="help-cli-title")
                 yield Static(commands, id="help-commands")
+                data = self.app.state.dataset
+                yield Static(settings_text(data.path if data else self.app.settings.path),
+                             id="help-settings")
 
     def on_resize(self, event: events.Resize) -> None:
         # The box is as tall as the keys up to the screen's height; past it the keys scroll.

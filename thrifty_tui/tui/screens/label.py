@@ -19,7 +19,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -30,20 +30,8 @@ from thrifty_tui.core.store.labels import LABEL_KEYS, LabelError
 from thrifty_tui.engine.jobs import EditLabels, Label, OpenLabeling
 from thrifty_tui.engine.jobs import Screen as ScreenJob
 from thrifty_tui.tui.widgets.label_view import (
-    ACTIONS,
-    ADVANCING,
-    ITEM_ACTIONS,
-    InFlight,
-    HOW_TEXT,
-    PROMPTS,
-    add_job,
-    STATE_TEXT,
-    LabelingState,
-    card_text,
-    keys_text,
-    learning_text,
-    status_text,
-    wrapped_lines,
+    ACTIONS, ADVANCING, HOW_TEXT, ITEM_ACTIONS, PROMPTS, STATE_TEXT, InFlight, LabelingState,
+    add_job, card_text, keys_text, learning_text, status_text, wrapped_lines,
 )
 
 class LabelScreen(FittedFooter, Screen):
@@ -93,7 +81,7 @@ class LabelScreen(FittedFooter, Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Label[/b]  opening…", id="label-title", classes="screen-title")
-        with VerticalScroll(id="label-card"):
+        with Vertical(id="label-top"), VerticalScroll(id="label-card"):
             yield Static("", id="label-record")
         yield Static("", id="label-next")
         yield Static("", id="label-keys")
@@ -126,7 +114,9 @@ class LabelScreen(FittedFooter, Screen):
                                name=settings.target or "label")
         elif self.app.state.dataset is not None:
             job = OpenLabeling(path=self.app.state.dataset.path, seed=settings.seed)
-        else:
+        else:  # the Load screen may still be opening its file (`a` at start-up): try again
+            if self.app.state.loading is not None and self.is_current:
+                self.set_timer(0.2, self._open_if_needed)
             return
         path = str(Path(job.path).expanduser().resolve())
         if path == self._requested or (self.state is not None
@@ -166,7 +156,7 @@ class LabelScreen(FittedFooter, Screen):
         state = self.state
         if state is None or state.saved is None:
             hint = ("opening the file…" if self.app.settings.labels is not None
-                    or self.app.state.dataset is not None else
+                    or self.app.state.dataset is not None or self.app.state.loading else
                     "no data yet: open a file on Load (l), or run: thrifty-tui label FILE "
                     "--labels a,b")
             self.query_one("#label-record", Static).update(hint)
@@ -258,8 +248,7 @@ class LabelScreen(FittedFooter, Screen):
         self._update_sized(keys, keys_text(saved, self.size.width), self.size.width - 2)
 
     def _update_sized(self, widget: Static, text: Text | Content, width: int) -> None:
-        """Update, with a layout pass only when the wrapped height changes: a full layout of
-        the screen costs ~10 ms, most of a key's latency budget."""
+        """Update, with a layout pass only if the wrapped height changes (~10 ms a layout)."""
         lines = wrapped_lines(text, width)
         layout = lines != self._heights.get(widget.id)
         self._heights[widget.id] = lines

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, ProgressBar, Static
 
 from thrifty_tui.tui.footer_fit import FittedFooter, SteadyFooter
-from thrifty_tui.tui.widgets.board_table import BoardTable
+from thrifty_tui.tui.widgets.board_table import BoardTable, fit_name, money_text
 from thrifty_tui.core.events import (
     BoardRestored, Event, JobFailed, LeaderTies, ModelDiagnosed, ModelScored, ModelStarted,
     ModelUpdate, RunFinished, RunProgress, RunStarted,
@@ -29,6 +29,7 @@ STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "s
                 "dropped": "dim yellow", "queued": "dim"}
 WEAK = ("dropped", "failed", "timeout", "oom", "skipped", "cancelled")
 WHY_FROM = 110  # from this width on, a last column says why a row was dropped or skipped
+NAME_W, WIDE_NAME_W, WIDE_NAMES = 22, 36, 150  # the model column; wider from 150 columns
 BOARD_WIDTH = sum(width + 2 for _, _, width in COLUMNS)  # each cell padded by one each side
 SORTS = ("arrival", "score", "fit time")
 
@@ -94,28 +95,28 @@ class LeaderboardScreen(FittedFooter, Screen):
         return min(eta_s, max(0.0, update.wall_s - elapsed))
 
     # -- rendering ------------------------------------------------------------------------------
-    _why = False  # the "why" column is there (terminals from WHY_FROM columns)
+    _why, _name_w = False, NAME_W  # the "why" column is there; the model column's width
 
     def _keys(self) -> list[str]:
         return [key for key, _, _ in COLUMNS] + ["why"] * self._why
 
     def on_resize(self, event: events.Resize) -> None:
-        """From WHY_FROM columns the board says why each row was dropped, skipped or failed
-        (the room right of the status was empty at 120 and 200 columns)."""
+        """From WHY_FROM columns, why each row was dropped, skipped or failed; wider names."""
         super().on_resize(event)
         self._fit_why(event.size.width)
 
     def _fit_why(self, width: int) -> None:
-        """Add, resize or remove the "why" column; the rows keep their order (not a redraw)."""
-        table = self.query_one("#board", DataTable)
+        """The "why" column and wider names (cut at 200 columns), in place: rows keep order."""
+        table = self.query_one("#board", BoardTable)
         if not table.columns:
             return  # before on_mount: it calls this again
         if self._why:
             table.remove_column("why")
-        self._why = width >= WHY_FROM
+        self._why, self._name_w = width >= WHY_FROM, WIDE_NAME_W if width >= WIDE_NAMES else NAME_W
+        table.fit_names(self._name_w)
         if not self._why:
             return
-        table.add_column("why", key="why", width=width - BOARD_WIDTH - 4)
+        table.add_column("why", key="why", width=width - BOARD_WIDTH - 4 - self._name_w + NAME_W)
         for key in list(table.rows):
             result = self.app.state.results.get(str(key.value))
             table.update_cell(key, "why", self._cells(result)[-1] if result else Text(""))
@@ -152,7 +153,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             return sorted(results, key=lambda r: -r.mean if not math.isnan(r.mean) else math.inf)
         if self.sort_by == "fit time":
             return sorted(results, key=lambda r: r.fit_seconds)
-        return results
+        return self.app.state.in_arrival_order(results)
 
     def _render_info(self) -> None:
         run = self.app.state.run
@@ -164,9 +165,9 @@ class LeaderboardScreen(FittedFooter, Screen):
             f"{run.metric} · {run.n_rows:,} rows · {run.n_folds}-fold CV{rungs}")
 
     def _cells(self, result: ModelResult) -> list[Text]:
-        tie = "≈" if result.model in self.app.state.ties else ""
-        return [Text(""), Text(result.model), Text(score_text(self.metric, result.mean,
-                                                               result.std)),
+        tie, score = "≈" if result.model in self.app.state.ties else "", (result.mean, result.std)
+        return [Text(""), Text(fit_name(result.model, self._name_w)),
+                Text(score_text(self.metric, *score)),
                 Text(tie, style="bold cyan"), Text(f"{result.rows:,}" if result.rows else ""),
                 Text(f"{result.fit_seconds:.1f}"),
                 Text(result.status, style=STATUS_STYLE.get(result.status, ""))] + (
@@ -184,8 +185,7 @@ class LeaderboardScreen(FittedFooter, Screen):
 
     @staticmethod
     def _put_cell(table: DataTable, row: str, col: str, cell: Text) -> None:
-        """Update one cell only if it changes: an update drops the row's rendered lines, and
-        re-rendering every row on every engine event held the event loop for 20-40 ms."""
+        """Update a cell only if it changes (re-rendering each row held the loop 20-40 ms)."""
         current = table.get_cell(row, col)
         if (isinstance(current, Text) and current.plain == cell.plain
                 and current.style == cell.style and current.spans == cell.spans):
@@ -201,12 +201,12 @@ class LeaderboardScreen(FittedFooter, Screen):
         self._set_row(result.model, self._cells(result))
 
     def _put_racing(self, name: str) -> None:
-        update = self.app.state.racing.get(name)
+        update, shown = self.app.state.racing.get(name), Text(fit_name(name, self._name_w))
         if update is None:
-            cells = [Text(""), Text(name), Text("…"), Text(""), Text(""), Text(""),
+            cells = [Text(""), shown, Text("…"), Text(""), Text(""), Text(""),
                      Text("racing", style=STATUS_STYLE["racing"])]
         else:
-            cells = [Text(""), Text(name),
+            cells = [Text(""), shown,
                      Text(score_text(self.metric, update.mean, update.std), style="dim"),
                      Text(""), Text(f"{update.rows:,}"), Text(""),
                      Text(f"racing {update.rung + 1}/{update.n_rungs}",
@@ -239,7 +239,7 @@ class LeaderboardScreen(FittedFooter, Screen):
             bar.update(total=1, progress=1)
             update = state.budget.update  # the cost meter: thrift you can see
             cost = (f" · {update.cost.cpu_s:.0f} CPU-s" + (
-                f" · {update.cost.money:.3f}" if update.cost.money is not None else "")
+                f" · {money_text(update.cost.money)}" if update.cost.money is not None else "")
                 if update is not None and update.run_id == f.run_id else "")
             wall = update.wall_s if update is not None and update.run_id == f.run_id else None
             over = (f", {f.elapsed_s - wall:.1f} s over the {wall:g} s budget"

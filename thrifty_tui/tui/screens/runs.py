@@ -25,6 +25,7 @@ COLUMNS = (("run", "run", 4), ("data", "data · target", 15), ("metric", "metric
            ("cost", "cost", 10))  # "123 CPU-s" and a space
 WIDTH = {key: width for key, _, width in COLUMNS}
 RUNS_BOX_MAX = 120  # #runs-box's max-width in screens.tcss
+RUNS_BOX_MAX_HEIGHT = 40  # its max-height
 STATUS_STYLE = {"done": "green", "cancelled": "yellow", "failed": "bold red",
                 "interrupted": "yellow", "running": "cyan"}
 
@@ -112,7 +113,10 @@ class RunsScreen(ModalScreen[None]):
         return min(width, RUNS_BOX_MAX) - 4  # the box's border and padding
 
     def on_resize(self, event: events.Resize) -> None:
-        """Past 80 columns the data, the best model and the metric get the room."""
+        """Past 80 columns the data, the best model and the metric get the room; the table is
+        as tall as its runs, up to what the box leaves it (title, detail, border)."""
+        room = min(event.size.height, RUNS_BOX_MAX_HEIGHT) - 2 - 1 - 7
+        self.query_one("#runs", DataTable).styles.max_height = max(3, room)
         widths = column_widths(self._room(event.size.width))
         if widths != self._widths:
             self._widths = widths

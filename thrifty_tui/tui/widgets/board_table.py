@@ -25,6 +25,21 @@ class BoardTable(DataTable):
         self._kept_cells: LRUCache[tuple, Any] = LRUCache(4096)
         super().__init__(*args, **kwargs)
 
+    def fit_names(self, width: int) -> None:
+        """The "model" column at ``width``, each row's name cut again to it (rows keep their
+        order and style: not a redraw)."""
+        column = self.columns["model"]  # type: ignore[index]
+        if column.width == width:
+            return
+        column.width = width
+        for key in list(self.rows):
+            cell = self.get_cell(key, "model")
+            self.update_cell(key, "model", Text(fit_name(str(key.value), width),
+                                                style=getattr(cell, "style", "")),
+                             update_width=False)
+        self._require_update_dimensions = True
+        self.refresh()
+
     def notify_style_update(self) -> None:
         self._kept_cells.clear()  # a theme or CSS change restyles every cell
         super().notify_style_update()
@@ -53,3 +68,23 @@ class BoardTable(DataTable):
                                          cursor, hover)
             self._kept_cells[key] = lines
         return lines
+
+
+def fit_name(name: str, width: int = 22) -> str:
+    """A model's name cut to the board's model column, keeping a last "(…)" part: "hist
+    gradient boosting (tuned)" read as its untuned row, cut at 22 columns."""
+    from rich.cells import cell_len
+
+    if cell_len(name) <= width:
+        return name
+    head, paren, tail = name.rpartition(" (")
+    if paren and name.endswith(")") and cell_len(tail) + 4 <= width // 2:
+        keep = width - cell_len(tail) - 3  # "…" and " (" before the tail
+        return f"{head[:keep].rstrip()}… ({tail}"
+    return name[:width - 1].rstrip() + "…"
+
+
+def money_text(money: float) -> str:
+    """A run's price: three decimals, or two significant digits below 0.01 (a 12 s run at
+    0.05 per CPU-hour read "0.000")."""
+    return f"{money:.3f}" if money >= 0.01 or money == 0 else f"{money:.2g}"

@@ -147,7 +147,8 @@ def profile_text(dataset: DatasetOpened, target: str | None, task: str | None,
         if tp.classes:
             # Of every labelled row: the shown classes are at most 30 (of 500, say).
             total = tp.labelled or sum(k for _, k in tp.classes) or 1
-            shown = " · ".join(f"{label[:12]} {k / total:.0%}" for label, k in tp.classes[:4])
+            shown = " · ".join(f"{fit_label(label)} {k / total:.0%}"
+                               for label, k in tp.classes[:4])
             more = f" · +{tp.n_classes - 4} more" if tp.n_classes > 4 else ""
             out.append(f"\n  {tp.n_classes} class{'es' if tp.n_classes != 1 else ''}: "
                        f"{shown}{more}")
@@ -209,3 +210,8 @@ class PathSuggester(Suggester):
             if name != prefix:
                 return value[: len(value) - len(prefix)] + name
         return None
+
+
+def fit_label(label: str, width: int = 14) -> str:
+    """A class's name in the profile, cut with a sign ("Never Marrie 22%" read as a name)."""
+    return label if len(label) <= width else label[:width - 1] + "…"
