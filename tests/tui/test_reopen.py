@@ -34,9 +34,11 @@ def _app(workspace, path=None, target=None):
 
 
 def _board(app) -> list[tuple[str, str]]:
+    """(model, ≈ mark) by row: the model from the row's key, its name as the board keeps it
+    (the model cell may be cut with … at 80 columns)."""
     table = app.screen.query_one("#board", DataTable)
-    return [(str(table.get_cell_at((i, 1))), str(table.get_cell_at((i, 3))))
-            for i in range(table.row_count)]
+    return [(str(table.coordinate_to_cell_key((i, 1)).row_key.value),
+             str(table.get_cell_at((i, 3)))) for i in range(table.row_count)]
 
 
 async def test_the_board_budget_and_runs_come_back_after_a_reopen(tmp_path):
