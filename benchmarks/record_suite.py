@@ -229,9 +229,10 @@ def _machine() -> str:
 
 
 def record(job: Job, out: Path, cap_s: float = 10.0, workers: int = 2,
-           deadline: float | None = None) -> bool:
+           deadline: float | None = None, models: tuple[str, ...] = ()) -> bool:
     """Record ``job`` into ``out`` (skipped when it exists); False when ``deadline`` (a
-    time.time()) came first, with the finished models kept for the next run."""
+    time.time()) came first, with the finished models kept for the next run. ``models``: only
+    these zoo models (all that apply when empty)."""
     import sklearn
 
     from thrifty_tui.core.tasks.fits import init_child
@@ -242,9 +243,10 @@ def record(job: Job, out: Path, cap_s: float = 10.0, workers: int = 2,
     tmp = Path(tempfile.mkdtemp(prefix="record-suite-"))
     problem_file = str(tmp / "problem.joblib")
     head, specs = _head(job, problem_file)
+    specs = [s for s in specs if not models or s.name in models]
     kept = traces.load(partial) if partial.exists() else {}
-    models = kept.get("models", []) if kept.get("rungs") == head["rungs"] else []
-    done = {m["name"] for m in models}
+    recorded = kept.get("models", []) if kept.get("rungs") == head["rungs"] else []
+    done = {m["name"] for m in recorded}
     load_start = kept.get("load_start") or "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     print(f"{job.name}: {head['n_rows']:,} rows, rungs {head['rungs']}, folds "
           f"{head['folds_at']}, {len(specs)} models ({len(done)} kept); load {load_start}",
@@ -255,14 +257,14 @@ def record(job: Job, out: Path, cap_s: float = 10.0, workers: int = 2,
                 continue
             if deadline is not None and time.time() > deadline:
                 return False
-            models.append(_record_model(pool, problem_file, spec, job, head, cap_s))
-            traces.save({**head, "load_start": load_start, "models": models}, partial)
+            recorded.append(_record_model(pool, problem_file, spec, job, head, cap_s))
+            traces.save({**head, "load_start": load_start, "models": recorded}, partial)
     data = {**head, "machine": _machine(), "load_start": load_start,
             "load_end": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cap_s": cap_s,
             "workers": workers, "versions": {"python": sys.version.split()[0],
                                              "sklearn": sklearn.__version__},
-            "models": models}
+            "models": recorded}
     data["machine"] += f"; load {load_start} at the start, {data['load_end']} at the end; " \
                        f"{data['date']}"
     traces.save(data, out)
