@@ -28,6 +28,9 @@ Choosing defaults on half the suite and checking on the other half (issue 20's l
    it was chosen on does not count.
 4. Confirm with real runs (benchmarks/suite.py) on at least 8 sets x 2 budgets: replayed and
    real picks agree or their holdout scores are within 0.5 pt, replayed wall within 10 %.
+   Where suite.py's results.json (``--real``) holds a run of a set at a budget, its pick,
+   holdout and wall are printed beside the replayed row, with what disagrees. Compare only
+   runs made on a quiet machine: the traces and the real runs both carry their load.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import traces  # noqa: E402
 
 TRACES = Path(__file__).resolve().parent / "traces"
+REAL = Path(__file__).resolve().parent / "_data" / "suite" / "results.json"  # suite.py's runs
 BUDGETS = (3.0, 6.0, 10.0, 30.0, 120.0)
 
 
@@ -79,6 +83,22 @@ def replay_set(data: dict[str, Any], budgets: tuple[float, ...]) -> list[dict[st
     return rows
 
 
+def add_real(rows: list[dict[str, Any]], real_file: Path = REAL) -> None:
+    """Beside each replayed row, benchmarks/suite.py's real run of that set and budget, if any:
+    its pick, holdout score and wall, and whether the two agree as issue 20 asks (same pick or
+    holdout within 0.5 pt; replayed wall within 10 % of the real one)."""
+    state = json.loads(real_file.read_text()) if real_file.exists() else {}
+    for r in rows:
+        real = state.get("thrifty", {}).get(f"{r['budget']:g}", {}).get(r["set"])
+        if not real or real.get("holdout") is None:
+            continue
+        pick = str(real.get("best", "")).split(" (on ")[0]
+        r["real"] = {"pick": pick, "holdout": real["holdout"], "wall": real.get("wall"),
+                     "load": real.get("load")}
+        r["agree"] = pick == r["pick"] or abs(real["holdout"] - r["holdout"]) <= 0.005
+        r["wall_ok"] = bool(real.get("wall")) and abs(r["wall"] - real["wall"]) <= 0.1 * real["wall"]
+
+
 def _f(x: float, pt: bool = False) -> str:
     if x is None or math.isnan(x):
         return "—"
@@ -86,13 +106,21 @@ def _f(x: float, pt: bool = False) -> str:
 
 
 def render(rows: list[dict[str, Any]], budgets: tuple[float, ...]) -> str:
-    lines = ["| set | B | pick | CV | holdout | rows | wall/B | regret pt |",
+    lines = ["| set | B | pick | CV | holdout | rows | wall/B | regret pt |"
+             + (" real run |" if any("real" in r for r in rows) else ""),
              "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    if any("real" in r for r in rows):
+        lines[1] += " --- |"
     for r in rows:
         mark = "*" if r["partial"] else ""
+        real = r.get("real")
+        beside = (f" {real['pick']}, {_f(real['holdout'])}, wall {real['wall']} s"
+                  f"{'' if r['agree'] else ', picks disagree'}"
+                  f"{'' if r['wall_ok'] else ', wall off by > 10 %'}" if real else "")
         lines.append(f"| {r['set']} | {r['budget']:g} | {r['pick'] or '(none)'} | {_f(r['cv'])} "
                      f"| {_f(r['holdout'])}{mark} | {r['rows']:,}/{r['n_rows']:,} "
-                     f"| {r['wall'] / r['budget']:.2f} | {_f(r['regret'], True)} |")
+                     f"| {r['wall'] / r['budget']:.2f} | {_f(r['regret'], True)} |"
+                     + (f"{beside} |" if beside else ""))
     lines.append("")
     for b in budgets:
         at = [r for r in rows if r["budget"] == b]
@@ -114,6 +142,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--half", choices=("A", "B"))
     parser.add_argument("--traces", default=str(TRACES))
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--real", default=str(REAL),
+                        help="benchmarks/suite.py's results.json, to set real runs beside")
     a = parser.parse_args(argv)
     files = trace_files(Path(a.traces))
     names = [p.name.removesuffix(".json.gz") for p in files]
@@ -125,6 +155,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             continue
         rows += replay_set(traces.load(path), budgets)
     rows.sort(key=lambda r: (r["set"], r["budget"]))
+    add_real(rows, Path(a.real))
     print(render(rows, budgets))
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))

@@ -4,6 +4,7 @@ processes, real files."""
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -94,8 +95,14 @@ def test_trace_holds_every_fit_and_reads_as_a_recording(recorded) -> None:
 
 def test_replay_suite_prints_a_row_per_set_and_budget(recorded, capsys) -> None:
     _, out = recorded
-    rows = replay_suite.main(["--traces", str(out.parent), "--budgets", "3", "60"])
+    real = out.parent / "results.json"  # as benchmarks/suite.py keeps its real runs
+    real.write_text(json.dumps({"thrifty": {"60": {"tiny": {
+        "best": "not a model (on 90 rows)", "holdout": -1.0, "wall": 1000.0}}}}))
+    rows = replay_suite.main(["--traces", str(out.parent), "--budgets", "3", "60",
+                              "--real", str(real)])
     assert [(r["set"], r["budget"]) for r in rows] == [("tiny", 3.0), ("tiny", 60.0)]
+    assert "real" not in rows[0] and rows[1]["real"]["pick"] == "not a model"
+    assert rows[1]["agree"] is False and rows[1]["wall_ok"] is False
     data = traces.load(out)
     for r in rows:
         assert r["pick"] in MODELS and r["holdout"] == traces.holdout_of(data, r["pick"])
