@@ -12,7 +12,10 @@ the best holdout score of any recorded model minus the pick's, in points.
 The holdout score is the one recorded at record time: the picked model refit on every training
 row of the suite's split and scored on its holdout (plain ``predict``). When the replayed run
 would fit its pick on fewer rows (a budget too short for all rows; column ``rows`` below the
-set's), that score is the all-rows one, marked ``*``: an optimistic stand-in.
+set's), that score is the all-rows one, marked ``*``: an optimistic stand-in. A pick followed
+by "(N unrecorded)" comes from a replay where N models reached a rung the recorder did not fit
+(their fits took longer than its ``--cap`` on a smaller rung): the replay counts them as failed,
+so on large sets and long budgets such a row says little.
 
 Choosing defaults on half the suite and checking on the other half (issue 20's later steps):
 
@@ -79,7 +82,9 @@ def replay_set(data: dict[str, Any], budgets: tuple[float, ...]) -> list[dict[st
                      "rows": out.rows, "n_rows": data["n_rows"], "holdout": holdout,
                      "partial": bool(out.best) and out.rows < data["n_rows"],
                      "wall": out.wall_s, "oracle": oracle, "regret": oracle - holdout,
-                     "stop": out.stop_rule})
+                     "stop": out.stop_rule,
+                     # models the replay wanted on a rung the recorder did not fit (its --cap)
+                     "unrecorded": sum(x.error == "no recorded fit" for x in out.results)})
     return rows
 
 
@@ -113,11 +118,12 @@ def render(rows: list[dict[str, Any]], budgets: tuple[float, ...]) -> str:
         lines[1] += " --- |"
     for r in rows:
         mark = "*" if r["partial"] else ""
+        lost = f" ({r['unrecorded']} unrecorded)" if r["unrecorded"] else ""
         real = r.get("real")
         beside = (f" {real['pick']}, {_f(real['holdout'])}, wall {real['wall']} s"
                   f"{'' if r['agree'] else ', picks disagree'}"
                   f"{'' if r['wall_ok'] else ', wall off by > 10 %'}" if real else "")
-        lines.append(f"| {r['set']} | {r['budget']:g} | {r['pick'] or '(none)'} | {_f(r['cv'])} "
+        lines.append(f"| {r['set']} | {r['budget']:g} | {r['pick'] or '(none)'}{lost} | {_f(r['cv'])} "
                      f"| {_f(r['holdout'])}{mark} | {r['rows']:,}/{r['n_rows']:,} "
                      f"| {r['wall'] / r['budget']:.2f} | {_f(r['regret'], True)} |"
                      + (f"{beside} |" if beside else ""))
