@@ -136,7 +136,9 @@ def holdout_task(problem_file: str, spec: Any, job: Job) -> dict:
     pred = np.asarray(model.predict(X))
     y = pd.read_csv(job.test_y)[job.target]
     if job.task == "classification":
-        score = accuracy_score(y.astype(str).to_numpy(), pred.astype(str))
+        import suite
+
+        score = accuracy_score(suite.labels(y), suite.labels(pred))
     else:
         score = r2_score(y.to_numpy(float), pred.astype(float))
     return {"fit_s": fit_s, "holdout": float(score)}

@@ -132,3 +132,11 @@ def test_recorder_skips_a_recorded_set_and_resumes_a_killed_one(recorded, tmp_pa
     assert resumed["models"][0] == first
     assert [m["name"] for m in resumed["models"]] == list(MODELS)
     assert len(resumed["models"][1]["fits"]) == sum(resumed["folds_at"])
+
+
+def test_holdout_labels_match_a_float_target_and_a_models_text_labels() -> None:
+    import suite
+
+    assert list(suite.labels(np.array([0.0, 1.0]))) == list(suite.labels(["0", "1"])) == ["0", "1"]
+    assert list(suite.labels(["yes", "no"])) == ["yes", "no"]
+    assert list(suite.labels(np.array([0.5]))) == ["0.5"]
