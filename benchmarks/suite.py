@@ -111,6 +111,19 @@ def prepare(ds: SuiteSet) -> dict[str, Any]:
     return info
 
 
+def labels(values: Any) -> Any:
+    """Class labels as text, with numbers that are whole written without ".0": a target read
+    as floats (0.0/1.0: it had missing values) and a model's "0"/"1" are the same classes."""
+    import numpy as np
+    import pandas as pd
+
+    text = pd.Series(np.asarray(values)).astype(str)
+    numbers = pd.to_numeric(text, errors="coerce")
+    whole = numbers.notna() & (numbers == numbers.round())
+    text[whole] = numbers[whole].astype("int64").astype(str)
+    return text.to_numpy()
+
+
 def holdout(ds: SuiteSet, pred: Any) -> float:
     """The holdout score of predictions ``pred`` (accuracy or R²)."""
     import numpy as np
@@ -119,7 +132,7 @@ def holdout(ds: SuiteSet, pred: Any) -> float:
 
     y = pd.read_csv(WORK / ds.name / "TEST_y.csv")[ds.target]
     if ds.task == "classification":
-        return float(accuracy_score(y.astype(str).to_numpy(), np.asarray(pred).astype(str)))
+        return float(accuracy_score(labels(y), labels(pred)))
     return float(r2_score(y.to_numpy(float), np.asarray(pred, dtype=float)))
 
 
