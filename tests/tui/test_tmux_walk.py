@@ -254,3 +254,26 @@ async def test_the_runs_box_is_as_tall_as_its_runs_at_200x60_and_scrolls_at_80x2
         await pilot.pause(0.3)
         assert box.region.bottom <= 24 and detail.region.bottom <= box.region.bottom - 1
         assert table.max_scroll_y > 0  # the runs scroll; the detail stays in sight
+
+
+async def test_a_modal_shows_its_own_keys_at_the_bottom_not_the_screens_below(tmp_path):
+    """Runs and help opened over the board: the bottom line names the modal's keys
+    (the board's 'l Load' or 'o Sort' did nothing while it was open, seen in tmux at 200x60)."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = _app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.state.finished is not None)
+        await pilot.press("b")
+        for key, closes in (("u", "Close"), ("question_mark", "Close")):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            modal = app.screen
+            footer = modal.query_one(Footer)
+            keys = [f"{k.key_display or k.key} {k.description}" for k in footer.query(FooterKey)]
+            line = " · ".join(keys)
+            assert closes in line, (type(modal).__name__, line)
+            assert "Sort" not in line and "Load" not in line, (type(modal).__name__, line)
+            await pilot.press("escape")
+            await pilot.pause(0.1)

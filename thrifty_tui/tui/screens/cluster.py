@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from thrifty_tui.tui.footer_fit import SteadyFooter
 from thrifty_tui.config import parse_dask_address
 
 HINT = ("[dim]local:N starts N worker processes on this machine; tcp://HOST:PORT joins a "
@@ -36,6 +37,9 @@ class ClusterDialog(ModalScreen[str | None]):
             yield Input(value=self.default, placeholder="local:2 or tcp://HOST:8786",
                         id="cluster-address")
             yield Static(HINT, id="cluster-status")
+        # A modal's own keys at the bottom, over the screen below's footer (its keys do
+        # nothing while the modal is open).
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         if not self.app.settings.animations:

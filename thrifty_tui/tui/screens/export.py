@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, ProgressBar, Static
 
+from thrifty_tui.tui.footer_fit import SteadyFooter
 from thrifty_tui.core.events import (
     Event,
     ExportFinished,
@@ -52,6 +53,9 @@ class ExportDialog(ModalScreen[str | None]):
             yield Input(value=self.default_path, id="export-path")
             yield ProgressBar(total=1, show_eta=False, id="export-progress")
             yield Static(IDLE_HINT, id="export-status")
+        # A modal's own keys at the bottom, over the screen below's footer (its keys do
+        # nothing while the modal is open).
+        yield SteadyFooter(compact=True)
 
     def on_mount(self) -> None:
         if not self.app.settings.animations:

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from thrifty_tui.tui.footer_fit import SteadyFooter
 from thrifty_tui.tui.help_text import COMMANDS, key_help
 
 SCREEN_NAMES = {"LoadScreen": "Load", "LeaderboardScreen": "Leaderboard",
@@ -104,6 +105,9 @@ class HelpScreen(ModalScreen[None]):
                 data = self.app.state.dataset
                 yield Static(settings_text(data.path if data else self.app.settings.path),
                              id="help-settings")
+        # A modal's own keys at the bottom, over the screen below's footer (its keys do
+        # nothing while the modal is open).
+        yield SteadyFooter(compact=True)
 
     def on_resize(self, event: events.Resize) -> None:
         # The box is as tall as the keys up to the screen's height; past it the keys scroll.

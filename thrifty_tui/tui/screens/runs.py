@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from thrifty_tui.tui.footer_fit import SteadyFooter
 from thrifty_tui.core.events import Event
 from thrifty_tui.core.restore_events import RunsListed
 from thrifty_tui.core.records import RunSummary
@@ -88,6 +89,9 @@ class RunsScreen(ModalScreen[None]):
                          id="runs-title")
             yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
             yield Static("", id="runs-detail")
+        # A modal's own keys at the bottom, over the screen below's footer (its keys do
+        # nothing while the modal is open).
+        yield SteadyFooter(compact=True)
 
     _widths: dict[str, int] = WIDTH
 
