@@ -110,8 +110,9 @@ class HelpScreen(ModalScreen[None]):
         yield SteadyFooter(compact=True)
 
     def on_resize(self, event: events.Resize) -> None:
-        # The box is as tall as the keys up to the screen's height; past it the keys scroll.
-        self.query_one("#help-scroll").styles.max_height = max(3, event.size.height - 3)
+        # The box is as tall as the keys up to the screen's height less the footer; past it the
+        # keys scroll (3 lines: the border and the title; 1: the footer).
+        self.query_one("#help-scroll").styles.max_height = max(3, event.size.height - 4)
 
     def action_close(self) -> None:
         self.dismiss(None)
