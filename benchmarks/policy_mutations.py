@@ -20,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TESTS = ["tests/core/test_policy_decide.py", "tests/core/test_policy_schedule.py",
          "tests/core/test_policy_final.py", "tests/core/test_policy_tune.py",
-         "tests/core/test_policy_final_fit.py", "tests/engine/test_budget_schedule.py"]
+         "tests/core/test_policy_final_fit.py", "tests/core/test_policy_mean.py",
+         "tests/engine/test_budget_schedule.py"]
 
 # rule -> (modules whose name is replaced, the stand-in as Python source)
 MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -90,6 +91,36 @@ MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
                                                     "lambda snap: False"),
     "gives_up (final fit: the deadline)": (("thrifty_tui.core.policy.final_fit",),
                                            "lambda snap, step: False"),
+    # The mean of the leaders (core/policy/mean.py)
+    "tied_with_best (mean: only the leaders join)": (
+        ("thrifty_tui.core.policy.mean",),
+        "lambda results, f: sorted([r for r in results if r.fold_scores], key=lambda r: -r.mean)"),
+    "full_size (mean: members on all rows and folds)": (("thrifty_tui.core.policy.mean",),
+                                                         "lambda snap, result: True"),
+    "tuned_stands_in (mean: a tuned model for its row)": (("thrifty_tui.core.policy.mean",),
+                                                           "lambda results: list(results)"),
+    "has_oof (mean: out-of-fold files saved)": (("thrifty_tui.core.policy.mean",),
+                                                "lambda snap, model: True"),
+    "MAX_MEMBERS (mean: at most three)": (("thrifty_tui.core.policy.mean",), "10**6"),
+    "MIN_MEMBERS (mean: none of one)": (("thrifty_tui.core.policy.mean",), "1"),
+    "refit_makespan (mean: members side by side)": (("thrifty_tui.core.policy.mean",),
+                                                    "lambda seconds, workers: sum(seconds)"),
+    "mean_reserve (tuning keeps time for the mean)": (("thrifty_tui.core.policy.mean",),
+                                                      "lambda snap: 0.0"),
+    "may_score_mean (mean: the best model's fit first)": (("thrifty_tui.core.policy.mean",),
+                                                          "lambda *a, **k: True"),
+    "single_refit_left (mean: the best model's fit to come)": (
+        ("thrifty_tui.core.policy.mean",), "lambda snap: 0.0"),
+    "mean_fits_in_time (mean: members' fits end in time)": (
+        ("thrifty_tui.core.policy.mean",), "lambda *a, **k: True"),
+    "scores_better (mean: only a better mean is skipped)": (
+        ("thrifty_tui.core.policy.mean",), "lambda *a, **k: True"),
+    "MEMBER_FIT_ALLOWANCE (mean: past the deadline)": (("thrifty_tui.core.policy.mean",),
+                                                       "0.0"),
+    "single_fallback (mean: the best single model)": (
+        ("thrifty_tui.core.policy.mean",),
+        "lambda results, mean: __import__('thrifty_tui.core.records', fromlist=['x'])"
+        ".best_result(list(results))"),
 }
 
 RUNNER = """

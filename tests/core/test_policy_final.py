@@ -73,12 +73,12 @@ def test_a_finished_model_is_dropped_only_when_the_model_cut_short_is_the_better
 
 
 def test_the_mean_of_the_leaders_is_scored_and_exported_only_when_time_allows():
-    from thrifty_tui.core.policy.final import (
+    from thrifty_tui.core.policy.final import tune_after_screening
+    from thrifty_tui.core.policy.mean import (
         SCORE_MEAN_S,
         may_score_mean,
         mean_fits_in_time,
         refit_makespan,
-        tune_after_screening,
     )
 
     assert refit_makespan([3.0, 1.0, 1.0, 1.0], 2) == 3.0

@@ -12,7 +12,7 @@ from engine_helpers import CAR_PRICES, Recorder, of_type
 from thrifty_tui.core.events import ModelScored, Notice, RunFinished
 from thrifty_tui.core.learn.zoo import load_zoo, spec_by_name
 from thrifty_tui.engine.budget_guard import BudgetGuard
-from thrifty_tui.core.policy.final import refit_makespan
+from thrifty_tui.core.policy.mean import refit_makespan
 from thrifty_tui.engine.jobs import Screen
 from thrifty_tui.engine.worker import Worker
 

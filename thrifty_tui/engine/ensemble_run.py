@@ -6,29 +6,31 @@ cross-validated score needs no new fit: a child averages the members' saved out-
 predictions on the same full-size folds (core/learn/ensemble.py). It is chosen only when its mean
 score beats the best single model's, and only when every member's fit on all rows is predicted
 to finish in what is left of the time budget; otherwise the best single model is kept, and
-its row and the run's stop reason say why.
+its row and the run's stop reason say why. Those rules are ``core/policy/mean.py``'s: this
+module builds their snapshot (out-of-fold files, fits on all rows still to come, the clock),
+carries their decisions out and writes the rows.
 
 Only the standard library is used here: this code runs in the app's process.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thrifty_tui.core.errors import describe_error
 from thrifty_tui.core.events import ModelDiagnosed, ModelScored, Notice
-from thrifty_tui.core.records import ModelResult, best_result
-from thrifty_tui.core.learn.tuning import tied_with_best
-from thrifty_tui.core.policy.final import (
-    ASSEMBLE_S,
-    SCORE_MEAN_S,
-    may_score_mean,
-    mean_fits_in_time,
-    refit_makespan,
+from thrifty_tui.core.policy import mean as policy
+from thrifty_tui.core.policy.mean import (  # noqa: F401 - ensemble_name, PREFIX: its words
+    PREFIX,
+    MeanSnapshot,
+    NoMean,
+    SkipMean,
+    ensemble_name,
 )
+from thrifty_tui.core.records import ModelResult
 from thrifty_tui.core.store.bundle_report import diagnostics_path
 from thrifty_tui.engine.context import Cancelled, JobContext
 
@@ -36,15 +38,6 @@ if TYPE_CHECKING:
     from thrifty_tui.core.learn.zoo import ModelSpec
     from thrifty_tui.engine.budget_guard import BudgetGuard
     from thrifty_tui.engine.screen_run import ScreenRun
-
-MAX_MEMBERS = 3
-PREFIX = "mean of "
-
-
-def ensemble_name(members: Sequence[str]) -> str:
-    """The leaderboard name of the mean of ``members``."""
-    return PREFIX + " + ".join(members)
-
 
 class MeanOfLeaders:
     """The ensemble candidate of one Screen job: members, leaderboard row, final fit."""
@@ -71,42 +64,31 @@ class MeanOfLeaders:
             return tune.oof_files(tune.best_trial)
         return None
 
-    def pick(self, results: Sequence[ModelResult]) -> tuple[ModelResult, ...]:
-        """The best model cross-validated on all rows and those that cannot be told apart from
-        it (at most MAX_MEMBERS, best first); () unless there are two. A tuned model stands in
-        for its own untuned row (the two are nearly the same model)."""
-        full = [r for r in results if r.rows == self.n_rows and not r.model.startswith(PREFIX)
-                and len(r.fold_scores) == self.run.n_folds]
-        tuned = {r.model.removesuffix(" (tuned)") for r in full if r.model.endswith(" (tuned)")}
-        full = [r for r in full if r.model not in tuned]
-        picked = [r for r in tied_with_best(full, self.run.test_fraction)
-                  if self.oof_files(r.model) is not None][:MAX_MEMBERS]
-        return tuple(picked) if len(picked) >= 2 else ()
-
-    def refit_seconds(self, members: Sequence[ModelResult]) -> float:
-        """Predicted wall seconds of the members' fits on all rows on the children (a member
-        the run already fitted on all rows costs nothing), plus putting them together."""
-        each = [self._refit_left(m.model) for m in members]
-        return refit_makespan(each, self.ctx.executor.max_workers) + ASSEMBLE_S
+    def snapshot(self, results: Sequence[ModelResult]) -> MeanSnapshot:
+        """What the mean's rules (``core/policy/mean.py``) read: the rows, which models have
+        all their out-of-fold files, their fits on all rows still to come, the clock."""
+        full = {r.model for r in results if r.rows == self.n_rows
+                and not r.model.startswith(PREFIX)}
+        return MeanSnapshot(
+            results=tuple(results), n_rows=self.n_rows, n_folds=self.run.n_folds,
+            test_fraction=self.run.test_fraction,
+            with_oof=frozenset(m for m in full if self.oof_files(m) is not None),
+            refit_left=tuple((r.model, self._refit_left(r.model)) for r in results
+                             if not r.model.startswith(PREFIX)),
+            workers=self.ctx.executor.max_workers, wall_s=self.guard.budget.wall_s,
+            elapsed_s=self.guard.elapsed())
 
     def _refit_left(self, model: str) -> float:
         """Predicted seconds of ``model``'s fit on all rows still to come: 0 when screening
         fitted it already, NaN when it was never measured."""
         return 0.0 if self.run.refit_path(model) else self.guard.refit_seconds(model)
 
-    def _single_refit_left(self, best: ModelResult | None) -> float:
-        """The best single model's fit on all rows still to come (0 when done or unmeasured)."""
-        seconds = 0.0 if best is None else self._refit_left(best.model)
-        return 0.0 if math.isnan(seconds) else seconds
-
     def reserve(self) -> float:
-        """Seconds to keep, while tuning, for scoring the mean of the current leaders and
-        fitting them all on all rows (0 when they are fewer than two)."""
+        """Seconds to keep, while tuning, for the mean of the current leaders
+        (``policy.mean_reserve``)."""
         key = (len(self.run.results), self.run.refit_state)
         if self._reserve is None or self._reserve[0] != key:  # asked at every tuning poll
-            members = self.pick(self.run.results)
-            seconds = self.refit_seconds(members) if members else math.nan
-            self._reserve = (key, 0.0 if math.isnan(seconds) else SCORE_MEAN_S + seconds)
+            self._reserve = (key, policy.mean_reserve(self.snapshot(self.run.results)))
         return self._reserve[1]
 
     # -- the row ----------------------------------------------------------------------------
@@ -115,11 +97,11 @@ class MeanOfLeaders:
         (skipped, with its score, when its members' final fits cannot finish in time)."""
         from thrifty_tui.core.tasks import ensemble as ensemble_tasks
 
-        members = self.pick(results)
-        wall = self.guard.budget.wall_s
-        if not members or not may_score_mean(
-                self.guard.elapsed(), self._single_refit_left(best_result(results)), wall):
-            return results  # scoring it would push the best model's own fit past the budget
+        snap = self.snapshot(results)
+        decision = policy.score_or_not(snap)
+        if isinstance(decision, NoMean):
+            return results  # fewer than two leaders, or no time for the mean
+        members = decision.members
         names = [m.model for m in members]
         name = ensemble_name(names)
         out = [str(self.run.run_dir / "oof" / f"mean-of-leaders-fold{k}.npz")
@@ -134,16 +116,13 @@ class MeanOfLeaders:
                 f"no mean of {' + '.join(names)}: every member needs class probabilities")))
             return results
         scores, diagnostics = value
-        status, note = "done", "the mean of its members' predictions; no fit of its own"
-        seconds = self.refit_seconds(members)
-        left = math.inf if wall is None else wall - self.guard.elapsed()
-        single = best_result(results)
-        better = single is None or sum(scores) / len(scores) > single.mean
-        if better and not mean_fits_in_time(seconds, None if wall is None else left):
-            status = "skipped"
-            note = (f"its members' fits on all rows, predicted {seconds:.1f} s, do not fit in "
-                    f"the {max(left, 0.0):.1f} s left of the budget")
-            self.why_not = f"the {name} scored best but was not fitted: {note}"
+        judged = policy.judge_mean(replace(snap, elapsed_s=self.guard.elapsed()), members,
+                                   sum(scores) / len(scores))
+        if isinstance(judged, SkipMean):
+            status, note = "skipped", judged.reason
+            self.why_not = judged.why_not(name)
+        else:
+            status, note = "done", judged.note
         result = ModelResult(
             model=name, status=status, fold_scores=tuple(scores),
             fit_seconds=round(sum(m.fit_seconds for m in members), 3), error=note,
@@ -186,10 +165,8 @@ class MeanOfLeaders:
         files = [run.refit_path(m.model)
                  or str(run.run_dir / f"member-{model_slug(m.model)}.joblib")
                  for m in self.members]
-        deadline = self.guard.deadline()
-        # Past the budget, a little of the 5 % allowance; the best single model's fit then
-        # still has the rest (or was done already, during screening).
-        until = None if deadline is None else deadline + 0.02 * (self.guard.budget.wall_s or 0)
+        until = policy.fit_members_until(self.guard.deadline(),
+                                         self.guard.budget.wall_s).until_s
         try:
             futures = [pool.submit(tasks.refit_model, self.problem_file, by_name[m.model], f)
                        for m, f in zip(self.members, files, strict=True)]
@@ -218,7 +195,7 @@ class MeanOfLeaders:
 
     def fallback(self, results: Sequence[ModelResult]) -> ModelResult | None:
         """The best single model, when the mean was best but could not be fitted."""
-        return best_result([r for r in results if r is not self.result])
+        return policy.single_fallback(results, self.result)
 
     def amend(self, reason: str) -> str:
         """The run's stop reason, plus why a better-scoring mean was not used (if so)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from thrifty_tui.core.records import ModelResult, ProblemSummary
-from thrifty_tui.core.policy.stats import indistinguishable
+from thrifty_tui.core.policy.mean import tied_with_best
 from thrifty_tui.core.policy.tune import ETA, UNBOUNDED_BRACKETS, promote  # noqa: F401 - its words
 from thrifty_tui.core.learn.zoo import ModelSpec
 
@@ -50,19 +50,6 @@ def with_params(spec: ModelSpec, params: Mapping[str, Any], name: str) -> ModelS
     new_build = functools.partial(build.func, *build.args,
                                   **{**build.keywords, "params": tuple(sorted(merged.items()))})
     return replace(spec, name=name, build=new_build)
-
-
-def tied_with_best(results: Sequence[ModelResult], test_fraction: float) -> list[ModelResult]:
-    """The best finished model (no baseline) and those that cannot be told apart from it on
-    the same folds, best first: the leaderboard's leaders."""
-    done = [r for r in results if r.status == "done" and r.fold_scores and not r.baseline]
-    if not done:
-        return []
-    done.sort(key=lambda r: r.mean, reverse=True)
-    top = done[0]
-    return [r for r in done if r is top or (
-        len(r.fold_scores) == len(top.fold_scores)
-        and indistinguishable(top.fold_scores, r.fold_scores, test_fraction))]
 
 
 def leaders(results: Sequence[ModelResult], test_fraction: float, specs: Sequence[ModelSpec],

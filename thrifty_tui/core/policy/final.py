@@ -27,8 +27,6 @@ REFIT_OVERHEAD_S = 0.5  # dispatch, pickling and the model's dump, on top of the
 # (births: HGB's 0.5 to 0.78); an all-rows fit from 99 k measured ran 35 s of 30.
 MAX_EXTRAPOLATION = 4
 EXTRAPOLATION_MARGIN = 1.5
-SCORE_MEAN_S = 0.5  # the child's averaging, scoring and diagnostics (cars: 0.1 s; births: ~0.5 s)
-ASSEMBLE_S = 0.5  # loading the members' files and saving their mean
 
 
 class FinalRows(NamedTuple):
@@ -180,30 +178,6 @@ def drop_beaten(results: Sequence[ModelResult], final_rows_of: Callable[[ModelRe
             return []  # the finished model stays the better bet
         drops.append(Drop(r.model, describe(top, r, rows)))
     return drops
-
-
-def refit_makespan(seconds: Sequence[float], workers: int) -> float:
-    """Wall seconds to fit jobs of ``seconds`` each on ``workers`` children, longest first,
-    each on the child that frees up first (NaN if any is unknown)."""
-    if any(math.isnan(s) for s in seconds):
-        return math.nan
-    loads = [0.0] * max(1, workers)
-    for s in sorted(seconds, reverse=True):
-        loads[loads.index(min(loads))] += s
-    return max(loads)
-
-
-def may_score_mean(elapsed_s: float, single_refit_left_s: float, wall_s: float | None) -> bool:
-    """Whether the mean of the leaders may be scored: not when scoring it would push the best
-    single model's own fit on all rows past the time budget (that fit is the deliverable)."""
-    return wall_s is None or elapsed_s + SCORE_MEAN_S + single_refit_left_s <= wall_s
-
-
-def mean_fits_in_time(refit_s: float, seconds_left: float | None) -> bool:
-    """Whether a mean of the leaders that scored best may be exported: its members' fits on
-    all rows (``refit_s``, with ASSEMBLE_S; NaN: a member never measured) must end within
-    the seconds left; else the best single model is, and the row says why."""
-    return seconds_left is None or refit_s <= seconds_left
 
 
 def tune_after_screening(screened: bool, stopped_by_rule: bool, time_refused: bool,
