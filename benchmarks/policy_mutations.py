@@ -52,9 +52,8 @@ MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "task_cap": (("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
     "may_start_fit (budget admission)": (
         ("thrifty_tui.core.policy.decide",), "lambda *a, **k: ''"),
-    "done rules (verdict)": (
-        ("thrifty_tui.core.policy.decide",),
-        "lambda budget, history: ((), '')"),
+    "met_rule (done rules)": (("thrifty_tui.core.policy.decide",),
+                              "lambda budget, history: ''"),
     "lead_on_shared_rows": (
         ("thrifty_tui.core.policy.decide", "thrifty_tui.core.policy.final",
          "thrifty_tui.engine.budget_guard"),
@@ -82,8 +81,8 @@ MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
         ("thrifty_tui.core.policy.tune",), "lambda bracket, trial, fold: (trial.cost, fold)"),
     "may_start_fit (tuning admission)": (("thrifty_tui.core.policy.tune",),
                                          "lambda *a, **k: ''"),
-    "verdict (tuning's done rules)": (("thrifty_tui.core.policy.tune",),
-                                      "lambda budget, history: ((), '')"),
+    "met_rule (tuning's done rules)": (("thrifty_tui.core.policy.tune",),
+                                       "lambda budget, history: ''"),
     "worth_killing (tuning)": (("thrifty_tui.core.policy.tune",), "lambda *a, **k: False"),
     "past_deadline (tuning)": (("thrifty_tui.core.policy.tune",), "lambda *a, **k: False"),
     # The final fit (core/policy/final_fit.py)
@@ -126,7 +125,7 @@ MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
 RUNNER = """
 import importlib, sys, pytest
 name, modules, source = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
-attr = {"done rules (verdict)": "verdict"}.get(name, name.split(" ")[0])
+attr = name.split(" ")[0]
 class Mutate:
     def pytest_configure(self, config):
         stand_in = eval(source)

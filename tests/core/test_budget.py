@@ -15,15 +15,15 @@ from thrifty_tui.core.policy.budget import (
     check_rules,
     first_met,
     improvement_over,
-    load_budget_file,
     may_start_fit,
+    met_rule,
     money,
     noise_of,
-    resolve_budget,
     stop_reason,
     target_as_score,
     verdict,
 )
+from thrifty_tui.core.policy.budget_file import load_budget_file, resolve_budget
 from thrifty_tui.core.errors import DataError
 
 
@@ -177,3 +177,12 @@ def test_a_bad_budget_file_is_a_data_error_naming_the_problem(tmp_path, text, me
     path.write_text(text)
     with pytest.raises(DataError, match=message.replace("(", r"\(")):
         load_budget_file(path)
+
+
+def test_the_done_rule_met_is_any_but_the_time_budget():
+    history = History(metric="r2", elapsed_s=50.0, fits=10, trace=((1.0, 5, 0.5),))
+    # The budget is spent and the fits are used up: max_fits stops, the time budget never does
+    # (it is kept by refusing fits and killing them past the deadline).
+    assert met_rule(Budget(wall_s=10.0, max_fits=10), history) == "max_fits"
+    assert met_rule(Budget(wall_s=10.0), history) == ""
+    assert met_rule(Budget(wall_s=10.0, max_fits=10), None) == ""  # no rules read

@@ -24,13 +24,13 @@ from thrifty_tui.core.policy.budget import (
     History,
     ModelCost,
     RunCost,
-    first_met,
+    met_rule,
     money,
-    resolve_budget,
     show_score,
     stop_reason,
     verdict,
 )
+from thrifty_tui.core.policy.budget_file import resolve_budget
 from thrifty_tui.core.events import BudgetUpdate
 from thrifty_tui.core.policy.final import (
     REFIT_OVERHEAD_S,
@@ -226,10 +226,7 @@ class BudgetGuard:
         (and, past the deadline, by killing them), so fits that can still finish may run.
         """
         if not self.stop_rule:
-            states = verdict(self.budget, self.history())[0]
-            rule = first_met([s for s in states if s.rule != "wall"])
-            if rule is not None:
-                self.stop_rule = rule.rule
+            self.stop_rule = met_rule(self.budget, self.history())
         return self.stop_rule
 
     def reason(self) -> str:

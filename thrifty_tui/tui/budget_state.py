@@ -6,7 +6,8 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 
-from thrifty_tui.core.policy.budget import Budget, budget_from_mapping
+from thrifty_tui.core.policy.budget import Budget
+from thrifty_tui.core.policy.budget_file import budget_from_mapping
 from thrifty_tui.core.errors import DataError
 from thrifty_tui.core.events import (
     BoardRestored,

@@ -69,7 +69,7 @@ class UiState:
     def rules(self) -> Budget:
         """The done rules for the next run (set on the dashboard)."""
         if self._rules is None:
-            from thrifty_tui.core.policy.budget import budget_from_mapping
+            from thrifty_tui.core.policy.budget_file import budget_from_mapping
 
             rules = dict(self.first_rules)
             if self.first_wall_s is not None:

@@ -22,15 +22,9 @@ from __future__ import annotations
 
 import math
 import statistics
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 from typing import Any
-
-from thrifty_tui.core.errors import DataError
-
-BUDGET_FILE_NAME = "thrifty.toml"
 MET, NOT_YET, OFF = "met", "not yet", "off"
 # When two rules become met at the same check, the first in this order is the stop reason.
 RULE_ORDER = ("target", "min_improvement", "max_fits", "wall", "patience", "noise_floor")
@@ -316,6 +310,16 @@ def verdict(budget: Budget, history: History) -> tuple[tuple[RuleState, ...], st
     return states, stop_reason(rule.rule, budget, history) if rule else ""
 
 
+def met_rule(budget: Budget, history: History | None) -> str:
+    """The done rule met now, or "" (screening and tuning stop on it). Not the time budget:
+    that one is kept by refusing fits that cannot finish and, past the deadline, by killing
+    them, so that the fits already paid for still count."""
+    if history is None:
+        return ""
+    met = first_met([s for s in verdict(budget, history)[0] if s.rule != "wall"])
+    return met.rule if met is not None else ""
+
+
 def may_start_fit(budget: Budget, elapsed_s: float, predicted_s: float, fits_started: int,
                   reserve_s: float = 0.0) -> str:
     """'' when one more fit may start now, else which rule forbids it ("max_fits" | "wall").
@@ -335,70 +339,3 @@ def may_start_fit(budget: Budget, elapsed_s: float, predicted_s: float, fits_sta
 def money(cpu_seconds: float, price_per_cpu_hour: float | None) -> float | None:
     """What ``cpu_seconds`` cost at the user's price (None without a price)."""
     return None if price_per_cpu_hour is None else cpu_seconds / 3600.0 * price_per_cpu_hour
-
-
-# -- thrifty.toml -----------------------------------------------------------------------------
-
-_KEYS: dict[str, tuple[str, type]] = {
-    "wall_seconds": ("wall_s", float), "budget": ("wall_s", float), "seconds": ("wall_s", float),
-    "max_fits": ("max_fits", int), "target_score": ("target_score", float),
-    "min_improvement": ("min_improvement", float), "patience": ("patience", int),
-    "patience_delta": ("patience_delta", float), "delta": ("patience_delta", float),
-    "noise_floor": ("noise_floor", bool), "noise_window": ("noise_window", int),
-    "price_per_cpu_hour": ("price_per_cpu_hour", float), "tune": ("tune", bool),
-}
-
-
-def budget_from_mapping(table: Mapping[str, Any], source: str = "[budget]") -> Budget:
-    """A Budget from a ``[budget]`` table; DataError naming a wrong key or value."""
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in _KEYS:
-            raise DataError(f"{source}: unknown key {key!r}; known: {', '.join(sorted(_KEYS))}")
-        name, kind = _KEYS[key]
-        if kind is bool:
-            if not isinstance(value, bool):
-                raise DataError(f"{source}: {key} must be true or false")
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            raise DataError(f"{source}: {key} must be a number, not {value!r}")
-        elif kind is int and value != int(value):
-            raise DataError(f"{source}: {key} must be a whole number")
-        values[name] = kind(value)
-    for name in ("wall_s", "max_fits", "patience", "noise_window", "price_per_cpu_hour"):
-        if values.get(name) is not None and values[name] < 0:
-            raise DataError(f"{source}: {name} must not be negative")
-    return Budget(**values)
-
-
-def find_budget_file(data_path: str | None) -> Path | None:
-    """A ``thrifty.toml`` next to the data file, if there is one."""
-    if not data_path:
-        return None
-    candidate = Path(data_path).expanduser().resolve().parent / BUDGET_FILE_NAME
-    return candidate if candidate.is_file() else None
-
-
-def load_budget_file(path: str | Path) -> Budget:
-    """The ``[budget]`` table of a thrifty.toml (an empty Budget when it has none)."""
-    try:
-        data = tomllib.loads(Path(path).read_text())
-    except OSError as err:
-        raise DataError(f"cannot read {path}: {err.strerror or err}") from err
-    except tomllib.TOMLDecodeError as err:
-        raise DataError(f"{path} is not valid TOML: {err}") from err
-    table = data.get("budget", {})
-    if not isinstance(table, dict):
-        raise DataError(f"{path}: [budget] must be a table")
-    return budget_from_mapping(table, f"{path} [budget]")
-
-
-def resolve_budget(data_path: str | None, override: Budget | None = None,
-                   wall_s: float | None = None) -> Budget:
-    """The run's budget: thrifty.toml beside the data, then the job's (CLI's) values on top."""
-    found = find_budget_file(data_path)
-    budget = load_budget_file(found) if found else Budget()
-    if override is not None:
-        budget = budget.merged(override)
-    if wall_s is not None:
-        budget = replace(budget, wall_s=wall_s)
-    return budget

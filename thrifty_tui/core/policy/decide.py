@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
-from thrifty_tui.core.policy.budget import first_met, may_start_fit, verdict
+from thrifty_tui.core.policy.budget import may_start_fit, met_rule
 from thrifty_tui.core.policy.final import lead_on_shared_rows
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.schedule import (
@@ -81,13 +81,7 @@ def reserve_for(snap: Snapshot, models: Sequence[ModelState], rung: int) -> floa
 def _met_rule(snap: Snapshot) -> str:
     """The done rule met now (not the time budget: that one is kept by refusing fits that
     cannot finish and, past the deadline, by killing them)."""
-    if snap.stop_rule:
-        return snap.stop_rule
-    if snap.history is None:
-        return ""
-    states = verdict(snap.budget, snap.history)[0]
-    met = first_met([s for s in states if s.rule != "wall"])
-    return met.rule if met is not None else ""
+    return snap.stop_rule or met_rule(snap.budget, snap.history)
 
 
 def _racing_flights(snap: Snapshot, flights: Sequence[Flight], views: dict[str, ModelView]

@@ -19,7 +19,7 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from thrifty_tui.core.policy.budget import Budget, History, first_met, may_start_fit, verdict
+from thrifty_tui.core.policy.budget import Budget, History, may_start_fit, met_rule
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.schedule import past_deadline, worth_killing
 from thrifty_tui.core.policy.snapshot import (
@@ -213,12 +213,11 @@ def _watch(snap: TuneSnapshot) -> list[Decision]:
     (``schedule.worth_killing``); past the deadline less the final refit's reserve, they are
     killed likewise (``schedule.past_deadline``)."""
     out: list[Decision] = []
-    if not snap.stop_rule and snap.history is not None:
-        met = first_met([s for s in verdict(snap.budget, snap.history)[0] if s.rule != "wall"])
-        if met is not None:
-            out.append(Stop(met.rule))
-            if snap.running and worth_killing(snap.flying, snap.restart_s):
-                return [*out, Kill(stopped=True)]
+    rule = "" if snap.stop_rule else met_rule(snap.budget, snap.history)
+    if rule:
+        out.append(Stop(rule))
+        if snap.running and worth_killing(snap.flying, snap.restart_s):
+            return [*out, Kill(stopped=True)]
     return out + _past_deadline(snap)
 
 
