@@ -19,7 +19,6 @@ MAX_FUNCTION_LINES = 80
 # Over the limit today (lines): split them by concern, then take them off the list.
 MODULES_OVER = {
     "tui/app.py": 439,
-    "core/events.py": 417,
     "core/store/labels.py": 503,
     "tui/screens/label.py": 525,
 }

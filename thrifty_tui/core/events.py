@@ -1,45 +1,24 @@
-"""Frozen events the engine emits; the UI and the CLI only ever read these (stdlib only)."""
+"""Frozen events the engine emits; the UI and the CLI only ever read these (stdlib only).
+
+Every event's base and the name registry are in ``core.event_base``; the budget's and
+tuning's events in ``core.budget_events``. Both are re-exported here: import events from
+this module."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
-from thrifty_tui.core.learn.diagnostics import Diagnostics
+from thrifty_tui.core.budget_events import (  # noqa: F401 - re-exported: their public path
+    BudgetUpdate,
+    TrialFinished,
+    TuningStarted,
+)
 from thrifty_tui.core.data.profile_records import Profile
+from thrifty_tui.core.event_base import EVENT_NAMES, Event
+from thrifty_tui.core.learn.diagnostics import Diagnostics
 from thrifty_tui.core.records import ColumnInfo, ModelResult
-
-
-@dataclass(frozen=True)
-class Event:
-    """Base class: every event can turn itself into a JSON-ready dict."""
-
-    @property
-    def name(self) -> str:
-        return EVENT_NAMES[type(self)]
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"event": self.name}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = _plain(value)
-        return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, ModelResult):
-        d = asdict(value)
-        d["mean"], d["std"] = value.mean, value.std
-        d["params"] = dict(value.params)
-        return d
-    if isinstance(value, ColumnInfo | Diagnostics):
-        return asdict(value)
-    if isinstance(value, Profile):
-        return value.to_dict()
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -216,14 +195,14 @@ class LeaderTies(Event):
     ties: tuple[str, ...]
 
 
-EVENT_NAMES: dict[type, str] = {
+EVENT_NAMES.update({
     DatasetOpened: "dataset", RunStarted: "run_started", ModelStarted: "model_started",
     ModelScored: "model", RunFinished: "run_finished", BoardRestored: "restored",
     ExportStarted: "export_started", ExportProgress: "export_progress",
     ExportFinished: "exported", Predicted: "predicted",
     JobFailed: "error", Notice: "notice", ModelUpdate: "model_update", RunProgress: "progress",
     ModelDiagnosed: "diagnostics", LeaderTies: "ties",
-}
+})
 
 
 @dataclass(frozen=True)
@@ -317,81 +296,6 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [json_safe(v) for v in obj]
     return obj
-
-
-# -- budgeted tuning and the done rules (issue 5) ---------------------------------------------
-# The dashboard reads only these: BudgetUpdate at least every ~0.5 s while a Screen job runs
-# (and once more, with final=True, just before its RunFinished), TuningStarted when the leaders
-# start being tuned, one TrialFinished per configuration cross-validated at a rung.
-
-from thrifty_tui.core.policy.budget import RuleState, RunCost  # noqa: E402
-
-
-@dataclass(frozen=True)
-class TuningStarted(Event):
-    """Screening is over and the leaders' hyperparameters are being searched."""
-
-    run_id: int
-    leaders: tuple[str, ...]
-    rungs: tuple[int, ...]  # rows at each successive-halving rung (the last: all rows)
-    bracket_size: int  # configurations entering each bracket, per leader
-    seconds_left: float | None  # of the wall budget (None: no time limit)
-    fits_left: int | None  # of the maximum fits (None: no limit)
-
-
-@dataclass(frozen=True)
-class TrialFinished(Event):
-    """One configuration of a leader cross-validated at one rung (stored as it finished)."""
-
-    run_id: int
-    model: str  # the leader (zoo entry) being tuned
-    trial: int  # its number within this run's tuning of ``model`` (0, 1, ...)
-    params: tuple[tuple[str, str], ...]  # the searched parameters only, as text
-    rung: int  # index into TuningStarted.rungs' screening rungs
-    rows: int
-    fold_scores: tuple[float, ...]
-    mean: float
-    std: float
-    status: str  # done | failed
-    fit_seconds: float  # wall seconds of its fits, summed
-    cpu_seconds: float
-    peak_mb: float
-    money: float | None  # at the user's price per CPU-hour (None: no price set)
-    resumed: bool  # loaded from the workspace: a restarted run did not fit it again
-    full_data: bool  # at the last rung: comparable with the leaderboard's scores
-    best_so_far: float  # the run's best full-data CV score after this trial
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class BudgetUpdate(Event):
-    """The budget and the done rules now: gauges, best-so-far trace, rule states, cost."""
-
-    run_id: int
-    phase: str  # screening | tuning | refit | done
-    elapsed_s: float
-    wall_s: float | None  # the time budget (None: none set)
-    fits: int  # fits finished (one fit = one model on one CV fold; the final refit excluded)
-    fits_started: int  # finished + in flight (what max_fits limits)
-    max_fits: int | None
-    best_model: str
-    best_score: float  # best full-data CV score so far (NaN before the first)
-    baseline_score: float  # the dummy baseline's (NaN if none)
-    trace: tuple[tuple[float, float], ...]  # (seconds, best score) each time the best rose
-    rules: tuple[RuleState, ...]  # one per rule in core.budget.RULE_ORDER: met|not yet|off
-    stop_reason: str  # '' while running; the verdict in words once stopped
-    cost: RunCost
-    final: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["rules"] = [{**asdict(r), "label": r.label} for r in self.rules]
-        out["cost"] = self.cost.to_dict()
-        return out
-
-
-EVENT_NAMES.update({TuningStarted: "tuning_started", TrialFinished: "trial",
-                    BudgetUpdate: "budget"})
 
 
 # -- "would more help?" (issue 5) -------------------------------------------------------------

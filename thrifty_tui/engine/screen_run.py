@@ -9,7 +9,9 @@ all rows with the fixed folds that every surviving model shares.
 The run's parts: ``screen_state`` (a model's racing state, a unit of work),
 ``screen_decisions`` (the policy's snapshot and its decisions carried out) and
 ``screen_results`` (what the children returned, the leaderboard rows); ``ScreenRun`` takes
-the methods of the last two. Only the standard library is used here: this code runs in the app's process.
+the methods of the last two.
+
+Only the standard library is used here: this code runs in the app's process.
 """
 
 from __future__ import annotations
