@@ -338,7 +338,8 @@ class ScreenRun:
             complete={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)
                       if len(cand.folds[r]) == self.n_folds_at(r)},
             points=tuple(cand.per_fold_points()), rung=cand.rung,
-            partial={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)})
+            partial={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)},
+            features=spec.features)
 
     def _submit(self, task: Task) -> None:
         from thrifty_tui.core.tasks import fits as tasks
