@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 TESTS = ["tests/core/test_policy_decide.py", "tests/core/test_policy_schedule.py",
          "tests/core/test_policy_final.py", "tests/core/test_policy_tune.py",
          "tests/core/test_policy_final_fit.py", "tests/core/test_policy_mean.py",
-         "tests/engine/test_budget_schedule.py"]
+         "tests/engine/test_budget_schedule.py", "tests/core/test_policy_drop.py"]
 
 # rule -> (modules whose name is replaced, the stand-in as Python source)
 MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -31,6 +31,8 @@ MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "first_rung_leader": (("thrifty_tui.core.policy.decide",), "lambda models: None"),
     "dropped_by (drop the clearly worse)": (
         ("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
+    "family_keeps (the best of each family races on)": (
+        ("thrifty_tui.core.policy.schedule",), "lambda *a, **k: False"),
     "rung_skip (cap, time, memory)": (
         ("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),
     "baseline_may_overrun": (

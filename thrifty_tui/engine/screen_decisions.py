@@ -121,7 +121,7 @@ class Decisions:
         spec = cand.spec
         return ModelView(
             name=spec.name, tier=spec.tier, baseline=spec.baseline, growth=spec.growth,
-            memory=spec.memory, final=cand.final,
+            memory=spec.memory, final=cand.final, features=spec.features,
             complete={r: tuple(cand.rung_scores(r)) for r in sorted(cand.folds)
                       if len(cand.folds[r]) == self.n_folds_at(r)},
             points=tuple(cand.per_fold_points()), rung=cand.rung,

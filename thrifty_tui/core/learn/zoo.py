@@ -57,6 +57,7 @@ class ModelSpec:
     # How fit time grows with the rows (time ~ rows ** exponent) until fits at two sizes are
     # measured; None: 2.0 for quadratic-memory models, else 1.2.
     cost_exponent: float | None = None
+    features: str = ""  # the zoo entry's feature set ("linear", "tree", ...): its family
 
     @property
     def growth(self) -> float:
@@ -131,7 +132,7 @@ def spec_from_entry(entry: dict[str, Any], source: str = "zoo") -> ModelSpec:
                      baseline=bool(entry.get("baseline", False)),
                      max_rows=entry.get("max_rows"), memory=str(entry.get("memory", "linear")),
                      needs_text=bool(entry.get("needs_text", False)), space=space,
-                     cost_exponent=_exponent(entry, name, source))
+                     cost_exponent=_exponent(entry, name, source), features=features)
 
 
 def _exponent(entry: dict[str, Any], name: str, source: str) -> float | None:

@@ -94,7 +94,8 @@ def _racing_flights(snap: Snapshot, flights: Sequence[Flight], views: dict[str, 
 def _dropped(snap: Snapshot, models: Sequence[ModelState], view: ModelView, rung: int
              ) -> Drop | None:
     """``schedule.dropped_by`` on the rung below ``rung`` (its folds' test share)."""
-    leader = dropped_by(view, [x.view for x in models], rung - 1, 1.0 / snap.folds_at[rung - 1])
+    leader = dropped_by(view, [x.view for x in models], rung - 1, 1.0 / snap.folds_at[rung - 1],
+                        len(snap.rungs) - 1)
     return Drop(view.name, leader.name, snap.rungs[rung - 1]) if leader is not None else None
 
 

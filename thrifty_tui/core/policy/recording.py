@@ -26,6 +26,7 @@ class RecordedModel:
     fits: Mapping[tuple[int, int], tuple[int, float, float]] = field(default_factory=dict)
     refit_s: float = math.nan  # its fit on all rows (NaN: predicted from its fits)
     diagnose_s: float = math.nan  # its diagnostics (NaN: two of its largest fits)
+    features: str = ""  # its zoo feature set (the family the drop rule reads)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Recording:
                 "prepare_s": self.prepare_s, "machine": self.machine,
                 "models": [{"name": m.name, "tier": m.tier, "baseline": m.baseline,
                             "growth": m.growth, "memory": m.memory, "refit_s": m.refit_s,
-                            "diagnose_s": m.diagnose_s,
+                            "diagnose_s": m.diagnose_s, "features": m.features,
                             "fits": [[r, k, *v] for (r, k), v in sorted(m.fits.items())]}
                            for m in self.models]}
 
@@ -53,7 +54,7 @@ class Recording:
         models = tuple(RecordedModel(
             name=m["name"], tier=int(m["tier"]), baseline=bool(m["baseline"]),
             growth=float(m["growth"]), memory=m["memory"], refit_s=float(m["refit_s"]),
-            diagnose_s=float(m["diagnose_s"]),
+            diagnose_s=float(m["diagnose_s"]), features=_features(m),
             fits={(int(r), int(k)): (int(rows), float(s), float(score))
                   for r, k, rows, s, score in m["fits"]}) for m in data["models"])
         return cls(name=data["name"], rungs=tuple(data["rungs"]),
@@ -68,3 +69,11 @@ class Recording:
     def load(cls, path: str | Path) -> Recording:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             return cls.from_json(json.load(fh))
+
+
+def _features(model: Mapping[str, Any]) -> str:
+    """A recorded model's feature set: its own key, else the trace's ``config`` (written as
+    the repr of a string by benchmarks/record_suite.py)."""
+    if "features" in model:
+        return str(model["features"])
+    return str(model.get("config", {}).get("features") or "").strip("'\"")

@@ -87,7 +87,8 @@ class _Model:
             complete=complete,
             points=tuple((rows, s) for f in self.folds.values() for rows, s, _ in f.values()),
             rung=self.rung,
-            partial={r: tuple(f[k][2] for k in sorted(f)) for r, f in sorted(self.folds.items())})
+            partial={r: tuple(f[k][2] for k in sorted(f)) for r, f in sorted(self.folds.items())},
+            features=self.rec.features)
 
 
 class _Replay:
