@@ -65,8 +65,10 @@ def trace_files(folder: Path = TRACES) -> list[Path]:
     return sorted(p for p in folder.glob("*.json.gz") if not p.name.endswith(".partial.json.gz"))
 
 
-def replay_set(data: dict[str, Any], budgets: tuple[float, ...]) -> list[dict[str, Any]]:
-    """One row per budget: the replayed pick, its CV and holdout scores, wall and regret."""
+def replay_set(data: dict[str, Any], budgets: tuple[float, ...],
+               settings: Any = None) -> list[dict[str, Any]]:
+    """One row per budget: the replayed pick, its CV and holdout scores, wall and regret
+    (``settings``: the policy's, a ``core/policy/settings.PolicySettings``; None: shipped)."""
     from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.core.policy.replay import replay
 
@@ -76,7 +78,7 @@ def replay_set(data: dict[str, Any], budgets: tuple[float, ...]) -> list[dict[st
     oracle = max(scores, default=math.nan)
     rows = []
     for budget in budgets:
-        out = replay(rec, Budget(wall_s=budget))
+        out = replay(rec, Budget(wall_s=budget), settings=settings)
         holdout = traces.holdout_of(data, out.best) if out.best else math.nan
         rows.append({"set": data["set"], "budget": budget, "pick": out.best, "cv": out.cv,
                      "rows": out.rows, "n_rows": data["n_rows"], "holdout": holdout,
