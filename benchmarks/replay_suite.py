@@ -1,7 +1,7 @@
 """Replay the current default policy over every recorded suite set (issue 20), in seconds.
 
 Run: python benchmarks/replay_suite.py [--budgets 3 6 10 30 120] [--only NAME ...]
-     [--half A|B] [--json FILE]
+     [--half A|B] [--json FILE] [--settings policy.toml]
 
 For each trace in benchmarks/traces/ (benchmarks/record_suite.py writes them) and each budget B,
 ``core/policy/replay.replay`` drives the real policy (``policy.decide.next_decisions`` with its
@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--half", choices=("A", "B"))
     parser.add_argument("--traces", default=str(TRACES))
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--settings", help="a policy.toml to decide with (default: shipped)")
     parser.add_argument("--real", default=str(REAL),
                         help="benchmarks/suite.py's results.json, to set real runs beside")
     a = parser.parse_args(argv)
@@ -158,10 +159,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     half = halves(names)
     budgets = tuple(a.budgets)
     rows: list[dict[str, Any]] = []
+    settings = None
+    if a.settings:
+        from thrifty_tui.core.policy.settings import loads
+
+        settings = loads(Path(a.settings).read_text())
     for path, name in zip(files, names, strict=True):
         if (a.only and name not in a.only) or (a.half and half[name] != a.half):
             continue
-        rows += replay_set(traces.load(path), budgets)
+        rows += replay_set(traces.load(path), budgets, settings)
     rows.sort(key=lambda r: (r["set"], r["budget"]))
     add_real(rows, Path(a.real))
     print(render(rows, budgets))

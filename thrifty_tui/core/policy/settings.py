@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -106,7 +106,3 @@ def loads(text: str, base: PolicySettings | None = None) -> PolicySettings:
 def shipped() -> PolicySettings:
     """The shipped settings: thrifty_tui/data/policy.toml, read once."""
     return loads(resources.files("thrifty_tui.data").joinpath(SHIPPED_FILE).read_text())
-
-
-def names() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(PolicySettings))
