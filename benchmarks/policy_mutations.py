@@ -27,7 +27,7 @@ TESTS = ["tests/core/test_policy_decide.py", "tests/core/test_policy_schedule.py
 MUTATIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "fold_priority (the leader goes ahead)": (
         ("thrifty_tui.core.policy.decide",),
-        "lambda rung, model, order, fold, leader: (0, rung, model.tier, order, fold)"),
+        "lambda rung, model, order, fold, leader, *_: (0, rung, model.tier, order, fold)"),
     "first_rung_leader": (("thrifty_tui.core.policy.decide",), "lambda models: None"),
     "dropped_by (drop the clearly worse)": (
         ("thrifty_tui.core.policy.decide",), "lambda *a, **k: None"),

@@ -1,7 +1,7 @@
 """Replay the current default policy over every recorded suite set (issue 20), in seconds.
 
 Run: python benchmarks/replay_suite.py [--budgets 3 6 10 30 120] [--only NAME ...]
-     [--half A|B] [--json FILE]
+     [--half A|B] [--json FILE] [--settings policy.toml]
 
 For each trace in benchmarks/traces/ (benchmarks/record_suite.py writes them) and each budget B,
 ``core/policy/replay.replay`` drives the real policy (``policy.decide.next_decisions`` with its
@@ -65,8 +65,10 @@ def trace_files(folder: Path = TRACES) -> list[Path]:
     return sorted(p for p in folder.glob("*.json.gz") if not p.name.endswith(".partial.json.gz"))
 
 
-def replay_set(data: dict[str, Any], budgets: tuple[float, ...]) -> list[dict[str, Any]]:
-    """One row per budget: the replayed pick, its CV and holdout scores, wall and regret."""
+def replay_set(data: dict[str, Any], budgets: tuple[float, ...],
+               settings: Any = None) -> list[dict[str, Any]]:
+    """One row per budget: the replayed pick, its CV and holdout scores, wall and regret
+    (``settings``: the policy's, a ``core/policy/settings.PolicySettings``; None: shipped)."""
     from thrifty_tui.core.policy.budget import Budget
     from thrifty_tui.core.policy.replay import replay
 
@@ -76,7 +78,7 @@ def replay_set(data: dict[str, Any], budgets: tuple[float, ...]) -> list[dict[st
     oracle = max(scores, default=math.nan)
     rows = []
     for budget in budgets:
-        out = replay(rec, Budget(wall_s=budget))
+        out = replay(rec, Budget(wall_s=budget), settings=settings)
         holdout = traces.holdout_of(data, out.best) if out.best else math.nan
         rows.append({"set": data["set"], "budget": budget, "pick": out.best, "cv": out.cv,
                      "rows": out.rows, "n_rows": data["n_rows"], "holdout": holdout,
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--half", choices=("A", "B"))
     parser.add_argument("--traces", default=str(TRACES))
     parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--settings", help="a policy.toml to decide with (default: shipped)")
     parser.add_argument("--real", default=str(REAL),
                         help="benchmarks/suite.py's results.json, to set real runs beside")
     a = parser.parse_args(argv)
@@ -156,10 +159,15 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     half = halves(names)
     budgets = tuple(a.budgets)
     rows: list[dict[str, Any]] = []
+    settings = None
+    if a.settings:
+        from thrifty_tui.core.policy.settings import loads
+
+        settings = loads(Path(a.settings).read_text())
     for path, name in zip(files, names, strict=True):
         if (a.only and name not in a.only) or (a.half and half[name] != a.half):
             continue
-        rows += replay_set(traces.load(path), budgets)
+        rows += replay_set(traces.load(path), budgets, settings)
     rows.sort(key=lambda r: (r["set"], r["budget"]))
     add_real(rows, Path(a.real))
     print(render(rows, budgets))

@@ -75,7 +75,9 @@ def reserve_for(snap: Snapshot, models: Sequence[ModelState], rung: int) -> floa
                        if r < len(snap.rungs) and s})
     points = view.points if view is not None else ()
     growth = view.growth if view is not None else 1.0
-    return refit_reserve(points, growth, snap.n_rows, snap.budget.wall_s, rung > 0)
+    return refit_reserve(points, growth, snap.n_rows, snap.budget.wall_s, rung > 0,
+                         shares=(snap.settings.max_reserve_share,
+                                 snap.settings.looked_reserve_share))
 
 
 def _met_rule(snap: Snapshot) -> str:
@@ -95,7 +97,7 @@ def _dropped(snap: Snapshot, models: Sequence[ModelState], view: ModelView, rung
              ) -> Drop | None:
     """``schedule.dropped_by`` on the rung below ``rung`` (its folds' test share)."""
     leader = dropped_by(view, [x.view for x in models], rung - 1, 1.0 / snap.folds_at[rung - 1],
-                        len(snap.rungs) - 1)
+                        len(snap.rungs) - 1, snap.settings.drop_margin)
     return Drop(view.name, leader.name, snap.rungs[rung - 1]) if leader is not None else None
 
 
@@ -201,9 +203,11 @@ def _fill(snap: Snapshot, models: list[ModelState], flights: list[Flight]) -> li
         if slots <= 0:
             break
         views = {m.order: m.view for m in models}
-        leader = first_rung_leader(list(views.values())) if snap.leader_ahead else None
+        ahead = snap.leader_ahead and snap.settings.leader_ahead(snap.budget.wall_s)
+        leader = first_rung_leader(list(views.values())) if ahead else None
         folds = sorted(((m, m.view.rung, k) for m in models for k in _ready_folds(snap, m, flights)),
-                       key=lambda t: fold_priority(t[1], t[0].view, t[0].order, t[2], leader))
+                       key=lambda t: fold_priority(t[1], t[0].view, t[0].order, t[2], leader,
+                                                   snap.settings.look_tier))
         if folds:
             m, rung, fold = folds[0]
             decision = _admit_fold(snap, models, m, rung, fold, started)

@@ -8,9 +8,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-MIN_RUNG_ROWS = 500
-RUNG_FACTOR = 3
-MAX_RUNGS = 4
+from thrifty_tui.core.policy.settings import shipped
+
+# The shipped rung sizes (thrifty_tui/data/policy.toml, [racing]).
+MIN_RUNG_ROWS = shipped().min_rung_rows
+RUNG_FACTOR = shipped().rung_factor
+MAX_RUNGS = shipped().max_rungs
 MIN_PER_CLASS = 10
 
 

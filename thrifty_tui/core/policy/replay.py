@@ -44,6 +44,7 @@ from thrifty_tui.core.policy.final import (
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.recording import RecordedModel, Recording
 from thrifty_tui.core.policy.schedule import ModelView
+from thrifty_tui.core.policy.settings import PolicySettings, shipped
 from thrifty_tui.core.records import ModelResult, best_result
 
 __all__ = ["Outcome", "RecordedModel", "Recording", "replay"]
@@ -93,8 +94,9 @@ class _Model:
 
 class _Replay:
     def __init__(self, rec: Recording, budget: Budget, workers: int, restart_s: float,
-                 cap_s: float | None):
+                 cap_s: float | None, settings: PolicySettings | None = None):
         self.rec, self.budget, self.workers = rec, budget, workers
+        self.settings = settings or shipped()
         self.restart_s, self.cap_s = restart_s, cap_s
         self.models = [_Model(m, i) for i, m in enumerate(rec.models)]
         self.by_name = {m.rec.name: m for m in self.models}
@@ -129,7 +131,7 @@ class _Replay:
             flights=tuple(replace_age(f, self.now - t0) for f, t0, _ in self.flights),
             results=tuple(self.results), cap_s=self.cap_s, restart_s=self.restart_s,
             dearest_s=dearest, refit_state=self.refit[0], refit_model=self.refit[1],
-            leader_ahead=self.budget.wall_s is not None)
+            leader_ahead=self.budget.wall_s is not None, settings=self.settings)
 
     # -- the results, as the engine records them ----------------------------------------
     def finalize(self, m: _Model, status: str, why: str, keep_partial: bool = False) -> None:
@@ -342,6 +344,9 @@ def replace_age(flight: Flight, age_s: float) -> Flight:
 
 
 def replay(rec: Recording, budget: Budget | None = None, workers: int = 2,
-           restart_s: float = 1.5, cap_s: float | None = None) -> Outcome:
-    """Replay ``rec`` under ``budget`` on ``workers`` simulated workers (see the module)."""
-    return _Replay(rec, budget or Budget(), workers, restart_s, cap_s).run()
+           restart_s: float = 1.5, cap_s: float | None = None,
+           settings: PolicySettings | None = None) -> Outcome:
+    """Replay ``rec`` under ``budget`` on ``workers`` simulated workers (see the module), the
+    policy deciding with ``settings`` (None: the shipped ones, policy.toml). The rung sizes
+    are the recording's: other rung settings need the sets recorded again."""
+    return _Replay(rec, budget or Budget(), workers, restart_s, cap_s, settings).run()

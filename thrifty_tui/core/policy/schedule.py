@@ -14,16 +14,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from thrifty_tui.core.policy.racing import predict_quadratic_bytes, predict_seconds
+from thrifty_tui.core.policy.settings import shipped
 from thrifty_tui.core.policy.stats import clearly_worse
 
-LOOK_TIER = 2  # under a time budget, tiers up to this one get a first look before the leader runs
-DROP_MARGIN = 0.005  # a model must trail the leader by at least this much to be dropped
-MAX_RESERVE_SHARE = 0.2  # of the time budget, kept at most for the final refit from first looks
-LOOKED_RESERVE_SHARE = 0.5  # ... and from fits on larger rungs
+# The shipped values (thrifty_tui/data/policy.toml, [schedule]); a snapshot carries its own.
+LOOK_TIER = shipped().look_tier  # under a time budget, tiers up to this one get a first look
+DROP_MARGIN = shipped().drop_margin  # a model must trail the leader by this much to be dropped
+MAX_RESERVE_SHARE = shipped().max_reserve_share  # of the budget, kept at most for the refit
+LOOKED_RESERVE_SHARE = shipped().looked_reserve_share  # ... from fits on larger rungs
 REFIT_OVERHEAD_S = 0.5  # dispatch, pickling and the model's dump, on top of the fit itself
 # The family's best is kept racing on rungs below this many from the top (0: every rung
-# below the last; 1: not on the rung before all rows). A module constant: no policy settings
-# block exists on main yet.
+# below the last; 1: not on the rung before all rows). A module constant (chosen by replay
+# beside the settings block, not yet one of its keys).
 FAMILY_GUARD_TOP = 0
 # The margin on the first rung: 0.02 and 0.05 lowered no half's regret by replay (RESULTS.md).
 FIRST_RUNG_MARGIN = DROP_MARGIN
@@ -60,7 +62,8 @@ class Skip:
 
 
 def fold_priority(rung: int, model: ModelView, order: int, fold: int,
-                  leader: ModelView | None) -> tuple[int, int, int, int, int]:
+                  leader: ModelView | None, look_tier: int = LOOK_TIER
+                  ) -> tuple[int, int, int, int, int]:
     """Sort key of a ready fold: rung-major, cheap tiers first.
 
     Under a time budget (``leader`` given) the first-rung leader is taken to all rows as soon
@@ -72,7 +75,7 @@ def fold_priority(rung: int, model: ModelView, order: int, fold: int,
     """
     ahead = leader is not None and (
         model.name == leader.name or model.baseline
-        or (rung == 0 and model.tier <= max(leader.tier, LOOK_TIER)))
+        or (rung == 0 and model.tier <= max(leader.tier, look_tier)))
     return (0 if ahead or leader is None else 1, rung, model.tier, order, fold)
 
 
@@ -90,13 +93,15 @@ def rung_leader(models: Sequence[ModelView], rung: int) -> ModelView | None:
 
 
 def dropped_by(model: ModelView, models: Sequence[ModelView], rung: int,
-               test_fraction: float, last_rung: int | None = None) -> ModelView | None:
+               test_fraction: float, last_rung: int | None = None,
+               margin: float = DROP_MARGIN) -> ModelView | None:
     """The leader of ``rung`` that ``model`` is clearly worse than (same folds: a corrected
     resampled t-test and at least DROP_MARGIN behind), or None: then it races on. Dropping
     the clearly worse early is what makes racing cheap; the baseline is never dropped (the
     board needs it), nor the best of its family below the last rung (``family_keeps``)."""
     leader = rung_leader(models, rung)
-    margin = FIRST_RUNG_MARGIN if rung == 0 else DROP_MARGIN
+    if rung == 0 and FIRST_RUNG_MARGIN != DROP_MARGIN:  # benchmarks/drop_rules.py's variant (c)
+        margin = FIRST_RUNG_MARGIN
     if (leader is None or leader.name == model.name or model.baseline
             or rung not in model.complete
             or not clearly_worse(leader.complete[rung], model.complete[rung], test_fraction,
@@ -197,7 +202,9 @@ def diagnostics_fit(points: Sequence[tuple[int, float]], elapsed_s: float, reser
 
 
 def refit_reserve(points: Sequence[tuple[int, float]], growth: float, n_rows: int,
-                  wall_s: float | None, looked: bool, ensemble_s: float = 0.0) -> float:
+                  wall_s: float | None, looked: bool, ensemble_s: float = 0.0,
+                  shares: tuple[float, float] = (MAX_RESERVE_SHARE, LOOKED_RESERVE_SHARE)
+                  ) -> float:
     """Seconds to keep for the final refit of the best model on all rows (``points``: its
     measured fits, or before any model has all rows, the racing leader's). Some model is
     always refit, so this is kept from the start.
@@ -212,7 +219,7 @@ def refit_reserve(points: Sequence[tuple[int, float]], growth: float, n_rows: in
         return 0.0
     guess = predict_seconds(points, n_rows, min(1.0, growth)) if points else math.nan
     guess = max(0.0 if math.isnan(guess) else guess, ensemble_s)
-    share = LOOKED_RESERVE_SHARE if looked else MAX_RESERVE_SHARE
+    share = shares[1] if looked else shares[0]
     return min(guess + REFIT_OVERHEAD_S, share * wall_s)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from thrifty_tui.core.policy.budget import Budget, History
 from thrifty_tui.core.policy.schedule import ModelView
+from thrifty_tui.core.policy.settings import PolicySettings, shipped
 from thrifty_tui.core.records import ModelResult
 
 # -- the snapshot ------------------------------------------------------------------------------
@@ -63,6 +64,7 @@ class Snapshot:
     refit_state: str = ""  # "" | pending | running | done | failed
     refit_model: str = ""  # the model whose fit on all rows is pending, running or done
     leader_ahead: bool = False  # a time budget: the first-rung leader goes to all rows first
+    settings: PolicySettings = field(default_factory=shipped)  # the policy's knobs (as data)
 
     @property
     def timed(self) -> bool:
