@@ -146,10 +146,11 @@ def write(formulas: dict[str, Formula]) -> None:
              "#   machine * exp(a + b ln(rows) + c ln(1 + width) + d ln(classes))",
              "# width: what the model's features make of the columns (core/policy/costs.py).",
              "# Fitted by benchmarks/cost_model.py --write on the 23 traced sets (load-normalised);",
-             "# calibration_s: the calibration fit's seconds on that (unloaded) machine.",
+             "# calibration_s: the calibration fit's seconds (core/tasks/calibration.py) on that machine:",
+             "# its median, 0.133 s at load 8.0 (nice 19), over the load factor 4.0 (min 0.045 s).",
              "# use = false: the scheduler keeps 'as dear as the dearest fit on the rung' (off:",
              "# in benchmarks/cost_replay.py the held-back half's replay was not better).",
-             "", "use = false", "calibration_s = 0.1", ""]
+             "", "use = false", "calibration_s = 0.035", ""]
     for name, f in formulas.items():
         lines += [f'[model."{name}"]', f'features = "{f.features}"',
                   f"a = {f.a}", f"b = {f.b}", f"c = {f.c}", f"d = {f.d}", ""]

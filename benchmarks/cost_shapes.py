@@ -37,6 +37,10 @@ def shape_of(name: str, target: str, n_classes: int, task: str) -> dict:
     numeric = len(F.columns_with(schema, Role.NUMERIC)) + len(F.DATE_PARTS) * len(
         F.columns_with(schema, Role.DATETIME))
     tree = numeric + len(F.tree_categories(schema)) + F.TEXT_COMPONENTS * len(F.tree_texts(schema))
+    from thrifty_tui.core.policy.costs import shape_of
+
+    guess = shape_of(schema, n_classes if task == "classification" else 1)
+    print("  guessed from the schema:", guess, flush=True)
     return {"numeric": numeric, "onehot": widths["onehot"], "text": widths["text"],
             "tree": tree, "classes": n_classes if task == "classification" else 1, "task": task}
 

@@ -17,8 +17,10 @@ from thrifty_tui.core.policy.costs import (
     machine_factor,
     parse_costs,
     predict,
+    shape_of,
 )
 from thrifty_tui.core.policy.schedule import ModelView, predicted_fit_seconds
+from thrifty_tui.core.records import ColumnInfo, Role
 
 SHAPE = Shape(numeric=9, onehot=40, text=50, tree=12, classes=3)
 
@@ -94,3 +96,20 @@ def test_unmeasured_model_takes_the_shape_prior_under_a_budget():
     two = ModelView(name="random forest", tier=3, points=((1_000, 1.0), (4_000, 4.0)))
     assert predicted_fit_seconds(two, 16_000, True, 1.5, 9.0, prior_s=99.0,
                                  prior_growth=0.5) == pytest.approx(16.0)
+
+
+def test_shape_guessed_from_the_schema():
+    schema = (
+        ColumnInfo("price", "float64", Role.NUMERIC, 0.0, 500),
+        ColumnInfo("sold", "datetime64[ns]", Role.DATETIME, 0.0, 300),
+        ColumnInfo("colour", "object", Role.CATEGORICAL, 0.0, 7),
+        ColumnInfo("town", "object", Role.CATEGORICAL, 0.0, 900),
+        ColumnInfo("review", "object", Role.TEXT, 0.0, 800),
+        ColumnInfo("essay", "object", Role.TEXT, 0.0, 5_000, long_text=True),
+        ColumnInfo("code", "object", Role.TEXT, 0.0, 40, short_text=True),
+        ColumnInfo("y", "object", Role.TARGET, 0.0, 3),
+    )
+    shape = shape_of(schema, 3)
+    assert shape == Shape(numeric=6, onehot=8 + 51, text=2 * 8_000 + 20_000 + 2 * 400,
+                          tree=6 + 2 + 1 + 2 * 10, classes=3)
+    assert shape_of(schema[:1], 0).classes == 1

@@ -45,6 +45,7 @@ from thrifty_tui.core.policy.decide import (
 from thrifty_tui.core.policy.schedule import ModelView
 from thrifty_tui.core.records import ProblemSummary, FoldResult, ModelResult
 from thrifty_tui.core.store.bundle_report import diagnostics_path
+from thrifty_tui.engine.calibration import Calibration
 from thrifty_tui.engine.context import JobContext
 from thrifty_tui.core.policy.stats import indistinguishable
 
@@ -106,6 +107,7 @@ class ScreenRun:
         self.ctx, self.job, self.run_id = ctx, job, run_id
         self.run_dir, self.problem_file, self.summary = run_dir, problem_file, summary
         self.started = started
+        self.calibration = Calibration(job.budget_s is not None, summary)  # the cost model's
         self.rungs: tuple[int, ...] = tuple(summary.rungs) if job.racing else (
             summary.n_rows,)
         self.n_folds = int(summary.n_folds)
@@ -202,13 +204,11 @@ class ScreenRun:
             return
         if not self._has_work():  # e.g. the budget guard killed the last fits: nothing to warm
             return
-        from thrifty_tui.core.tasks import fits as tasks
 
         # Not waited for here: a child that is warm takes fits at once while the other still
         # imports scikit-learn (~1.5 s of every run's start). Each warm-up holds a slot of
         # _fill, so no fit waits in the queue behind one (its time cap would be charged).
-        futures = [self.executor.submit(tasks.warm_up, self.problem_file)
-                   for _ in range(self.executor.max_workers)]
+        futures = self.calibration.warm_ups(self.executor, self.problem_file)
         self._warm_pool = self.executor.generation
         self.warming = {f: self._warm_pool for f in futures}
 
@@ -221,7 +221,7 @@ class ScreenRun:
         for future in finished:
             del self.warming[future]
             try:
-                future.result()  # a child that cannot even load the problem is a real error
+                self.calibration.took(future.result())  # a child that cannot load: an error
             except BrokenExecutor:
                 pass  # a child died: the fits in flight report it
         return {f for f in done if f not in finished and f in self.running}
@@ -289,7 +289,7 @@ class ScreenRun:
             results=tuple(self.results), cap_s=self.cap, cap_mb=self.job.max_memory_mb,
             restart_s=guard.restart_s if guard is not None else 1.5, dearest_s=dearest,
             refit_state=self.refit_state, refit_model=refit.spec.name if refit else "",
-            leader_ahead=self.job.budget_s is not None)
+            leader_ahead=self.job.budget_s is not None, **self.calibration.fields())
 
     def _carry_out(self, decision: Decision) -> None:
         """Do what the policy decided (``policy.decide``)."""

@@ -18,13 +18,17 @@ from __future__ import annotations
 import functools
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 from thrifty_tui.core.errors import DataError
+from thrifty_tui.core.records import ColumnInfo, Role
 
 FEATURE_KINDS = ("linear", "nonneg", "tree", "none")
+# How the feature steps (core/learn/features.py) widen the columns, as ``shape_of`` guesses it
+# from the schema alone (no fitting): date parts, one-hot's cap, TF-IDF's cap and SVD width.
+DATE_PARTS, ONEHOT_CAP, TFIDF_CAP, TEXT_COMPONENTS = 5, 51, 20_000, 10
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,22 @@ class Shape:
         if features in ("linear", "nonneg"):
             return self.numeric + self.onehot + self.text
         return self.tree if features == "tree" else 0
+
+
+def shape_of(schema: Sequence[ColumnInfo], n_classes: int) -> Shape:
+    """A problem's shape guessed from its schema: one-hot width from the columns' distinct
+    values (capped as the encoder does), text width from the distinct values (word and, for
+    short documents, character n-grams, each capped at 20,000)."""
+    def count(role: Role) -> int:
+        return sum(c.role == role for c in schema)
+
+    numeric = count(Role.NUMERIC) + DATE_PARTS * count(Role.DATETIME)
+    onehot = sum(min(c.n_unique + 1, ONEHOT_CAP) for c in schema if c.role == Role.CATEGORICAL)
+    texts = [c for c in schema if c.role == Role.TEXT]
+    text = sum(min(TFIDF_CAP, 10 * c.n_unique) * (1 if c.long_text else 2) for c in texts)
+    tree = (numeric + count(Role.CATEGORICAL) + sum(c.short_text for c in texts)
+            + TEXT_COMPONENTS * sum(not c.short_text for c in texts))
+    return Shape(numeric, onehot, text, tree, max(1, n_classes))
 
 
 @dataclass(frozen=True)
