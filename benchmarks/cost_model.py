@@ -150,7 +150,7 @@ def write(formulas: dict[str, Formula]) -> None:
              "# its median, 0.133 s at load 8.0 (nice 19), over the load factor 4.0 (min 0.045 s).",
              "# use = false: the scheduler keeps 'as dear as the dearest fit on the rung' (off:",
              "# in benchmarks/cost_replay.py the held-back half's replay was not better).",
-             "", "use = false", "calibration_s = 0.035", ""]
+             "", "use = false", "calibration_s = 0.035", "margin = 1.0  # tried 1.5 and 2.5 in the replay: no better", ""]
     for name, f in formulas.items():
         lines += [f'[model."{name}"]', f'features = "{f.features}"',
                   f"a = {f.a}", f"b = {f.b}", f"c = {f.c}", f"d = {f.d}", ""]

@@ -10,6 +10,7 @@ at the recording's start would have measured, approximately.
 from __future__ import annotations
 
 import json
+import os
 import math
 import statistics
 import sys
@@ -37,7 +38,8 @@ def held_out_costs(shapes: dict[str, Shape]) -> dict[str, Costs]:
         names.append(data["set"])
         fits += cost_model.fits_of(data, shapes[data["set"]])
     half = halves(sorted(names))
-    return {h: Costs(cost_model.fit([r for r in fits if half[r["set"]] != h]))
+    margin = float(os.environ.get("MARGIN", "1.0"))  # try the scheduler's margin
+    return {h: Costs(cost_model.fit([r for r in fits if half[r["set"]] != h]), margin=margin)
             for h in "AB"}
 
 
@@ -62,6 +64,11 @@ def main() -> None:
                              "regret": oracle - holdout, "wall": out.wall_s / budget,
                              "pick": out.best})
     half = halves(sorted({r["set"] for r in rows}))
+    for b, a in zip(rows[::2], rows[1::2], strict=True):  # (before, after) of one set, budget
+        if (b["pick"], round(b["wall"], 2)) != (a["pick"], round(a["wall"], 2)):
+            print(f"{b['set']} ({half[b['set']]}) at {b['budget']:g} s: {b['pick']} "
+                  f"(regret {100 * b['regret']:.1f} pt, wall/B {b['wall']:.2f}) -> {a['pick']} "
+                  f"({100 * a['regret']:.1f} pt, {a['wall']:.2f})")
     print("| half | B | mean regret pt before → after | max wall/B before → after "
           "| no model before → after |")
     print("|---|---:|---|---|---|")

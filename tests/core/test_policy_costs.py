@@ -55,7 +55,7 @@ def test_coefficients_load_from_toml():
     costs = parse_costs('use = true\ncalibration_s = 0.2\n'
                         '[model."ridge"]\nfeatures = "linear"\na = -8.5\nb = 0.9\nc = 0.1\n'
                         '[model."random forest"]\nfeatures = "tree"\na = -6\n')
-    assert costs.use and costs.calibration_s == 0.2
+    assert costs.use and costs.calibration_s == 0.2 and costs.margin == 1.0
     assert costs.formulas["ridge"] == Formula(-8.5, 0.9, 0.1, 0.0, "linear")
     assert costs.formulas["random forest"] == Formula(-6.0, 1.0, 0.0, 0.0, "tree")
 
@@ -68,6 +68,7 @@ def test_coefficients_load_from_toml():
     ('[model."ridge"]\na = 1\nfeatures = "wide"\n', "features 'wide'"),
     ('calibration_s = -1\n[model."ridge"]\na = 1\n', "calibration_s must be a positive"),
     ('use = "yes"\n[model."ridge"]\na = 1\n', "use must be true or false"),
+    ('margin = 0\n[model."ridge"]\na = 1\n', "margin must be a positive number"),
 ])
 def test_a_bad_toml_gives_a_clear_error(text, words):
     with pytest.raises(DataError, match="^my.toml: ") as err:

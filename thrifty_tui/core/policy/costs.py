@@ -81,6 +81,7 @@ class Costs:
     formulas: Mapping[str, Formula]
     calibration_s: float = 0.1  # the calibration fit's seconds on the reference machine
     use: bool = True  # False: the scheduler keeps "as dear as the dearest fit on the rung"
+    margin: float = 1.0  # the scheduler takes a fit this many times dearer than predicted
 
 
 def predict(formula: Formula, shape: Shape, rows: int, machine: float = 1.0) -> float:
@@ -145,7 +146,10 @@ def parse_costs(text: str, source: str = "costs.toml") -> Costs:
     use = raw.get("use", True)
     if not isinstance(use, bool):
         raise DataError(f"{source}: use must be true or false, not {use!r}")
-    return Costs(formulas, float(calibration), use)
+    margin = raw.get("margin", 1.0)
+    if isinstance(margin, bool) or not isinstance(margin, int | float) or not margin > 0:
+        raise DataError(f"{source}: margin must be a positive number, not {margin!r}")
+    return Costs(formulas, float(calibration), use, float(margin))
 
 
 @functools.cache

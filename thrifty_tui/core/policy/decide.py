@@ -286,4 +286,4 @@ def shape_prior(snap: Snapshot, model: str, rows: int) -> tuple[float, float | N
     formula = costs.formulas.get(model) if snap.shape is not None and costs.use else None
     if formula is None or snap.shape is None:
         return math.nan, None
-    return predict(formula, snap.shape, rows, snap.machine_factor), formula.b
+    return costs.margin * predict(formula, snap.shape, rows, snap.machine_factor), formula.b
