@@ -137,8 +137,35 @@ def main() -> None:
         ev = evaluate(formulas, [r for r in rows if half[r["set"]] == test], rows)
         print(f"| {train} | {test} | {ev['n']} ({ev['n_old']} old) | {ev['new']} "
               f"| {ev['calibrated']} | {ev['old']} | {ev['old_restart']} |")
+    growth_table(rows, half)
     if a.write:
         write(fit(rows))
+
+
+def growth_table(rows: list[dict], half: dict[str, str]) -> None:
+    """One measured size (the first rung's median fit) carried to the larger rungs: by the zoo's
+    growth (cost_exponent, else 1.2 / 2.0 quadratic) or by the formula's b (other half)."""
+    from thrifty_tui.core.learn.zoo import load_zoo
+
+    zoo = {s.name: s.growth for s in load_zoo()}
+    print("\n| one point carried by | error on | median / p90 |\n|---|---|---|")
+    for test in "AB":
+        formulas = fit([r for r in rows if half[r["set"]] != test])
+        errs: dict[str, list[float]] = {"zoo growth": [], "formula b": []}
+        cells: dict[tuple, list[float]] = {}
+        for r in rows:
+            if half[r["set"]] == test:
+                cells.setdefault((r["set"], r["model"], r["rung"], r["rows"]), []).append(r["s"])
+        for (st, model, rung, n), secs in cells.items():
+            first = [(k, v) for k, v in cells.items() if k[:2] == (st, model) and k[2] == 0]
+            if rung == 0 or not first or model not in formulas or model not in zoo:
+                continue
+            (_, _, _, n0), s0 = first[0]
+            s0, s = statistics.median(s0), statistics.median(secs)
+            errs["zoo growth"].append(math.log(s0 * (n / n0) ** zoo[model] / s))
+            errs["formula b"].append(math.log(s0 * (n / n0) ** formulas[model].b / s))
+        for name, e in errs.items():
+            print(f"| {name} | {test} | {ratios(e)} |")
 
 
 def write(formulas: dict[str, Formula]) -> None:

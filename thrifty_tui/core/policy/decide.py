@@ -250,7 +250,8 @@ def _fill(snap: Snapshot, models: list[ModelState], flights: list[Flight]) -> li
 def _admit_fold(snap: Snapshot, models: list[ModelState], m: ModelState, rung: int, fold: int,
                 started: int) -> Decision:
     """The first fold of a rung passes the rung's checks (drop, skip); every fold the budget."""
-    view = m.view
+    growth = shape_prior(snap, m.view.name, 1)[1]  # the cost model's, when it is on
+    view = m.view if growth is None else replace(m.view, growth=growth)
     rows = snap.rungs[rung]
     if rung not in view.partial and fold == 0:
         drop = _dropped(snap, models, view, rung) if rung > 0 else None
