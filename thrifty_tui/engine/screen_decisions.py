@@ -76,7 +76,7 @@ class Decisions:
             results=tuple(self.results), cap_s=self.cap, cap_mb=self.job.max_memory_mb,
             restart_s=guard.restart_s if guard is not None else 1.5, dearest_s=dearest,
             refit_state=self.refit_state, refit_model=refit.spec.name if refit else "",
-            leader_ahead=self.job.budget_s is not None)
+            leader_ahead=self.job.budget_s is not None, **self.calibration.fields())
 
     def _carry_out(self, decision: Decision) -> None:
         """Do what the policy decided (``policy.decide``)."""

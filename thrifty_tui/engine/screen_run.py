@@ -27,6 +27,7 @@ from thrifty_tui.core.events import RunProgress
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.records import ModelResult, ProblemSummary
 from thrifty_tui.core.store.bundle_report import diagnostics_path
+from thrifty_tui.engine.calibration import Calibration
 from thrifty_tui.engine.context import JobContext
 from thrifty_tui.engine.screen_decisions import Decisions
 from thrifty_tui.engine.screen_results import Results
@@ -51,6 +52,7 @@ class ScreenRun(Decisions, Results):
         self.ctx, self.job, self.run_id = ctx, job, run_id
         self.run_dir, self.problem_file, self.summary = run_dir, problem_file, summary
         self.started = started
+        self.calibration = Calibration(job.budget_s is not None, summary)  # the cost model's
         self.rungs: tuple[int, ...] = tuple(summary.rungs) if job.racing else (
             summary.n_rows,)
         self.n_folds = int(summary.n_folds)
@@ -147,13 +149,10 @@ class ScreenRun(Decisions, Results):
             return
         if not self._has_work():  # e.g. the budget guard killed the last fits: nothing to warm
             return
-        from thrifty_tui.core.tasks import fits as tasks
-
         # Not waited for here: a child that is warm takes fits at once while the other still
         # imports scikit-learn (~1.5 s of every run's start). Each warm-up holds a slot of
         # _fill, so no fit waits in the queue behind one (its time cap would be charged).
-        futures = [self.executor.submit(tasks.warm_up, self.problem_file)
-                   for _ in range(self.executor.max_workers)]
+        futures = self.calibration.warm_ups(self.executor, self.problem_file)
         self._warm_pool = self.executor.generation
         self.warming = {f: self._warm_pool for f in futures}
 
@@ -166,7 +165,7 @@ class ScreenRun(Decisions, Results):
         for future in finished:
             del self.warming[future]
             try:
-                future.result()  # a child that cannot even load the problem is a real error
+                self.calibration.took(future.result())  # a child that cannot load: an error
             except BrokenExecutor:
                 pass  # a child died: the fits in flight report it
         return {f for f in done if f not in finished and f in self.running}

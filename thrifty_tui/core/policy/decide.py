@@ -13,11 +13,13 @@ can be replayed from recorded fits with a simulated clock (``tests/core/replay.p
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 
 from thrifty_tui.core.policy.budget import may_start_fit, met_rule
+from thrifty_tui.core.policy.costs import load_costs, predict
 from thrifty_tui.core.policy.final import lead_on_shared_rows
 from thrifty_tui.core.policy.racing import predict_seconds
 from thrifty_tui.core.policy.schedule import (
@@ -247,7 +249,8 @@ def _fill(snap: Snapshot, models: list[ModelState], flights: list[Flight]) -> li
 def _admit_fold(snap: Snapshot, models: list[ModelState], m: ModelState, rung: int, fold: int,
                 started: int) -> Decision:
     """The first fold of a rung passes the rung's checks (drop, skip); every fold the budget."""
-    view = m.view
+    growth = shape_prior(snap, m.view.name, 1)[1]  # the cost model's, when it is on
+    view = m.view if growth is None else replace(m.view, growth=growth)
     rows = snap.rungs[rung]
     if rung not in view.partial and fold == 0:
         drop = _dropped(snap, models, view, rung) if rung > 0 else None
@@ -261,7 +264,8 @@ def _admit_fold(snap: Snapshot, models: list[ModelState], m: ModelState, rung: i
         if skip is not None:
             return Skip(view.name, skip.why, "spent" if skip.spent else "")
     dearest = snap.dearest_s[rung] if rung < len(snap.dearest_s) else 0.0
-    predicted = predicted_fit_seconds(view, rows, snap.timed, snap.restart_s, dearest)
+    predicted = predicted_fit_seconds(view, rows, snap.timed, snap.restart_s, dearest,
+                                      *shape_prior(snap, view.name, rows))
     reserve = reserve_for(snap, models, rung)
     why = may_start_fit(snap.budget, snap.elapsed_s, predicted, started, reserve)
     if why == "wall" and baseline_may_overrun(view, rung):
@@ -273,3 +277,13 @@ def _admit_fold(snap: Snapshot, models: list[ModelState], m: ModelState, rung: i
         return Skip(view.name, f"a fit predicted at {predicted:.1f} s does not fit in the "
                                f"{max(left, 0):.1f} s left of the budget", "wall")
     return Fit(view.name, rung, fold, predicted)
+
+
+def shape_prior(snap: Snapshot, model: str, rows: int) -> tuple[float, float | None]:
+    """The cost model's (seconds of one fit on ``rows``, growth in the rows) for ``model``
+    (``policy.costs``), or (NaN, None) when the snapshot has no shape or the model no formula."""
+    costs = load_costs()
+    formula = costs.formulas.get(model) if snap.shape is not None and costs.use else None
+    if formula is None or snap.shape is None:
+        return math.nan, None
+    return costs.margin * predict(formula, snap.shape, rows, snap.machine_factor), formula.b

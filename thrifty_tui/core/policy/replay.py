@@ -17,6 +17,7 @@ import statistics
 from dataclasses import dataclass, field, replace
 
 from thrifty_tui.core.policy.budget import Budget, History
+from thrifty_tui.core.policy.costs import Shape
 from thrifty_tui.core.policy.decide import (
     Decision,
     Diagnose,
@@ -93,6 +94,8 @@ class _Model:
 
 
 class _Replay:
+    shape: Shape | None = None  # the cost model's (set by ``replay``)
+    machine_factor: float = 1.0
     def __init__(self, rec: Recording, budget: Budget, workers: int, restart_s: float,
                  cap_s: float | None, settings: PolicySettings | None = None):
         self.rec, self.budget, self.workers = rec, budget, workers
@@ -131,7 +134,8 @@ class _Replay:
             flights=tuple(replace_age(f, self.now - t0) for f, t0, _ in self.flights),
             results=tuple(self.results), cap_s=self.cap_s, restart_s=self.restart_s,
             dearest_s=dearest, refit_state=self.refit[0], refit_model=self.refit[1],
-            leader_ahead=self.budget.wall_s is not None, settings=self.settings)
+            leader_ahead=self.budget.wall_s is not None, settings=self.settings,
+            machine_factor=self.machine_factor, shape=self.shape)
 
     # -- the results, as the engine records them ----------------------------------------
     def finalize(self, m: _Model, status: str, why: str, keep_partial: bool = False) -> None:
@@ -345,8 +349,12 @@ def replace_age(flight: Flight, age_s: float) -> Flight:
 
 def replay(rec: Recording, budget: Budget | None = None, workers: int = 2,
            restart_s: float = 1.5, cap_s: float | None = None,
-           settings: PolicySettings | None = None) -> Outcome:
+           settings: PolicySettings | None = None, shape: Shape | None = None,
+           machine_factor: float = 1.0) -> Outcome:
     """Replay ``rec`` under ``budget`` on ``workers`` simulated workers (see the module), the
     policy deciding with ``settings`` (None: the shipped ones, policy.toml). The rung sizes
-    are the recording's: other rung settings need the sets recorded again."""
-    return _Replay(rec, budget or Budget(), workers, restart_s, cap_s, settings).run()
+    are the recording's: other rung settings need the sets recorded again. ``shape`` and
+    ``machine_factor``: the cost model's (``policy.costs``; None: off)."""
+    run = _Replay(rec, budget or Budget(), workers, restart_s, cap_s, settings)
+    run.shape, run.machine_factor = shape, machine_factor
+    return run.run()

@@ -177,17 +177,21 @@ def baseline_may_overrun(model: ModelView, rung: int) -> bool:
 
 
 def predicted_fit_seconds(model: ModelView, rows: int, timed: bool, restart_s: float,
-                          dearest_on_rung: float) -> float:
+                          dearest_on_rung: float, prior_s: float = math.nan,
+                          prior_growth: float | None = None) -> float:
     """A fit's predicted seconds from the model's measured fits (NaN: unknown).
 
-    Under a time budget (``timed``) an unmeasured model is taken as dear as the dearest fit
-    measured on these rows (cheap tiers go first), plus new children, since it may have to be
-    killed at the deadline. Taken as free, a random forest's first fit on 11 k rows once
-    started 1 s before the deadline and, killed, held the run 3 s past it.
+    Under a time budget (``timed``) an unmeasured model is taken as dear as the cost model's
+    prediction from the problem's shape (``prior_s``, ``policy.costs``) or, without one, as the
+    dearest fit measured on these rows (cheap tiers go first), plus new children, since it may
+    have to be killed at the deadline. Taken as free, a random forest's first fit on 11 k rows
+    once started 1 s before the deadline and, killed, held the run 3 s past it. One measured
+    fit is carried to ``rows`` by the cost model's growth (``prior_growth``) when given.
     """
-    predicted = predict_seconds(model.points, rows, model.growth)
+    growth = model.growth if prior_growth is None else prior_growth
+    predicted = predict_seconds(model.points, rows, growth)
     if math.isnan(predicted) and timed:
-        return restart_s + dearest_on_rung
+        return restart_s + (dearest_on_rung if math.isnan(prior_s) else prior_s)
     return predicted
 
 

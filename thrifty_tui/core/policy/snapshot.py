@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from thrifty_tui.core.policy.budget import Budget, History
+from thrifty_tui.core.policy.costs import Shape
 from thrifty_tui.core.policy.schedule import ModelView
 from thrifty_tui.core.policy.settings import PolicySettings, shipped
 from thrifty_tui.core.records import ModelResult
@@ -65,6 +66,8 @@ class Snapshot:
     refit_model: str = ""  # the model whose fit on all rows is pending, running or done
     leader_ahead: bool = False  # a time budget: the first-rung leader goes to all rows first
     settings: PolicySettings = field(default_factory=shipped)  # the policy's knobs (as data)
+    machine_factor: float = 1.0  # the calibration fit's seconds over the reference machine's
+    shape: Shape | None = None  # the problem's shape for policy.costs (None: cost model off)
 
     @property
     def timed(self) -> bool:
